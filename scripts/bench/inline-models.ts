@@ -1,0 +1,20 @@
+import { catalogEntry, type InlineModel } from './inline-model';
+import { loadInlineClassifier } from './inline-classifier';
+import { loadInlineDiffusion } from './inline-diffusion';
+import { loadInlineGenerator } from './inline-generator';
+
+/** Loads `name` from MODELS_PATH as an inline model of its kind. */
+export async function loadInlineModel(name: string): Promise<InlineModel> {
+  const { manifest, dir, pipeline } = catalogEntry(name);
+  switch (manifest.kind) {
+    case 'classifier':
+      return loadInlineClassifier(manifest, dir);
+    case 'generator':
+      return loadInlineGenerator(manifest, dir);
+    case 'diffusion':
+      if (!pipeline) throw new Error(`${name}: pipeline folder not resolved`);
+      return loadInlineDiffusion(manifest, pipeline);
+    default:
+      throw new Error(`${name}: the benchmark does not drive ${manifest.kind} models`);
+  }
+}

@@ -1,0 +1,13 @@
+import { startApiServer } from './api-server';
+import { createLogger } from './logger';
+import { exitOnStartupError, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
+
+/** `npm run start:api`: the API role alone; workers run elsewhere against the same Redis. */
+async function main() {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.LOG_LEVEL, 'api');
+  const api = await startApiServer(config, logger).catch((err) => exitOnStartupError(logger, err));
+  onShutdownSignal(logger, () => api.close());
+}
+
+void main();

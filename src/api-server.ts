@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { loadApiKeys } from './auth/api-keys';
+import { createWebhookQueue } from './webhooks/webhook-queue';
+import { isLoopbackHost, type Config } from './config';
+import { createApp } from './http/app';
+import { ADMIN_PATH } from './http/admin-board';
+import { createServerDrain } from './http/server-drain';
+import { createJobEventHub } from './jobs/job-event-hub';
+import { createJobQueues } from './jobs/job-queues';
+import { createWorkerDirectory } from './jobs/worker-directory';
+import type { Logger } from './logger';
+import { loadModelCatalog } from './models/model-catalog';
+import { checkRedisPolicy, createRedis } from './redis/redis-connection';
+import { createBlobStore } from './storage/create-blob-store';
+
+export interface ApiServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the API: Redis connection, queues, blob store, model catalog, HTTP listener. */
+export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
+  const catalog = loadModelCatalog(config.modelsPath);
+  logger.info({ models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) }, 'model catalog loaded');
+  const redis = createRedis(config.redisUrl, 'api');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.once('ready', () => {
+    void checkRedisPolicy(redis).then((warning) => warning && logger.warn(warning));
+  });
+  const queues = createJobQueues(redis, { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS });
+  const store = createBlobStore(config);
+  let password = config.ADMIN_PASSWORD;
+  if (!password) {
+    password = randomBytes(12).toString('base64url');
+    // Printed once, to stdout, so an operator starting the server by hand can log in.
+    process.stdout.write(`darkroom admin: ${ADMIN_PATH} user "${config.ADMIN_USER}" password "${password}" (set ADMIN_PASSWORD to choose one)\n`);
+  }
+  const keys = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
+  if (!keys.enabled && !isLoopbackHost(config.HOST)) {
+    logger.warn(`NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`);
+  }
+  const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, logger });
+  const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
+  // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
+  const webhookQueue = createWebhookQueue(redis, config);
+  const app = createApp({ config, logger, redis, queues, store, catalog, keys, events, workers }, { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  const drain = createServerDrain(server);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  logger.info({ url }, 'darkroom API listening');
+  return {
+    server,
+    url,
+    async close() {
+      // New connections are refused at once; requests in flight get SHUTDOWN_GRACE_MS to finish.
+      const closed = drain.drain(config.SHUTDOWN_GRACE_MS);
+      // Ends the event streams and `Prefer: wait` requests still open, which would hold the server.
+      await events.close();
+      await closed;
+      await Promise.all([queues.close(), webhookQueue.close()]);
+      redis.disconnect();
+    },
+  };
+}

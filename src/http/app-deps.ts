@@ -1,0 +1,30 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import type { JobEventHub } from '../jobs/job-event-hub';
+import type { JobQueues } from '../jobs/job-queues';
+import type { QueueEstimator } from '../jobs/queue-estimates';
+import type { WorkerDirectory } from '../jobs/worker-directory';
+import type { Logger } from '../logger';
+import type { ApiKeyStore } from '../auth/api-keys';
+import type { ModelCatalog } from '../models/model-catalog';
+import type { BlobStore } from '../storage/blob-store';
+
+/** Everything the HTTP app needs, passed in explicitly. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  queues: JobQueues;
+  store: BlobStore;
+  catalog: ModelCatalog;
+  keys: ApiKeyStore;
+  /** Live job events (SSE, `Prefer: wait`); createApp makes one when absent. */
+  events?: JobEventHub;
+  /** Live workers, for ETAs and metrics; createApp makes one when absent. */
+  workers?: WorkerDirectory;
+  /** queue_position and eta_seconds of unfinished jobs; createApp makes one when absent. */
+  estimates?: QueueEstimator;
+}
+
+/** AppDeps once createApp has filled in what the caller left out. */
+export type LiveAppDeps = AppDeps & Required<Pick<AppDeps, 'events' | 'workers' | 'estimates'>>;

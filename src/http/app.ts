@@ -1,0 +1,79 @@
+import type { Queue } from 'bullmq';
+import express, { type Express, type RequestHandler } from 'express';
+import { pinoHttp } from 'pino-http';
+import { randomUUID } from 'node:crypto';
+import type { AppDeps, LiveAppDeps } from './app-deps';
+import { ADMIN_PATH, adminBoard, basicAuth } from './admin-board';
+import { createErrorHandler, notFoundHandler } from './error-handler';
+import { batchRoutes } from './routes/batch-routes';
+import { eventRoutes } from './routes/event-routes';
+import { infoRoutes } from './routes/info-routes';
+import { openApiRoutes } from './openapi/openapi-routes';
+import { openAiRoutes } from './routes/openai-routes';
+import { jobRoutes } from './routes/job-routes';
+import { submitRoutes } from './routes/submit-routes';
+import { webRoutes } from './routes/web-routes';
+import { AppError } from '../errors';
+import { createJobEventHub } from '../jobs/job-event-hub';
+import { createQueueEstimator } from '../jobs/queue-estimates';
+import { createWorkerDirectory } from '../jobs/worker-directory';
+import { createApiMetrics } from '../metrics/api-metrics';
+import { requireApiKey } from './api-key-auth';
+import { submissionRateLimit } from './rate-limit';
+
+/** Answers 503 at once while Redis is unreachable instead of letting requests hang. */
+function requireRedis({ redis }: AppDeps): RequestHandler {
+  return (_req, _res, next) => {
+    if (redis.status !== 'ready') {
+      next(new AppError(503, 'redis_unavailable', 'the job store (Redis) is unreachable; try again shortly', undefined, { 'Retry-After': '5' }));
+      return;
+    }
+    next();
+  };
+}
+
+/** Builds the HTTP app without listening; `main` decides where it listens. */
+export function createApp(given: AppDeps, admin: { user: string; password: string; extraQueues?: Queue[] }): Express {
+  const { redis, queues, config, logger } = given;
+  // These start nothing until used: an app built only to list its routes opens no connection.
+  const workers = given.workers ?? createWorkerDirectory(redis, config.QUEUE_PREFIX);
+  const deps: LiveAppDeps = {
+    ...given,
+    events: given.events ?? createJobEventHub({ redis, queues, redisUrl: config.redisUrl, logger }),
+    workers,
+    estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
+  };
+  const metrics = createApiMetrics({ redis, queues, workers: deps.workers, prefix: config.QUEUE_PREFIX, logger });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(metrics.middleware);
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+    }),
+  );
+  // Every /v1 route, the model list included, needs a key once keys are configured.
+  app.use('/v1', requireApiKey(deps.keys));
+  app.use(infoRoutes(deps));
+  // Prometheus scrapes it; public by default (counts and timings only), admin credentials with METRICS_PUBLIC=false.
+  app.get('/metrics', ...(config.METRICS_PUBLIC ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
+  app.use(openApiRoutes());
+  app.use(webRoutes());
+  app.use(ADMIN_PATH, basicAuth(admin.user, admin.password), adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues));
+  app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
+  // Before the JSON parser: it parses its own body so that even a malformed one gets an OpenAI-shaped error.
+  app.use(openAiRoutes(deps));
+  app.use(express.json({ limit: deps.config.MAX_JSON_BYTES, strict: true }));
+  app.use(submitRoutes(deps), jobRoutes(deps), eventRoutes(deps), batchRoutes(deps));
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}

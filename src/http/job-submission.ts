@@ -1,0 +1,28 @@
+import type { Request } from 'express';
+import { admitJobs, trackJobs, type AdmissionPolicy } from '../jobs/job-admission';
+import type { JobPayload, JobType } from '../jobs/job-contract';
+import type { AppDeps } from './app-deps';
+import { principalOf } from './api-key-auth';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Payload of a job before the API stamps its owner and request id on it. */
+export type Submission = DistributiveOmit<Extract<JobPayload, { type: JobType }>, 'owner' | 'request_id'>;
+
+export const admissionPolicy = ({ config }: AppDeps): AdmissionPolicy => ({
+  prefix: config.QUEUE_PREFIX,
+  maxInFlightPerKey: config.MAX_JOBS_IN_FLIGHT_PER_KEY,
+  maxQueueDepth: config.MAX_QUEUE_DEPTH,
+});
+
+/**
+ * The one way a single job enters a queue: stamped with its owner, admitted against the key's
+ * quota and the queue's depth, given its fair-share priority, and tracked as in flight.
+ */
+export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: Submission): Promise<string> {
+  const owner = principalOf(req);
+  const priority = await admitJobs(deps.redis, deps.queues, admissionPolicy(deps), owner, data.type, 1);
+  await deps.queues.queues[data.type].add(data.type, { ...data, owner, request_id: String(req.id) }, { jobId: id, priority });
+  await trackJobs(deps.redis, deps.config.QUEUE_PREFIX, owner, [id]);
+  return id;
+}

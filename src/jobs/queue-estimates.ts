@@ -1,0 +1,187 @@
+import type { JobState } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { jobProgressSchema, type JobPayload, type QueueName } from './job-contract';
+import type { DarkroomJob, JobQueues } from './job-queues';
+import type { WorkerDirectory } from './worker-directory';
+
+/**
+ * Where a job stands in line and when it should be done. Workers keep moving averages of measured
+ * run times in one small Redis hash: per queue (ms per job) and per queue and model (ms per unit of
+ * work). The API combines them with the job's place in line, the jobs running now and the slots
+ * of the live workers.
+ */
+const runTimesKey = (prefix: string) => `${prefix}:stats:run_ms`;
+const perUnitField = (queue: QueueName, model: string) => `${queue}:${model}`;
+
+/** Weight of the newest run in the moving averages. */
+const ALPHA = 0.2;
+
+// Read-modify-write in one step, so workers finishing at the same time do not lose updates.
+const EWMA_SCRIPT = `
+local alpha = tonumber(ARGV[#ARGV])
+for i = 1, #ARGV - 1, 2 do
+  local old = tonumber(redis.call('HGET', KEYS[1], ARGV[i]))
+  local x = tonumber(ARGV[i + 1])
+  if old then x = old + alpha * (x - old) end
+  redis.call('HSET', KEYS[1], ARGV[i], tostring(x))
+end
+return 1`;
+
+/** Work a job stands for, so runs of different sizes compare: images (times steps for diffusion), or input images. */
+export function workUnits(data: JobPayload): number {
+  switch (data.type) {
+    case 'generation':
+    case 'image_to_image':
+      return data.params.n * (data.params.steps ?? 1);
+    case 'classification':
+      return data.inputs.length;
+    case 'batch':
+      return data.children.length;
+  }
+}
+
+/** Folds one successful run into the averages (called by the worker that ran it). */
+export async function recordRunTime(redis: Redis, prefix: string, queue: QueueName, model: string, ms: number, units: number): Promise<void> {
+  await redis.eval(EWMA_SCRIPT, 1, runTimesKey(prefix), queue, ms, perUnitField(queue, model), ms / Math.max(1, units), ALPHA);
+}
+
+/** Milliseconds a running job still needs: from its own pace once it has made some progress, else from the averages. */
+export function remainingMs(progress: number, elapsedMs: number, expectedMs: number | undefined): number | undefined {
+  if (progress >= 0.05 && elapsedMs > 0) return (elapsedMs * (1 - progress)) / progress;
+  return expectedMs === undefined ? undefined : Math.max(0, expectedMs - elapsedMs);
+}
+
+/** A queue as the estimates see it, read at most once a second per queue. */
+export interface QueueSnapshot {
+  /** Expected finish time (epoch ms) of each running job. */
+  finishAt: Map<string, number>;
+  /** When each of the queue's worker slots frees up (epoch ms), soonest first; empty when no live worker takes the queue. */
+  lanes: number[];
+  /** Average run of a job of the queue, and per unit of work of each model. */
+  avgJobMs?: number;
+  perUnitMs: Map<string, number>;
+}
+
+const toSeconds = (ms: number) => Math.round(Math.max(0, ms) / 100) / 10;
+
+/**
+ * Seconds until a job should be done, or null when there is nothing to go on (no live worker, no
+ * finished run yet). A job with `position` jobs ahead starts when its turn comes round the lanes:
+ * lane `position % lanes` after it frees, plus a full average job for each earlier round.
+ */
+export function estimateSeconds(snapshot: QueueSnapshot, job: { id: string; running: boolean; position?: number; model: string; units: number; progress: number; startedAt?: number }, now: number): number | null {
+  const perUnit = snapshot.perUnitMs.get(job.model);
+  const ownMs = perUnit === undefined ? snapshot.avgJobMs : perUnit * job.units;
+  if (job.running) {
+    const finish = snapshot.finishAt.get(job.id);
+    if (finish !== undefined) return toSeconds(finish - now);
+    const left = remainingMs(job.progress, job.startedAt ? now - job.startedAt : 0, ownMs);
+    return left === undefined ? null : toSeconds(left);
+  }
+  const { lanes } = snapshot;
+  if (job.position === undefined || !lanes.length || ownMs === undefined) return null;
+  const rounds = Math.floor(job.position / lanes.length);
+  const start = Math.max(0, lanes[job.position % lanes.length] - now) + rounds * (snapshot.avgJobMs ?? ownMs);
+  return toSeconds(start + ownMs);
+}
+
+/** Running jobs read per snapshot, at most. */
+const MAX_ACTIVE = 1000;
+
+/** Reads a queue's snapshot: 2 round trips, the second reading the running jobs' progress (O(jobs running)). */
+export async function readQueueSnapshot(redis: Redis, queues: JobQueues, queue: QueueName, slots: number, now = Date.now()): Promise<QueueSnapshot> {
+  const q = queues.queues[queue];
+  const [stats, active] = ((await redis.multi().hgetall(runTimesKey(queues.policy.prefix)).lrange(q.keys.active, 0, MAX_ACTIVE - 1).exec()) ?? []).map((r) => r[1]) as [Record<string, string>, string[]];
+  const perUnitMs = new Map<string, number>();
+  for (const [field, value] of Object.entries(stats ?? {})) if (field.startsWith(`${queue}:`)) perUnitMs.set(field.slice(queue.length + 1), Number(value));
+  const avgJobMs = stats?.[queue] ? Number(stats[queue]) : undefined;
+  const finishAt = new Map<string, number>();
+  const lanes: number[] = [];
+  if (active?.length) {
+    const tx = redis.pipeline();
+    for (const id of active) tx.hmget(q.toKey(id), 'progress', 'processedOn', 'data');
+    const records = ((await tx.exec()) ?? []).map((r) => r[1] as (string | null)[]);
+    active.forEach((id, i) => {
+      const [progressText, processedOn, dataText] = records[i] ?? [];
+      let expected = avgJobMs;
+      let progress = 0;
+      try {
+        const data = JSON.parse(dataText ?? 'null') as JobPayload | null;
+        const perUnit = data && 'params' in data ? perUnitMs.get(data.params.model) : undefined;
+        if (data && perUnit !== undefined) expected = perUnit * workUnits(data);
+        const parsed = jobProgressSchema.safeParse(JSON.parse(progressText ?? 'null'));
+        if (parsed.success) progress = parsed.data.value;
+      } catch {
+        // a record we cannot read counts as an average job
+      }
+      const left = remainingMs(progress, processedOn ? now - Number(processedOn) : 0, expected) ?? 0;
+      finishAt.set(id, now + left);
+      lanes.push(now + left);
+    });
+  }
+  if (slots === 0) return { finishAt, lanes: [], avgJobMs, perUnitMs };
+  for (let i = lanes.length; i < slots; i++) lanes.push(now);
+  lanes.sort((a, b) => a - b);
+  return { finishAt, lanes, avgJobMs, perUnitMs };
+}
+
+export interface QueueEstimate {
+  /** Jobs ahead of it in its queue (0: next to start); null when not waiting in line. */
+  queue_position: number | null;
+  eta_seconds: number | null;
+}
+
+export interface QueueEstimator {
+  /** Place in line and ETA of a queued or running job (`state` as BullMQ reports it). */
+  estimate(job: DarkroomJob, state: JobState | 'unknown'): Promise<QueueEstimate>;
+}
+
+/**
+ * BullMQ takes plain jobs from the tail of the `wait` list, then prioritized ones by score: a job's
+ * place is the count ahead of it there (LPOS from the tail: work grows with the jobs ahead, not with
+ * the queue; ZRANK: O(log n)), one round trip per job. Snapshots are shared for `maxAgeMs`.
+ */
+export function createQueueEstimator(redis: Redis, queues: JobQueues, workers: WorkerDirectory, maxAgeMs = 1000): QueueEstimator {
+  const snapshots = new Map<QueueName, { at: number; snapshot: Promise<QueueSnapshot> }>();
+  const snapshotOf = (queue: QueueName) => {
+    const cached = snapshots.get(queue);
+    if (cached && Date.now() - cached.at <= maxAgeMs) return cached.snapshot;
+    const snapshot = workers.slots(queue).then((slots) => readQueueSnapshot(redis, queues, queue, slots));
+    snapshots.set(queue, { at: Date.now(), snapshot });
+    snapshot.catch(() => snapshots.delete(queue));
+    return snapshot;
+  };
+
+  const positionOf = async (job: DarkroomJob, state: JobState | 'unknown'): Promise<number | undefined> => {
+    const { keys } = queues.queues[job.data.type];
+    const id = String(job.id);
+    if (state !== 'waiting' && state !== 'prioritized') return undefined;
+    const tx = redis.multi().llen(keys.wait);
+    if (state === 'waiting') tx.lpos(keys.wait, id, 'RANK', -1);
+    else tx.zrank(keys.prioritized, id);
+    const [[, waiting], [, place]] = ((await tx.exec()) ?? []) as [unknown, unknown][];
+    if (typeof place !== 'number') return undefined;
+    return state === 'waiting' ? Number(waiting) - 1 - place : Number(waiting) + place;
+  };
+
+  return {
+    async estimate(job, state) {
+      const [position, snapshot] = await Promise.all([positionOf(job, state), snapshotOf(job.data.type)]);
+      const progress = jobProgressSchema.safeParse(job.progress);
+      const eta = estimateSeconds(
+        snapshot,
+        {
+          id: String(job.id),
+          running: state === 'active',
+          position,
+          model: 'params' in job.data ? job.data.params.model : '',
+          units: workUnits(job.data),
+          progress: progress.success ? progress.data.value : 0,
+          startedAt: job.processedOn,
+        },
+        Date.now(),
+      );
+      return { queue_position: position ?? null, eta_seconds: eta };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startApiServer } from './api-server';
+import type { Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { exitOnStartupError, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
+import { hasRedisServer, isPortOpen, REDIS_INSTALL_HINT, startLocalRedis, type LocalRedis } from './redis/local-redis-server';
+
+/**
+ * `npm start`: everything on one machine. Uses REDIS_URL, or Redis on 127.0.0.1:6379, or starts a
+ * redis-server of its own; builds the demo models if missing; runs the API here and one worker
+ * process beside it (restarted if it dies).
+ */
+const DIST = path.resolve(__dirname, '..');
+const REPO = path.resolve(DIST, '..');
+
+async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis | undefined> {
+  if (config.REDIS_URL || !config.AUTO_REDIS) return undefined;
+  if (await isPortOpen('127.0.0.1', 6379)) return undefined;
+  if (!hasRedisServer()) {
+    process.stderr.write(`No Redis answers on 127.0.0.1:6379 and no redis-server is installed. Install it with:\n  ${REDIS_INSTALL_HINT}\nor set REDIS_URL.\n`);
+    process.exit(1);
+  }
+  const local = await startLocalRedis(path.join(config.dataDir, 'redis'), 6379);
+  logger.info({ url: local.url, dir: path.join(config.dataDir, 'redis') }, 'started a local redis-server (appendonly, noeviction)');
+  return local;
+}
+
+function ensureDemoModels(config: Config, logger: Logger): void {
+  const demoDir = path.join(REPO, 'models', 'demo');
+  if (!config.modelsPath.includes(demoDir) || fs.existsSync(demoDir)) return;
+  logger.info('building the demo models (first start)');
+  const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'build-demo-models.js'), demoDir], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('building the demo models failed');
+}
+
+function superviseWorker(env: NodeJS.ProcessEnv, logger: Logger): { stop(): Promise<void> } {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  const start = () => {
+    child = spawn(process.execPath, [path.join(DIST, 'workers', 'main.js')], { env, stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error({ code, signal }, 'worker process exited; restarting in 1 s');
+      setTimeout(start, 1000);
+    });
+  };
+  start();
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        stopping = true;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function main() {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.LOG_LEVEL, 'main');
+  try {
+    const redis = await resolveRedis(config, logger);
+    const redisUrl = redis?.url ?? config.redisUrl;
+    ensureDemoModels(config, logger);
+    const api = await startApiServer({ ...config, redisUrl }, logger);
+    const worker = superviseWorker({ ...process.env, REDIS_URL: redisUrl }, logger);
+    process.stdout.write(`darkroom is running at ${api.url} (Bull Board: ${api.url}/admin/queues)\n`);
+    onShutdownSignal(logger, async () => {
+      await api.close();
+      await worker.stop();
+      await redis?.stop();
+    });
+  } catch (err) {
+    exitOnStartupError(logger, err);
+  }
+}
+
+void main();

@@ -1,0 +1,43 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where image bytes live: inputs staged by the API and outputs written by workers. Keys are
+ * `jobs/<jobId>/...`, so one job's files can be removed together and a retried job overwrites
+ * its own outputs instead of adding new ones.
+ */
+export interface BlobStore {
+  /** Writes atomically: readers see the old bytes or the new ones, never a part. */
+  put(key: string, data: Buffer): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  /** A stream of the bytes; rejects with BlobNotFoundError when missing. */
+  open(key: string): Promise<Readable>;
+  size(key: string): Promise<number | undefined>;
+  /** Removes every key under `prefix`. */
+  removePrefix(prefix: string): Promise<void>;
+  /**
+   * Removes job folders whose newest file is older than `maxAgeMs` and whose job is not live
+   * (`isLive`, when given: a job still queued keeps its inputs however old); returns how many.
+   */
+  sweep(maxAgeMs: number, isLive?: (jobId: string) => Promise<boolean>): Promise<number>;
+  /** A URL that serves the bytes without darkroom for `seconds`; only stores that can sign one have it. */
+  presignedUrl?(key: string, seconds: number): Promise<string>;
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`blob ${key} not found`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+const SAFE_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/;
+
+/** Rejects keys that could leave the store's root: only plain path segments, no `.` or `..`. */
+export function assertSafeKey(key: string): string {
+  if (!SAFE_KEY.test(key) || key.split('/').some((part) => part === '.' || part === '..')) throw new Error(`unsafe blob key ${key}`);
+  return key;
+}
+
+export const jobPrefix = (jobId: string) => `jobs/${jobId}/`;
+export const inputKey = (jobId: string, index: number) => `jobs/${jobId}/inputs/${index}`;
+export const outputKey = (jobId: string, index: number, ext: string) => `jobs/${jobId}/outputs/${index}.${ext}`;

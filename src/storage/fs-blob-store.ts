@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { assertSafeKey, BlobNotFoundError, type BlobStore } from './blob-store';
+
+/** A blob store on a local (or shared network) filesystem. */
+export function createFsBlobStore(root: string): BlobStore {
+  const resolve = (key: string) => path.join(root, assertSafeKey(key));
+  const notFound = (key: string, err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new BlobNotFoundError(key);
+    return err;
+  };
+
+  return {
+    async put(key, data) {
+      const file = resolve(key);
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+      await fsp.writeFile(tmp, data);
+      await fsp.rename(tmp, file);
+    },
+    async get(key) {
+      try {
+        return await fsp.readFile(resolve(key));
+      } catch (err) {
+        throw notFound(key, err);
+      }
+    },
+    async open(key) {
+      const file = resolve(key);
+      try {
+        await fsp.access(file);
+      } catch (err) {
+        throw notFound(key, err);
+      }
+      return fs.createReadStream(file);
+    },
+    async size(key) {
+      const file = resolve(key);
+      try {
+        return (await fsp.stat(file)).size;
+      } catch {
+        return undefined;
+      }
+    },
+    async removePrefix(prefix) {
+      await fsp.rm(resolve(prefix), { recursive: true, force: true });
+    },
+    async sweep(maxAgeMs, isLive) {
+      const jobsDir = path.join(root, 'jobs');
+      const entries = await fsp.readdir(jobsDir).catch(() => [] as string[]);
+      const cutoff = Date.now() - maxAgeMs;
+      let removed = 0;
+      for (const entry of entries) {
+        const dir = path.join(jobsDir, entry);
+        if ((await newestMtime(dir)) < cutoff && !(await isLive?.(entry))) {
+          await fsp.rm(dir, { recursive: true, force: true });
+          removed += 1;
+        }
+      }
+      return removed;
+    },
+  };
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  const entries = await fsp.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  for (const e of entries) {
+    const stat = await fsp.stat(path.join(e.parentPath, e.name)).catch(() => undefined);
+    if (stat && stat.mtimeMs > newest) newest = stat.mtimeMs;
+  }
+  return newest || (await fsp.stat(dir).then((s) => s.mtimeMs, () => 0));
+}

@@ -1,0 +1,262 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { postJson } from '../helpers/api-client';
+import { DEMO_MODELS, FIXTURE_MODELS, REPO, requirePath, requireShared } from '../helpers/paths';
+import { startStack, type Stack } from '../helpers/stack';
+
+/** The web page at `/`, driven by a real Chromium against real API and worker processes. */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(REPO, 'tests', 'artifacts');
+/** One style-transfer model is enough for the Image to image tab (the others would only slow the worker's start). */
+const STYLE_MODEL = requirePath(path.join(REPO, 'tests', 'fixtures', 'models-image', 'fast-neural-style-mosaic'), 'the image-to-image fixture manifest', 'it is part of the repo');
+
+let stack: Stack;
+let browser: Browser;
+let page: Page;
+let pageErrors: string[] = [];
+
+beforeAll(async () => {
+  requirePath(CHROMIUM, 'Chromium', 'the web page tests drive a real browser (apt-get install -y chromium)');
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const launching = chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    stack = await startStack({ env: { MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS, STYLE_MODEL].join(',') } });
+  } finally {
+    // Assigned even when the stack fails to start, so afterAll closes it.
+    browser = await launching;
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+beforeEach(async () => {
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
+  // API answers of 4xx are logged by Chromium as "Failed to load resource"; those are expected.
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(msg.text());
+  });
+});
+
+afterEach(async () => {
+  await page?.close();
+  // Script errors and CSP violations show up here.
+  expect(pageErrors).toEqual([]);
+});
+
+/** Opens the page and waits until the model list has filled the selects. */
+async function openPage() {
+  await page.goto(`${stack.url}/`);
+  await page.locator('#gen-model option').first().waitFor({ state: 'attached' });
+}
+
+/** What the tests read of an <img> inside the browser (this tsconfig has no DOM lib). */
+interface ImageState {
+  complete: boolean;
+  naturalWidth: number;
+}
+
+/** naturalWidth of each image, 0 while it is still loading. */
+const loadedWidths = (images: Locator) =>
+  images.evaluateAll((imgs) => imgs.map((img) => ((img as unknown as ImageState).complete ? (img as unknown as ImageState).naturalWidth : 0)));
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('generate: three seeded images appear in the gallery, with a zip link', async () => {
+  await openPage();
+  const form = page.locator('#panel-generate');
+  await form.getByLabel('Model').selectOption('demo-cppn');
+  expect(await form.getByLabel('Width').inputValue()).toBe('256');
+  expect(await form.getByLabel('Height').inputValue()).toBe('256');
+  await form.getByLabel('Prompt', { exact: true }).fill('a quiet harbour at dusk');
+  await form.getByLabel('Images', { exact: true }).fill('3');
+  await form.getByLabel('Seed', { exact: true }).fill('5');
+  await form.getByRole('button', { name: 'Generate', exact: true }).click();
+
+  const card = page.locator('#gen-jobs > li').first();
+  await waitUntil('three images have loaded in the gallery', async () => {
+    const widths = await loadedWidths(card.locator('.gallery img'));
+    return widths.length === 3 && widths.every((w) => w > 0);
+  });
+  expect(await loadedWidths(card.locator('.gallery img'))).toEqual([256, 256, 256]);
+  expect(await card.locator('.seed').allTextContents()).toEqual(['seed 5', 'seed 6', 'seed 7']);
+  expect(await card.getAttribute('data-status')).toBe('succeeded');
+  expect(await card.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+  expect(await card.getByRole('button', { name: 'Cancel' }).isHidden()).toBe(true);
+
+  const jobId = await card.getAttribute('data-job-id');
+  expect(jobId).toMatch(/\S/);
+  const zipLink = card.getByRole('link', { name: 'Download zip' });
+  const href = await zipLink.getAttribute('href');
+  expect(href).toBe(`/v1/jobs/${jobId}/archive`);
+  const zip = await page.evaluate(async (url) => {
+    const res = await fetch(url);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    return { status: res.status, type: res.headers.get('content-type'), magic: String.fromCharCode(bytes[0], bytes[1]) };
+  }, href!);
+  expect(zip).toEqual({ status: 200, type: 'application/zip', magic: 'PK' });
+
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-generate.png'), fullPage: true });
+});
+
+test('classify: dropped photos get their top-5 labels with score bars', async () => {
+  await openPage();
+  await page.getByRole('tab', { name: 'Classify' }).click();
+  await page.locator('#cls-model').selectOption('mobilenetv2-12-int8');
+  await page.getByLabel(/Drop images to classify/).setInputFiles([requireShared('images/goldfish.jpg'), requireShared('images/hummingbird.jpg')]);
+
+  const card = page.locator('#cls-jobs > li').first();
+  await card.locator('.prediction .labels').nth(1).waitFor({ timeout: 60_000 });
+  const rows = card.locator('.prediction');
+  expect(await rows.count()).toBe(2);
+  const goldfish = await rows.nth(0).locator('.label-name').allTextContents();
+  expect(goldfish).toHaveLength(5);
+  expect(goldfish[0]).toBe('goldfish');
+  expect(await rows.nth(1).locator('.label-name').first().textContent()).toBe('hummingbird');
+  // Score bars are drawn in proportion and in order.
+  const widths = await rows.nth(0).locator('.score-bar .fill').evaluateAll((fills) => fills.map((f) => f.getBoundingClientRect().width));
+  expect(widths[0]).toBeGreaterThan(0);
+  expect([...widths].sort((a, b) => b - a)).toEqual(widths);
+  expect(await rows.nth(0).locator('.score').first().textContent()).toMatch(/^\d+(\.\d)?%$/);
+  expect((await loadedWidths(rows.nth(0).locator('img')))[0]).toBeGreaterThan(0);
+
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-classify.png'), fullPage: true });
+});
+
+test('a rejected request shows the API message and marks the field', async () => {
+  await openPage();
+  await page.locator('#gen-model').selectOption('demo-cppn');
+  await page.locator('#panel-generate').getByLabel('Width').fill('5000');
+  await page.getByRole('button', { name: 'Generate', exact: true }).click();
+
+  const alert = page.locator('#gen-error');
+  await alert.waitFor({ state: 'visible' });
+  // The same request over plain HTTP: the page must show exactly what the API said.
+  const direct = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 1, width: 5000, height: 256, output_format: 'png' });
+  expect(direct.status).toBe(422);
+  expect(await alert.locator('.error-message').textContent()).toBe(direct.body.error.message);
+  expect(await alert.locator('.error-code').textContent()).toBe(`422 · ${direct.body.error.code}`);
+  const widthDetail = direct.body.error.details.find((d: { field: string }) => d.field === 'width');
+  expect(await page.locator('#gen-width-error').textContent()).toBe(widthDetail.message);
+  expect(await page.getByLabel('Width').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('#gen-jobs > li').count()).toBe(0);
+
+  // Fixing the field clears its mark.
+  await page.getByLabel('Width').fill('64');
+  expect(await page.getByLabel('Width').getAttribute('aria-invalid')).toBeNull();
+});
+
+test('image to image: the chosen photo comes back styled, with a zip link', async () => {
+  await openPage();
+  await page.getByRole('tab', { name: 'Image to image' }).click();
+  await page.locator('#i2i-model').selectOption('fast-neural-style-mosaic');
+  // A graph model takes only the image: the diffusion-only fields stay hidden.
+  const form = page.locator('#panel-image-to-image');
+  expect(await form.getByLabel('Prompt', { exact: true }).isHidden()).toBe(true);
+  expect(await form.getByLabel(/^Strength/).isHidden()).toBe(true);
+  await page.getByLabel(/Drop an image to transform/).setInputFiles(requireShared('images/macaw.jpg'));
+  expect(await page.locator('#i2i-selected').textContent()).toContain('macaw.jpg');
+  await page.getByRole('button', { name: 'Transform', exact: true }).click();
+
+  const card = page.locator('#i2i-jobs > li').first();
+  await waitUntil('the styled image has loaded', async () => (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0));
+  const jobId = await card.getAttribute('data-job-id');
+  expect(jobId).toMatch(/^i2i_/);
+  const job = (await (await fetch(`${stack.url}/v1/jobs/${jobId}`)).json()) as { status: string; result: { images: { width: number }[] } };
+  expect(job.status).toBe('succeeded');
+  expect(await loadedWidths(card.locator('.gallery img'))).toEqual([job.result.images[0].width]);
+  expect((await loadedWidths(card.locator('.i2i-input img')))[0]).toBeGreaterThan(0);
+  expect(await card.getByRole('link', { name: 'Download zip' }).getAttribute('href')).toBe(`/v1/jobs/${jobId}/archive`);
+
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-image-to-image.png'), fullPage: true });
+});
+
+test('tabs work from the keyboard; the API key is kept and sent with every request', async () => {
+  await openPage();
+  await page.getByRole('tab', { name: 'Generate' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  expect(await page.locator('#tab-image-to-image:focus').count()).toBe(1);
+  expect(await page.getByRole('tab', { name: 'Image to image' }).getAttribute('aria-selected')).toBe('true');
+  expect(await page.locator('#panel-generate').isHidden()).toBe(true);
+  expect(await page.locator('#i2i-none').isHidden()).toBe(true);
+  await page.keyboard.press('Home');
+  expect(await page.locator('#panel-generate').isVisible()).toBe(true);
+
+  const sent = page.waitForRequest((req) => req.url().endsWith('/v1/models') && req.headers().authorization === 'Bearer test-key');
+  await page.getByLabel('API key').fill('test-key');
+  await page.getByLabel('API key').press('Tab');
+  await sent;
+  // Kept in this browser: a reload sends it from the start.
+  const again = page.waitForRequest((req) => req.url().endsWith('/v1/models') && req.headers().authorization === 'Bearer test-key');
+  await page.reload();
+  await again;
+  expect(await page.getByLabel('API key').inputValue()).toBe('test-key');
+});
+
+test('image to image says so when the server has no such model', async () => {
+  // An API of its own whose only model is a generator; no worker is needed to list models.
+  const bare = await startStack({ noWorkers: true, env: { MODELS_PATH: path.join(DEMO_MODELS, 'demo-cppn') } });
+  try {
+    await page.goto(`${bare.url}/#image-to-image`);
+    await page.locator('#gen-model option').first().waitFor({ state: 'attached' });
+    expect(await page.getByRole('heading', { name: 'No image-to-image models loaded' }).isVisible()).toBe(true);
+    expect(await page.locator('#i2i-workspace').isHidden()).toBe(true);
+    expect(await page.locator('#cls-model').textContent()).toBe('no classifier models loaded');
+  } finally {
+    await bare.stop();
+  }
+});
+
+test('GET / is HTML that is always revalidated; versioned assets are cached for good', async () => {
+  const res = await fetch(`${stack.url}/`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(res.headers.get('cache-control')).toBe('no-cache');
+  expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+  const etag = res.headers.get('etag');
+  expect(etag).toBeTruthy();
+  const html = await res.text();
+  expect(html).not.toContain('{{');
+  // (fetch would add `Cache-Control: no-cache` to a conditional request unless one is given.)
+  const revalidated = await fetch(`${stack.url}/`, { headers: { 'if-none-match': etag!, 'cache-control': 'max-age=0' } });
+  expect(revalidated.status).toBe(304);
+
+  const css = html.match(/href="(\/assets\/app\.css\?v=[0-9a-f]{12})"/)?.[1];
+  const js = html.match(/src="(\/assets\/app\.js\?v=[0-9a-f]{12})"/)?.[1];
+  expect(css && js).toBeTruthy();
+  for (const [url, type] of [
+    [css!, /^text\/css/],
+    [js!, /^(text|application)\/javascript/],
+  ] as const) {
+    const asset = await fetch(`${stack.url}${url}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(type);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
+  }
+  // Without a version the same file may change, so it is revalidated.
+  const bare = await fetch(`${stack.url}/assets/app.js`);
+  expect(bare.headers.get('cache-control')).toBe('no-cache');
+  expect(bare.headers.get('etag')).toBeTruthy();
+
+  const missing = await fetch(`${stack.url}/assets/nothing-here.js`);
+  expect(missing.status).toBe(404);
+  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('route_not_found');
+});

@@ -1,0 +1,48 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+test('defaults give a working local setup', () => {
+  const c = loadConfig({}, '/srv/app');
+  expect(c).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379', dataDir: '/srv/app/data', modelsPath: ['/srv/app/models/demo'], ORT_EXECUTION_PROVIDERS: ['cpu'] });
+});
+
+test('lists are split on commas or colons and resolved', () => {
+  const c = loadConfig({ MODELS_PATH: 'a, /b:c', ORT_EXECUTION_PROVIDERS: 'cuda,cpu', WORKER_QUEUES: 'generation' }, '/x');
+  expect(c.modelsPath).toEqual(['/x/a', '/b', '/x/c']);
+  expect(c.ORT_EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);
+  expect(c.WORKER_QUEUES).toEqual(['generation']);
+});
+
+test('every bad variable is reported at once', () => {
+  let error: ConfigError | undefined;
+  try {
+    loadConfig({ PORT: 'eighty', REDIS_URL: 'http://nope', ADMIN_PASSWORD: 'short', ORT_EXECUTION_PROVIDERS: 'gpu', WORKER_CONCURRENCY: '0' });
+  } catch (err) {
+    error = err as ConfigError;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  const vars = error!.problems.map((p) => p.split(':')[0].split('.')[0]);
+  expect(vars.sort()).toEqual(['ADMIN_PASSWORD', 'ORT_EXECUTION_PROVIDERS', 'PORT', 'REDIS_URL', 'WORKER_CONCURRENCY']);
+  expect(error!.message).toContain('"eighty"');
+});
+
+test('empty variables count as unset', () => {
+  expect(loadConfig({ REDIS_URL: '', PORT: '' }).PORT).toBe(3000);
+});
+
+test('the S3 blob store: fs is the default, s3 needs a bucket, and its problems are listed with the others', () => {
+  expect(loadConfig({})).toMatchObject({ BLOB_STORE: 'fs', S3_REGION: 'us-east-1', S3_PRESIGNED_URLS: false, S3_PRESIGN_SECONDS: 900 });
+  expect(loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'true', S3_PRESIGNED_URLS: 'yes' })).toMatchObject({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: true, S3_PRESIGNED_URLS: true });
+  let error: ConfigError | undefined;
+  try {
+    loadConfig({ BLOB_STORE: 's3', PORT: 'eighty', S3_ACCESS_KEY_ID: 'only-half', S3_ENDPOINT: 'ftp://x' });
+  } catch (err) {
+    error = err as ConfigError;
+  }
+  expect(error?.problems.map((p) => p.split(':')[0]).sort()).toEqual(['PORT', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_SECRET_ACCESS_KEY']);
+  expect(() => loadConfig({ S3_PRESIGNED_URLS: 'true' })).toThrow('S3_PRESIGNED_URLS: needs BLOB_STORE=s3');
+});
+
+test('a Redis Cluster hash-tag prefix is accepted; other punctuation is not', () => {
+  expect(loadConfig({ QUEUE_PREFIX: '{darkroom}' }).QUEUE_PREFIX).toBe('{darkroom}');
+  expect(() => loadConfig({ QUEUE_PREFIX: 'dark:room' })).toThrow('QUEUE_PREFIX');
+});

@@ -1,0 +1,78 @@
+import type { ImagePreprocess } from '../../src/models/model-manifest';
+import type { RawImage } from '../../src/imaging/image-codec';
+import type { TensorData } from '../runtime/tensor-data';
+import { toFloat16 } from './float16';
+
+/**
+ * Pixels <-> tensors, as pure functions. Decoding and resizing happen in the imaging module
+ * (sharp); here interleaved 8-bit RGB becomes the normalised planar (or interleaved) tensor a
+ * model expects, and a model's output becomes 8-bit RGB again.
+ */
+
+/** Interleaved RGB (already resized to the model's input size) -> a [1, C, H, W] or [1, H, W, C] tensor. */
+export function imageToTensor(image: RawImage, pre: ImagePreprocess): TensorData {
+  const { width, height } = image;
+  if (image.channels !== 3) throw new Error(`expected an RGB image, got ${image.channels} channels`);
+  if (width !== pre.width || height !== pre.height) throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
+  const plane = width * height;
+  const out = new Float32Array(plane * 3);
+  // Source channel for each model channel: RGB keeps order, BGR reverses it.
+  const src = pre.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  for (let c = 0; c < 3; c++) {
+    const mean = pre.mean[c];
+    const inv = 1 / pre.std[c];
+    const s = src[c];
+    for (let i = 0; i < plane; i++) {
+      const v = (image.data[i * 3 + s] * pre.scale - mean) * inv;
+      if (pre.layout === 'NCHW') out[c * plane + i] = v;
+      else out[i * 3 + c] = v;
+    }
+  }
+  const dims = pre.layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
+  return pre.dtype === 'float16' ? { type: 'float16', dims, data: toFloat16(out) } : { type: 'float32', dims, data: out };
+}
+
+export interface TensorImageLayout {
+  width: number;
+  height: number;
+  layout: 'NCHW' | 'NHWC';
+  channel_order: 'RGB' | 'BGR';
+  /** Value range of the tensor that maps to 0..255. */
+  range: [number, number];
+}
+
+/** One image of a float tensor batch -> interleaved 8-bit RGB, clamped to the declared range. */
+export function tensorToImage(data: Float32Array, index: number, layout: TensorImageLayout): RawImage {
+  const { width, height } = layout;
+  const plane = width * height;
+  const base = index * plane * 3;
+  const [lo, hi] = layout.range;
+  const scale = 255 / (hi - lo);
+  const dst = layout.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  const out = Buffer.alloc(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    const d = dst[c];
+    for (let i = 0; i < plane; i++) {
+      const v = layout.layout === 'NCHW' ? data[base + c * plane + i] : data[base + i * 3 + c];
+      const px = Math.round((v - lo) * scale);
+      out[i * 3 + d] = px < 0 ? 0 : px > 255 ? 255 : px;
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
+/** Numerically stable softmax. */
+export function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const out = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i] - max);
+  for (let i = 0; i < out.length; i++) out[i] /= sum;
+  return out;
+}
+
+/** Indices of the k largest scores, best first. */
+export function topK(scores: Float32Array, k: number): number[] {
+  return [...scores.keys()].sort((a, b) => scores[b] - scores[a] || a - b).slice(0, k);
+}

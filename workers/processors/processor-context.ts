@@ -1,0 +1,47 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config';
+import type { JobPayload, JobProgress } from '../../src/jobs/job-contract';
+import type { Logger } from '../../src/logger';
+import type { BlobStore } from '../../src/storage/blob-store';
+import { jobFailure } from '../../src/jobs/job-failure';
+import type { ResultCache } from '../cache/result-cache';
+import type { LoadedModel, ModelRegistry } from '../model-registry';
+import { AbortedError } from '../runtime/model-runner';
+
+/** Cancel checkpoint between units of work. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError();
+}
+
+/** What every processor needs. */
+export interface ProcessorContext {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  store: BlobStore;
+  registry: ModelRegistry;
+  cache: ResultCache;
+}
+
+/** BullMQ's processor shape: the signal aborts when the job is canceled. */
+export type Processor = (job: Job<JobPayload>, token: string | undefined, signal?: AbortSignal) => Promise<unknown>;
+
+/** The loaded model a job asks for, of the kind it needs. */
+export function requireModel<K extends LoadedModel['kind']>(registry: ModelRegistry, name: string, kind: K): Extract<LoadedModel, { kind: K }> {
+  const model = registry.get(name);
+  // Another worker may serve it: let BullMQ retry elsewhere rather than fail for good.
+  if (!model) throw jobFailure('model_unavailable', `this worker has no model "${name}"`, true);
+  if (model.kind !== kind) throw jobFailure('wrong_model_kind', `model "${name}" is a ${model.kind}, not a ${kind}`);
+  return model as Extract<LoadedModel, { kind: K }>;
+}
+
+/** Reports progress as `done` of `total` units; never fails the job if Redis is briefly slow. */
+export function progressReporter(job: Job<JobPayload>, total: number, logger: Logger) {
+  let done = 0;
+  return async (extra: Partial<JobProgress> = {}) => {
+    done += 1;
+    const progress: JobProgress = { value: Math.min(1, done / total), ...extra };
+    await job.updateProgress(progress).catch((err) => logger.warn({ jobId: job.id, err: (err as Error).message }, 'progress update failed'));
+  };
+}

@@ -1,0 +1,23 @@
+import type { Feeds, TensorType } from './tensor-data';
+
+/** A graph input or output as the session reports it (symbolic dimensions as names). */
+export interface TensorInfo {
+  name: string;
+  type: TensorType | string;
+  dims: (number | string)[];
+}
+
+/** Messages between the model runner (main thread) and its inference thread. */
+export interface InferenceThreadInit {
+  modelPath: string;
+  providers: string[];
+  intraOpThreads: number;
+}
+
+export type ToInferenceThread = { kind: 'run'; id: number; feeds: Feeds; outputs: string[] };
+
+export type FromInferenceThread =
+  | { kind: 'ready'; provider: string; warnings: string[]; inputs: TensorInfo[]; outputs: TensorInfo[] }
+  | { kind: 'load_failed'; message: string }
+  | { kind: 'result'; id: number; outputs: Feeds; ms: number }
+  | { kind: 'run_failed'; id: number; message: string };

@@ -1,0 +1,67 @@
+import * as ort from 'onnxruntime-node';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
+import type { Feeds, TensorArray, TensorData } from './tensor-data';
+
+/**
+ * One thread per loaded model, and the only module that imports onnxruntime-node. session.run()
+ * blocks its thread for the whole inference, so it runs here and the worker's main thread stays
+ * free to renew BullMQ locks, report progress and handle cancels.
+ */
+const init = workerData as InferenceThreadInit;
+const port = parentPort!;
+const send = (msg: FromInferenceThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+
+/** Tries each execution provider on its own, in order, so we know which one really runs the model. */
+async function createSession(): Promise<{ session: ort.InferenceSession; provider: string; warnings: string[] }> {
+  const warnings: string[] = [];
+  for (const provider of init.providers) {
+    try {
+      const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
+      if (init.intraOpThreads > 0) options.intraOpNumThreads = init.intraOpThreads;
+      const session = await ort.InferenceSession.create(init.modelPath, options);
+      return { session, provider, warnings };
+    } catch (err) {
+      warnings.push(`execution provider ${provider} unavailable: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(warnings.join('; ') || 'no execution provider configured');
+}
+
+const toOrt = (t: TensorData) => new ort.Tensor(t.type, t.data as never, t.dims);
+/** Copies outputs that are views into a larger buffer, so transferring them moves only their bytes. */
+function fromOrt(t: ort.Tensor): TensorData {
+  const data = t.data as TensorArray;
+  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  return { type: t.type as TensorData['type'], dims: [...t.dims], data: whole ? data : (data.slice() as TensorArray) };
+}
+
+async function main() {
+  let loaded: Awaited<ReturnType<typeof createSession>>;
+  try {
+    loaded = await createSession();
+  } catch (err) {
+    send({ kind: 'load_failed', message: (err as Error).message });
+    return;
+  }
+  const { session } = loaded;
+  const describe = (meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
+    meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] }));
+  send({ kind: 'ready', provider: loaded.provider, warnings: loaded.warnings, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
+  port.on('message', async (msg: ToInferenceThread) => {
+    const started = performance.now();
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = toOrt(t);
+      const result = await session.run(feeds, msg.outputs);
+      const outputs: Feeds = {};
+      for (const name of msg.outputs) outputs[name] = fromOrt(result[name]);
+      const buffers = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
+      send({ kind: 'result', id: msg.id, outputs, ms: performance.now() - started }, [...new Set(buffers)]);
+    } catch (err) {
+      send({ kind: 'run_failed', id: msg.id, message: (err as Error).message });
+    }
+  });
+}
+
+void main();

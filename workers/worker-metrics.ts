@@ -1,0 +1,73 @@
+import http from 'node:http';
+import type { Redis } from 'ioredis';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { QueueName } from '../src/jobs/job-contract';
+import type { Logger } from '../src/logger';
+import { FLEET_METRICS, FleetDeltas, type FleetMetric } from '../src/metrics/fleet-metrics';
+
+/**
+ * What this worker measures: job waits and runs, inference batches, images produced. Each
+ * observation goes to a local prom-client registry (served on WORKER_METRICS_PORT when set) and
+ * into increments that `flush` adds to Redis, where the API's /metrics reads the fleet's totals.
+ */
+export interface WorkerMetrics {
+  jobStarted(jobType: QueueName, model: string, waitMs: number): void;
+  jobEnded(jobType: QueueName, model: string, outcome: 'succeeded' | 'failed' | 'canceled', runMs: number, images: number): void;
+  inferenceRun(model: string, items: number, ms: number): void;
+  /** Adds what was measured since the last flush to Redis. */
+  flush(redis: Redis, prefix: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+type LocalMetric = Histogram<string> | Counter<string>;
+
+export function createWorkerMetrics(logger: Logger, port?: number): WorkerMetrics {
+  const registry = new Registry();
+  const deltas = new FleetDeltas();
+  const local = new Map<FleetMetric, LocalMetric>();
+  for (const metric of Object.values(FLEET_METRICS) as FleetMetric[]) {
+    const config = { name: metric.name, help: metric.help, labelNames: [...metric.labels], registers: [registry] };
+    local.set(metric, metric.type === 'histogram' ? new Histogram({ ...config, buckets: [...(metric.buckets ?? [])] }) : new Counter(config));
+  }
+  const labelsOf = (metric: FleetMetric, values: string[]) => Object.fromEntries(metric.labels.map((name, i) => [name, values[i]]));
+  const observe = (metric: FleetMetric, values: string[], value: number) => {
+    (local.get(metric) as Histogram<string>).observe(labelsOf(metric, values), value);
+    deltas.observe(metric, values, value);
+  };
+  const inc = (metric: FleetMetric, values: string[], by: number) => {
+    (local.get(metric) as Counter<string>).inc(labelsOf(metric, values), by);
+    deltas.inc(metric, values, by);
+  };
+
+  let server: http.Server | undefined;
+  if (port) {
+    collectDefaultMetrics({ register: registry });
+    server = http.createServer((req, res) => {
+      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    });
+    server.on('error', (err) => logger.warn({ port, err: err.message }, 'worker metrics server failed'));
+    server.listen(port, () => logger.info({ port }, 'worker metrics on /metrics'));
+  }
+
+  return {
+    jobStarted(jobType, model, waitMs) {
+      observe(FLEET_METRICS.jobWait, [jobType, model], Math.max(0, waitMs) / 1000);
+    },
+    jobEnded(jobType, model, outcome, runMs, images) {
+      observe(FLEET_METRICS.jobRun, [jobType, model, outcome], runMs / 1000);
+      if (images) inc(FLEET_METRICS.imagesProduced, [jobType, model], images);
+    },
+    inferenceRun(model, items, ms) {
+      observe(FLEET_METRICS.batchSize, [model], items);
+      observe(FLEET_METRICS.inferenceTime, [model], ms / 1000);
+    },
+    flush: (redis, prefix) => deltas.push(redis, prefix),
+    async close() {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    },
+  };
+}
