@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../src/config';
@@ -52,6 +53,9 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
   const measured = queue !== 'batch'; // a batch parent only sums up its children
   return async (job, token, signal) => {
     const logger = ctx.logger.child({ jobId: job.id, requestId: job.data.request_id, queue });
+    // Each of a job's images (up to 16, more with diffusion's parts) waits on the job's signal at
+    // once: not the leak Node warns of past 10 listeners.
+    if (signal) setMaxListeners(0, signal);
     const model = 'params' in job.data ? job.data.params.model : '';
     const started = Date.now();
     if (measured && job.attemptsStarted <= 1 && job.processedOn) metrics.jobStarted(queue, model, job.processedOn - job.timestamp);

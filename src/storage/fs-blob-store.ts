@@ -15,9 +15,15 @@ export function createFsBlobStore(root: string): BlobStore {
   return {
     async put(key, data) {
       const file = resolve(key);
-      await fsp.mkdir(path.dirname(file), { recursive: true });
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      await fsp.writeFile(tmp, data);
+      try {
+        await fsp.writeFile(tmp, data);
+      } catch (err) {
+        // The folder is made on the first write into it, not tried before every write.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        await fsp.writeFile(tmp, data);
+      }
       await fsp.rename(tmp, file);
     },
     async get(key) {

@@ -49,13 +49,15 @@ export function tensorToImage(data: Float32Array, index: number, layout: TensorI
   const [lo, hi] = layout.range;
   const scale = 255 / (hi - lo);
   const dst = layout.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
-  const out = Buffer.alloc(plane * 3);
+  const out = Buffer.allocUnsafe(plane * 3);
+  // Source index of pixel i, channel c: base + c * cStride + i * iStride.
+  const [cStride, iStride] = layout.layout === 'NCHW' ? [plane, 1] : [1, 3];
   for (let c = 0; c < 3; c++) {
     const d = dst[c];
-    for (let i = 0; i < plane; i++) {
-      const v = layout.layout === 'NCHW' ? data[base + c * plane + i] : data[base + i * 3 + c];
-      const px = Math.round((v - lo) * scale);
-      out[i * 3 + d] = px < 0 ? 0 : px > 255 ? 255 : px;
+    for (let i = 0, src = base + c * cStride; i < plane; i++, src += iStride) {
+      // Clamped into the range first; + 0.5 then truncation rounds half up, as Math.round does.
+      const v = (data[src] - lo) * scale;
+      out[i * 3 + d] = v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
     }
   }
   return { data: out, width, height, channels: 3 };

@@ -36,12 +36,28 @@ export function requireModel<K extends LoadedModel['kind']>(registry: ModelRegis
   return model as Extract<LoadedModel, { kind: K }>;
 }
 
-/** Reports progress as `done` of `total` units; never fails the job if Redis is briefly slow. */
+/**
+ * Reports progress as `done` of `total` units; never fails the job if Redis is briefly slow.
+ * One write at a time per job: units that finish while a write is in flight are folded into the
+ * next write, which carries only the latest value. So every unit is reported when units are slower
+ * than a Redis round trip (diffusion steps), and n images finishing together in one batch cost two
+ * writes, not n. The promise a unit gets resolves once a value at least as recent as its own is written.
+ */
 export function progressReporter(job: Job<JobPayload>, total: number, logger: Logger) {
   let done = 0;
-  return async (extra: Partial<JobProgress> = {}) => {
+  let latest: JobProgress | undefined;
+  let writing: Promise<void> | undefined;
+  const write = async () => {
+    while (latest) {
+      const progress = latest;
+      latest = undefined;
+      await job.updateProgress(progress).catch((err) => logger.warn({ jobId: job.id, err: (err as Error).message }, 'progress update failed'));
+    }
+    writing = undefined;
+  };
+  return (extra: Partial<JobProgress> = {}): Promise<void> => {
     done += 1;
-    const progress: JobProgress = { value: Math.min(1, done / total), ...extra };
-    await job.updateProgress(progress).catch((err) => logger.warn({ jobId: job.id, err: (err as Error).message }, 'progress update failed'));
+    latest = { value: Math.min(1, done / total), ...extra };
+    return (writing ??= write());
   };
 }

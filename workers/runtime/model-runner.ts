@@ -40,6 +40,8 @@ export interface ModelRunner {
 interface Request {
   feeds: Feeds;
   size: number;
+  /** performance.now() when it was queued: no request waits more than max_queue_delay_ms for company. */
+  queuedAt: number;
   resolve(out: Feeds): void;
   reject(err: Error): void;
   signal?: AbortSignal;
@@ -119,7 +121,7 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
       });
     });
 
-  const runOnThread = (feeds: Feeds) =>
+  const runOnThread = (feeds: Feeds, transfer: ArrayBuffer[]) =>
     new Promise<Feeds>((resolve, reject) => {
       const id = nextId++;
       inFlight.set(id, (msg) => {
@@ -127,7 +129,7 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
         if (msg.kind === 'result') resolve(msg.outputs);
         else if (msg.kind === 'run_failed') reject(new InferenceError(msg.message, msg.message.startsWith('inference thread crashed')));
       });
-      thread.postMessage({ kind: 'run', id, feeds, outputs: opts.outputs ?? outputs.map((o) => o.name) });
+      thread.postMessage({ kind: 'run', id, feeds, outputs: opts.outputs ?? outputs.map((o) => o.name) }, transfer);
     });
 
   /** Runs a group; a failed batch is retried in halves so one bad request fails alone. */
@@ -136,7 +138,10 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
     for (const name of Object.keys(group[0].feeds)) feeds[name] = concatBatch(group.map((r) => r.feeds[name]));
     try {
       const started = performance.now();
-      const results = await runOnThread(feeds);
+      // Tensors joined from several requests are ours alone: moved to the thread, not copied. A lone
+      // request's tensors are its caller's (a diffusion job reuses its latents), so they are copied.
+      const joined = group.length > 1 ? [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))] : [];
+      const results = await runOnThread(feeds, joined);
       stats.runs += 1;
       const items = group.reduce((s, r) => s + r.size, 0);
       opts.onBatch?.(items, performance.now() - started);
@@ -180,12 +185,22 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
     });
   };
 
-  /** Runs now when a batch is full; otherwise waits max_queue_delay_ms for more requests. */
+  /**
+   * Runs now when a batch is full or the oldest waiting request has waited max_queue_delay_ms
+   * (requests that queued while the model was busy have usually waited long enough already);
+   * otherwise waits for the rest of that delay.
+   */
   const schedule = () => {
     if (busy) return;
-    const full = [...pending.values()].some((q) => q.reduce((s, r) => s + r.size, 0) >= maxBatchSize);
-    if (full || opts.maxQueueDelayMs === 0) dispatch();
-    else timer ??= setTimeout(dispatch, opts.maxQueueDelayMs);
+    let full = false;
+    let oldest = Infinity;
+    for (const queue of pending.values()) {
+      full ||= queue.reduce((s, r) => s + r.size, 0) >= maxBatchSize;
+      oldest = Math.min(oldest, queue[0].queuedAt);
+    }
+    const wait = opts.maxQueueDelayMs - (performance.now() - oldest);
+    if (full || wait <= 0) dispatch();
+    else timer ??= setTimeout(dispatch, wait);
   };
 
   await spawnThread();
@@ -229,7 +244,7 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
           signal?.removeEventListener('abort', onAbort);
           fn(v);
         };
-        const request: Request = { feeds, size, resolve: settle(resolve), reject: settle(reject), signal };
+        const request: Request = { feeds, size, queuedAt: performance.now(), resolve: settle(resolve), reject: settle(reject), signal };
         // Requests larger than one batch still run, alone.
         if (!pending.has(key)) pending.set(key, []);
         pending.get(key)!.push(request);
