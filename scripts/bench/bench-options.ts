@@ -21,6 +21,12 @@ export interface BenchOptions {
   /** Batch sizes tried for the ceiling, and seconds per try. */
   ceilingBatches: number[];
   ceilingSeconds: number;
+  /**
+   * How a darkroom client learns that its job finished: `wait` sends `Prefer: wait` with the
+   * submission (one request per job; polls only if the wait runs out), `poll` polls
+   * GET /v1/jobs/{id} every `pollMs`.
+   */
+  clientMode: ClientMode;
   /** Interval between a darkroom client's polls of GET /v1/jobs/{id}. */
   pollMs: number;
   /** BullMQ concurrency of the benchmarked worker (jobs in flight, shared batching). */
@@ -36,6 +42,14 @@ export interface BenchOptions {
   zipDownloads: number;
   logLevel: string;
 }
+
+export const CLIENT_MODES = ['wait', 'poll'] as const;
+export type ClientMode = (typeof CLIENT_MODES)[number];
+
+const clientMode = (value: string): ClientMode => {
+  if (!(CLIENT_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${CLIENT_MODES.join(', ')}`);
+  return value as ClientMode;
+};
 
 const intList = (value: string): number[] => {
   const list = value.split(',').map((v) => Number(v.trim()));
@@ -66,12 +80,13 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     .option('--out <file>', 'markdown report to write', 'docs/benchmarks.md')
     .option('--concurrency <list>', 'closed-loop client counts (default 8,16,32; quick: 16)', intList)
     .option('--seconds <s>', 'measured seconds per closed-loop run (default 8; quick: 2)', positive)
+    .option('--clients <mode>', 'how darkroom clients wait for a job: "wait" (Prefer: wait on the submission) or "poll" (GET every --poll-ms)', clientMode, 'wait')
     .option('--poll-ms <ms>', 'interval between a client\'s job polls', positive, 25)
     .option('--worker-concurrency <n>', 'WORKER_CONCURRENCY of the benchmarked worker', positive, 32)
     .option('--log-level <level>', 'LOG_LEVEL of the API and worker processes', 'warn')
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ quick: boolean; models: BenchModel[]; out: string; concurrency?: number[]; seconds?: number; pollMs: number; workerConcurrency: number; logLevel: string }>();
+  const o = program.opts<{ quick: boolean; models: BenchModel[]; out: string; concurrency?: number[]; seconds?: number; clients: ClientMode; pollMs: number; workerConcurrency: number; logLevel: string }>();
   const quick = o.quick;
   return {
     quick,
@@ -84,6 +99,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     extraWarmupSeconds: quick ? 0 : 3,
     ceilingBatches: quick ? [1, 8] : [1, 4, 8, 16],
     ceilingSeconds: quick ? 0.5 : 2.5,
+    clientMode: o.clients,
     pollMs: o.pollMs,
     workerConcurrency: Math.round(o.workerConcurrency),
     healthRate: 10,

@@ -96,8 +96,8 @@ async function measure(target: Target, clients: number, options: BenchOptions, w
   };
 }
 
-function darkroomTarget(system: SystemName, stack: DarkroomStack, workload: Workload, pollMs: number, procs: Target['procs']): Target {
-  return { system, url: stack.url, stack, procs, request: (seq) => submitAndWait(stack.url, workload.darkroom(seq), pollMs) };
+function darkroomTarget(system: SystemName, stack: DarkroomStack, workload: Workload, options: BenchOptions, procs: Target['procs']): Target {
+  return { system, url: stack.url, stack, procs, request: (seq) => submitAndWait(stack.url, workload.darkroom(seq), options.clientMode, options.pollMs) };
 }
 
 /** Starts the naive server with `models` (comma-separated) and waits until it answers. */
@@ -164,8 +164,8 @@ function processesOf(systems: Systems, redis: BenchRedis, active: 'batching' | '
  */
 export async function measureModel(systems: Systems, redis: BenchRedis, workload: Workload, options: BenchOptions, log: (line: string) => void): Promise<EndToEndRun[]> {
   const runner = mainRunner(workload.model);
-  const on = darkroomTarget('darkroom', systems.batching, workload, options.pollMs, processesOf(systems, redis, 'batching'));
-  const off = darkroomTarget('darkroom, batching off', systems.unbatched, workload, options.pollMs, processesOf(systems, redis, 'unbatched'));
+  const on = darkroomTarget('darkroom', systems.batching, workload, options, processesOf(systems, redis, 'batching'));
+  const off = darkroomTarget('darkroom, batching off', systems.unbatched, workload, options, processesOf(systems, redis, 'unbatched'));
   const naive: Target = { system: 'naive server', url: systems.naive.url, procs: processesOf(systems, redis, 'naive'), request: (seq) => naiveRequest(systems.naive.url, workload, seq) };
   const maxClients = Math.max(...options.concurrency);
   if (options.extraWarmupSeconds) {
