@@ -65,26 +65,42 @@ export async function decodeImage(
 ): Promise<RawImage> {
   try {
     let pipeline = open(buf, opts.maxPixels).rotate();
-    if (opts.width && opts.height) {
+    const { width, height } = opts;
+    const crop = width && height && opts.fit === 'shorter_side_crop' ? { width, height } : undefined;
+    if (crop) {
+      // The ImageNet recipe: scale so the shorter side is `side` (never less than the crop), then
+      // cut the centre out of the decoded pixels below.
+      const side = Math.max(opts.shorterSide ?? 0, crop.width, crop.height);
+      pipeline = pipeline.resize(side, side, { fit: 'outside' });
+    } else if (width && height && opts.fit !== 'shorter_side_crop') {
       const fit = opts.fit ?? 'stretch';
-      if (fit === 'shorter_side_crop') {
-        const side = opts.shorterSide ?? Math.max(opts.width, opts.height);
-        // Two passes: sharp applies one resize per pipeline.
-        const scaled = await pipeline.resize(side, side, { fit: 'outside' }).flatten({ background: '#000' }).toColourspace('srgb').png({ compressionLevel: 0 }).toBuffer();
-        pipeline = sharp(scaled).resize(opts.width, opts.height, { fit: 'cover', position: 'centre' });
-      } else {
-        pipeline = pipeline.resize(opts.width, opts.height, { fit: fit === 'stretch' ? 'fill' : fit });
-      }
+      pipeline = pipeline.resize(width, height, { fit: fit === 'stretch' ? 'fill' : fit });
     }
     pipeline = pipeline.flatten({ background: '#000' });
     pipeline = opts.channels === 1 ? pipeline.toColourspace('b-w').extractChannel(0) : pipeline.toColourspace('srgb').removeAlpha();
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     const channels = opts.channels ?? 3;
     if (info.channels !== channels) throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
-    return { data, width: info.width, height: info.height, channels };
+    const image: RawImage = { data, width: info.width, height: info.height, channels };
+    return crop ? centreCrop(image, crop.width, crop.height) : image;
   } catch (err) {
     throw err instanceof AppError ? err : imageError(err);
   }
+}
+
+/** The centre `width` x `height` of raw pixels at least that large (left and top offsets rounded down). */
+function centreCrop(image: RawImage, width: number, height: number): RawImage {
+  if (image.width === width && image.height === height) return image;
+  const { channels } = image;
+  const left = Math.floor((image.width - width) / 2);
+  const top = Math.floor((image.height - height) / 2);
+  const row = width * channels;
+  const out = Buffer.allocUnsafe(row * height);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * image.width + left) * channels;
+    image.data.copy(out, y * row, from, from + row);
+  }
+  return { data: out, width, height, channels };
 }
 
 /** Encodes raw pixels, optionally resized first; the output carries no metadata. */
