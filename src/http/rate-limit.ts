@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { AppError } from '../errors';
 import type { AppDeps } from './app-deps';
@@ -30,9 +30,13 @@ function createLimiter({ redis, config }: AppDeps): RequestHandler {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     skip: (req) => req.method !== 'POST',
+    // Made on first use on purpose (see submissionRateLimit); the counts live in Redis, not in the
+    // instance, which is what this check guards against.
+    validate: { creationStack: false },
     keyGenerator: (req: Request) => {
       const who = principalOf(req);
-      return who === ANONYMOUS ? `ip:${req.ip}` : `key:${who}`;
+      // An IPv6 client owns a whole prefix: count its /56, or it could rotate addresses past the limit.
+      return who === ANONYMOUS ? `ip:${ipKeyGenerator(req.ip ?? '')}` : `key:${who}`;
     },
     store: new RedisStore({
       prefix: `${config.QUEUE_PREFIX}:ratelimit:`,
