@@ -67,7 +67,7 @@ const envSchema = z.object({
   QUEUE_PREFIX: z.string().regex(/^(\{[A-Za-z0-9_-]+\}|[A-Za-z0-9_-]+)$/).default('darkroom'),
   /** onnxruntime execution providers in order of preference. */
   ORT_EXECUTION_PROVIDERS: list.pipe(z.array(z.enum(['cuda', 'cpu', 'tensorrt', 'dml', 'coreml'])).min(1)).default(['cpu']),
-  /** Threads onnxruntime uses inside one inference; 0 lets it decide. */
+  /** Threads onnxruntime uses inside one inference; 0 means half the machine's cores (at least 1). */
   ORT_INTRA_OP_THREADS: int(0, 256).default(0),
   /** Which job queues this worker consumes. */
   WORKER_QUEUES: list.pipe(z.array(z.enum(['generation', 'classification', 'image_to_image', 'batch', 'webhooks'])).min(1)).default(['generation', 'classification', 'image_to_image', 'batch', 'webhooks']),

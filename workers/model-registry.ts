@@ -5,6 +5,7 @@ import type { Logger } from '../src/logger';
 import type { CatalogEntry, ModelCatalog } from '../src/models/model-catalog';
 import type { ClassifierManifest, DiffusionManifest, GeneratorManifest, ImageToImageManifest } from '../src/models/model-manifest';
 import { loadDiffusionPipeline, type DiffusionPipeline } from './diffusion/diffusion-pipeline';
+import { defaultIntraOpThreads } from './runtime/intra-op-threads';
 import { startModelRunner, type ModelRunner, type RunnerFactory } from './runtime/model-runner';
 
 /** A loaded model: its manifest and what runs it. */
@@ -77,7 +78,7 @@ export async function loadModelRegistry(catalog: ModelCatalog, config: Config, l
       onBatch: onBatch && ((items, ms) => onBatch(opts.name, items, ms)),
       maxBatchSize: Math.min(opts.maxBatchSize, config.MAX_BATCH_SIZE ?? Infinity),
       providers: config.ORT_EXECUTION_PROVIDERS,
-      intraOpThreads: config.ORT_INTRA_OP_THREADS,
+      intraOpThreads: config.ORT_INTRA_OP_THREADS || defaultIntraOpThreads(),
       logger,
     });
   const models = new Map<string, LoadedModel>();

@@ -207,7 +207,7 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
   // A graph whose batch dimension is fixed at 1 runs one request at a time, whatever the manifest says.
   const fixedBatch = inputs.some((i) => i.dims[0] === 1);
   const maxBatchSize = fixedBatch ? 1 : opts.maxBatchSize;
-  logger.info({ model: opts.name, provider, maxBatchSize, fixedBatch }, 'model loaded');
+  logger.info({ model: opts.name, provider, maxBatchSize, fixedBatch, intraOpThreads: opts.intraOpThreads }, 'model loaded');
 
   return {
     name: opts.name,
