@@ -26,7 +26,7 @@ async function post(url: string, seed: number): Promise<string> {
  */
 export async function measureApi(redis: BenchRedis, options: BenchOptions): Promise<ApiResult> {
   await redis.flush();
-  const stack = await startDarkroomStack(redis, { logLevel: options.logLevel, workerConcurrency: options.workerConcurrency }, 0);
+  const stack = await startDarkroomStack(redis, options, 0);
   const procs = [{ name: 'API', pid: stack.api.pid }, { name: 'redis', pid: redis.proc.pid }];
   try {
     const ids: string[] = [];

@@ -31,6 +31,8 @@ export interface BenchOptions {
   pollMs: number;
   /** BullMQ concurrency of the benchmarked worker (jobs in flight, shared batching). */
   workerConcurrency: number;
+  /** ORT_INTRA_OP_THREADS of the benchmarked workers (0: darkroom's default, half the cores). */
+  workerThreads: number;
   /** Requests per second of the GET /healthz probe while a server is saturated. */
   healthRate: number;
   queueJobs: number;
@@ -63,6 +65,12 @@ const positive = (value: string): number => {
   return n;
 };
 
+const nonNegativeInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+};
+
 const modelList = (value: string): BenchModel[] => {
   const names = value.split(',').map((v) => v.trim()).filter(Boolean);
   const unknown = names.filter((n) => !(BENCH_MODELS as readonly string[]).includes(n));
@@ -83,10 +91,11 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     .option('--clients <mode>', 'how darkroom clients wait for a job: "wait" (Prefer: wait on the submission) or "poll" (GET every --poll-ms)', clientMode, 'wait')
     .option('--poll-ms <ms>', 'interval between a client\'s job polls', positive, 25)
     .option('--worker-concurrency <n>', 'WORKER_CONCURRENCY of the benchmarked worker', positive, 32)
+    .option('--worker-threads <n>', 'ORT_INTRA_OP_THREADS of the benchmarked workers (0: darkroom\'s default)', nonNegativeInt, 0)
     .option('--log-level <level>', 'LOG_LEVEL of the API and worker processes', 'warn')
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ quick: boolean; models: BenchModel[]; out: string; concurrency?: number[]; seconds?: number; clients: ClientMode; pollMs: number; workerConcurrency: number; logLevel: string }>();
+  const o = program.opts<{ quick: boolean; models: BenchModel[]; out: string; concurrency?: number[]; seconds?: number; clients: ClientMode; pollMs: number; workerConcurrency: number; workerThreads: number; logLevel: string }>();
   const quick = o.quick;
   return {
     quick,
@@ -102,6 +111,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     clientMode: o.clients,
     pollMs: o.pollMs,
     workerConcurrency: Math.round(o.workerConcurrency),
+    workerThreads: o.workerThreads,
     healthRate: 10,
     queueJobs: quick ? 60 : 500,
     apiRate: 200,

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { CONFIG_VARIABLES } from '../../src/config';
+import type { BenchOptions } from './bench-options';
 import { MODELS_PATH } from './bench-paths';
 import { makeTempDir, removeTempDir } from './cleanup';
 import { answers, freePort, launchNode, waitUntil, type Launched } from './process-launcher';
@@ -23,10 +24,7 @@ export interface RunnerStats {
   items: number;
 }
 
-export interface StackSettings {
-  logLevel: string;
-  workerConcurrency: number;
-}
+export type StackSettings = Pick<BenchOptions, 'logLevel' | 'workerConcurrency' | 'workerThreads'>;
 
 /** The environment both roles share; darkroom variables inherited from the shell are dropped so they cannot skew a run. */
 function baseEnv(redis: BenchRedis, dataDir: string, settings: StackSettings, prefix: string): NodeJS.ProcessEnv {
@@ -41,6 +39,7 @@ function baseEnv(redis: BenchRedis, dataDir: string, settings: StackSettings, pr
     HOST: '127.0.0.1',
     LOG_LEVEL: settings.logLevel,
     WORKER_CONCURRENCY: String(settings.workerConcurrency),
+    ORT_INTRA_OP_THREADS: String(settings.workerThreads),
     // Repeated photos and seeds must be computed every time, not served from the result cache.
     RESULT_CACHE_MB: '0',
     SHUTDOWN_GRACE_MS: '2000',

@@ -123,7 +123,7 @@ export interface Systems {
  * runs of one model can follow each other closely whatever the machine's background load does.
  */
 export async function startSystems(redis: BenchRedis, workloads: Workload[], options: BenchOptions): Promise<Systems> {
-  const settings = { logLevel: options.logLevel, workerConcurrency: options.workerConcurrency };
+  const settings = options;
   await redis.flush();
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {

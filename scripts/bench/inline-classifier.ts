@@ -8,8 +8,8 @@ import { DEFAULT_CONFIG, openSession, toOrt, type InlineModel } from './inline-m
 const TOP_K = 5;
 
 /** Decode + resize + normalise each photo, one session.run per batch, softmax and top-5 per image. */
-export async function loadInlineClassifier(manifest: ClassifierManifest, dir: string): Promise<InlineModel> {
-  const session = await openSession(path.resolve(dir, manifest.files.model));
+export async function loadInlineClassifier(manifest: ClassifierManifest, dir: string, threads = 0): Promise<InlineModel> {
+  const session = await openSession(path.resolve(dir, manifest.files.model), threads);
   const pre = manifest.preprocess;
   const activate = (raw: Float32Array) => (manifest.output_activation === 'softmax' ? softmax(raw) : manifest.output_activation === 'sigmoid' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw);
   return {

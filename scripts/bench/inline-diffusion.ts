@@ -34,14 +34,14 @@ function typed(session: ort.InferenceSession, input: string, dims: number[], val
  * at batch 2B ([negative, prompt] per image), `steps` UNet calls at batch 2B with classifier-free
  * guidance and the scheduler step in between, the VAE decoder at batch B, then PNG encoding.
  */
-export async function loadInlineDiffusion(manifest: DiffusionManifest, info: PipelineInfo): Promise<InlineModel> {
+export async function loadInlineDiffusion(manifest: DiffusionManifest, info: PipelineInfo, threads = 0): Promise<InlineModel> {
   const dir = info.dir;
   const s = DIFFUSION_SETTINGS;
   const [tokenizer, text, unet, vae] = await Promise.all([
     loadClipTokenizer(path.join(dir, 'tokenizer')),
-    openSession(path.join(dir, 'text_encoder', 'model.onnx')),
-    openSession(path.join(dir, 'unet', 'model.onnx')),
-    openSession(path.join(dir, 'vae_decoder', 'model.onnx')),
+    openSession(path.join(dir, 'text_encoder', 'model.onnx'), threads),
+    openSession(path.join(dir, 'unet', 'model.onnx'), threads),
+    openSession(path.join(dir, 'vae_decoder', 'model.onnx'), threads),
   ]);
   const schedulerConfig = parseSchedulerConfig(readJson(path.join(dir, 'scheduler', 'scheduler_config.json')));
   const vaeConfig = readJson(path.join(dir, 'vae_decoder', 'config.json'));

@@ -7,8 +7,8 @@ import { tensorToImage } from '../../workers/imaging/image-tensor';
 import { openSession, toOrt, type InlineModel } from './inline-model';
 
 /** Latent per seed, one session.run per batch, then each image to 8-bit RGB and PNG (as the generation processor does). */
-export async function loadInlineGenerator(manifest: GeneratorManifest, dir: string, size?: { width: number; height: number }): Promise<InlineModel> {
-  const session = await openSession(path.resolve(dir, manifest.files.model));
+export async function loadInlineGenerator(manifest: GeneratorManifest, dir: string, size?: { width: number; height: number }, threads = 0): Promise<InlineModel> {
+  const session = await openSession(path.resolve(dir, manifest.files.model), threads);
   const latentSize = manifest.latent.shape.reduce((a, b) => a * b, 1);
   const width = size?.width ?? manifest.output.width;
   const height = size?.height ?? manifest.output.height;

@@ -39,9 +39,12 @@ export interface InlineModel {
 /** darkroom's defaults (MAX_IMAGE_PIXELS and the like), without reading this process's environment. */
 export const DEFAULT_CONFIG = loadConfig({});
 
-/** A session as darkroom's inference thread makes one: CPU, full graph optimisation, default threads. */
-export function openSession(file: string): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+/**
+ * A session as darkroom's inference thread makes one: CPU, full graph optimisation, and `threads`
+ * intra-op threads (0: onnxruntime's own default, as a naive server would leave it).
+ */
+export function openSession(file: string, threads = 0): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...(threads > 0 ? { intraOpNumThreads: threads } : {}) });
 }
 
 export const toOrt = (t: TensorData) => new ort.Tensor(t.type, t.data as never, t.dims);

@@ -67,7 +67,7 @@ async function measureNoop(redis: BenchRedis, jobs: number): Promise<QueueOverhe
 
 /** One client, one omori n = 1 job at a time through the API; polls back to back every 2 ms. */
 async function measureReal(redis: BenchRedis, options: BenchOptions, jobs: number): Promise<QueueOverheadResult['real']> {
-  const stack = await startDarkroomStack(redis, { logLevel: options.logLevel, workerConcurrency: options.workerConcurrency }, 1);
+  const stack = await startDarkroomStack(redis, options, 1);
   const r = { post: [] as number[], finished: [] as number[], seen: [] as number[], wait: [] as number[], processing: [] as number[] };
   try {
     for (let i = 0; i < jobs + 10; i++) {

@@ -81,7 +81,7 @@ async function download(url: string, apiPid: number): Promise<ZipDownload> {
  */
 export async function measureZip(redis: BenchRedis, options: BenchOptions, log: (line: string) => void): Promise<ZipResult> {
   await redis.flush();
-  const stack = await startDarkroomStack(redis, { logLevel: options.logLevel, workerConcurrency: options.workerConcurrency }, 1);
+  const stack = await startDarkroomStack(redis, options, 1);
   try {
     const total = options.zipImages;
     const requests = Array.from({ length: Math.ceil(total / PER_JOB) }, (_, i) => ({
