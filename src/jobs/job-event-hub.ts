@@ -1,6 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { EventEmitter } from 'node:events';
+import { setMaxListeners, type EventEmitter } from 'node:events';
 import type { Logger } from '../logger';
 import { createRedis } from '../redis/redis-connection';
 import { queueOfJobId, type QueueName } from './job-contract';
@@ -47,6 +47,9 @@ export function createJobEventHub({ redis, queues, redisUrl, logger }: JobEventH
   const readers = new Map<QueueName, Promise<QueueEvents>>();
   const listeners = new Map<string, Set<(event: JobEvent) => void>>();
   const closing = new AbortController();
+  // Every open `Prefer: wait` and event stream listens for the hub closing: one listener each, by
+  // design, so many clients at once are not the leak Node warns of past 10.
+  setMaxListeners(0, closing.signal);
 
   const queueOf = (jobId: string): QueueName => {
     const queue = queueOfJobId(jobId);
