@@ -22,6 +22,26 @@ const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   /** Address the API binds to; anything but loopback without API keys is loudly reported. */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** The API's public base URL (e.g. https://images.example.com) for the absolute URLs it returns; unset: taken from the request. */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Which proxies' X-Forwarded-* headers to believe: `false` (none), `true` (any), `loopback`, or addresses/CIDRs, comma separated. */
+  TRUST_PROXY: z.string().min(1).default('false'),
+  /** Longest time to receive one whole request (headers and body); slower clients get 408. */
+  REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
+  /** Longest time to receive a request's headers. */
+  HEADERS_TIMEOUT_MS: int(1000, 600_000).default(15_000),
+  /** How long an idle keep-alive connection stays open. */
+  KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /** Open connections the API accepts at once; more are refused. */
+  MAX_CONNECTIONS: int(1, 1_000_000).default(4096),
+  /** Open event streams plus waiting requests (`Prefer: wait`, the OpenAI route) per key (per client address when open). */
+  MAX_OPEN_STREAMS_PER_KEY: int(1, 100_000).default(64),
+  /** Deepest nesting of arrays and objects a JSON body may have. */
+  MAX_JSON_DEPTH: int(2, 1000).default(32),
+  /** Zip downloads (job and batch archives) per key (per client address when open) per minute. */
+  DOWNLOAD_RATE_LIMIT_PER_MINUTE: int(1).default(120),
+  /** Largest cost of one generation or image-to-image job, or of a batch's items summed: width x height x steps x n / 10^6. */
+  MAX_JOB_MEGAPIXEL_STEPS: z.coerce.number().positive().default(1000),
   /** Redis for queues and job state; unset means 127.0.0.1:6379, or a local redis-server `npm start` runs. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Folders scanned for model manifests (comma or colon separated). */
@@ -94,7 +114,9 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0).default(30_000),
   /** A queue worker that looks stuck this long (Redis ready, jobs waiting, none taken) is recreated; 0 disables. */
   WORKER_WATCHDOG_MS: int(0).default(30_000),
+  /** Largest multipart/form-data request, all parts together. */
   MAX_UPLOAD_BYTES: int(1).default(20 * 1024 * 1024),
+  /** Largest JSON body, after any Content-Encoding is inflated. */
   MAX_JSON_BYTES: int(1).default(32 * 1024 * 1024),
   /** Largest decoded image accepted (width x height). */
   MAX_IMAGE_PIXELS: int(1).default(40_000_000),
@@ -111,6 +133,8 @@ const envSchema = z.object({
   METRICS_PUBLIC: bool.default(true),
   /** A worker also serves its own Prometheus metrics on this port (the API's /metrics already shows the fleet). */
   WORKER_METRICS_PORT: int(1, 65535).optional(),
+  /** Address the worker's metrics listen on; loopback unless a scraper elsewhere needs them. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Signs webhook deliveries (HMAC-SHA256); API and workers need the same one. Unset: requests with a webhook are refused. */
   WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   /** Hosts or addresses webhooks may reach although they are not public (loopback, private, ...), comma separated. */
