@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { maskUrlCredentials } from './log-redaction';
 
 /** Comma-separated list -> trimmed, non-empty entries. */
 const list = z
@@ -165,7 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`));
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}${shownValue(String(i.path[0]), present[String(i.path[0])])}`));
   }
   const c = parsed.data;
   return {
@@ -174,6 +175,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir: path.resolve(cwd, c.DATA_DIR),
     modelsPath: c.MODELS_PATH.map((p) => path.resolve(cwd, p)),
   };
+}
+
+/** Variables whose values are credentials: a config error names them but never shows the value. */
+const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'WEBHOOK_SECRET', 'API_KEYS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+
+/** The bad value, as a hint in a config error: secrets left out, passwords inside URLs masked. */
+function shownValue(variable: string, value: string | undefined): string {
+  if (value === undefined || SECRET_VARIABLES.has(variable)) return '';
+  return ` (got ${JSON.stringify(maskUrlCredentials(value))})`;
 }
 
 /** Whether a host string binds only to the loopback interface. */

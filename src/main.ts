@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from './api-server';
 import type { Config } from './config';
+import { maskUrlCredentials } from './log-redaction';
 import { createLogger, type Logger } from './logger';
 import { exitOnStartupError, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
 import { hasRedisServer, isPortOpen, REDIS_INSTALL_HINT, startLocalRedis, type LocalRedis } from './redis/local-redis-server';
@@ -23,7 +24,7 @@ async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis 
     process.exit(1);
   }
   const local = await startLocalRedis(path.join(config.dataDir, 'redis'), 6379);
-  logger.info({ url: local.url, dir: path.join(config.dataDir, 'redis') }, 'started a local redis-server (appendonly, noeviction)');
+  logger.info({ url: maskUrlCredentials(local.url), dir: path.join(config.dataDir, 'redis') }, 'started a local redis-server (appendonly, noeviction)');
   return local;
 }
 

@@ -14,8 +14,9 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-function runProcess(script: string, env: NodeJS.ProcessEnv): ServerProcess {
-  const child = spawn(process.execPath, [path.join(DIST, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `dist/<script>` with `env` on top of this process's environment (and in `cwd` when given). */
+export function runProcess(script: string, env: NodeJS.ProcessEnv, cwd?: string): ServerProcess {
+  const child = spawn(process.execPath, [path.join(DIST, script)], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const lines: Record<string, unknown>[] = [];
   const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
@@ -63,6 +64,17 @@ function runProcess(script: string, env: NodeJS.ProcessEnv): ServerProcess {
       });
     },
   };
+}
+
+/** Resolves with the exit code once `p` exits by itself; rejects after `timeoutMs` with its output. */
+export function waitForExit(p: ServerProcess, timeoutMs = 60_000): Promise<number | null> {
+  const { child } = p;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${p.output().slice(-3000)}`)), timeoutMs);
+    // 'close', not 'exit': by then the output has been read to the end.
+    child.once('close', (code) => (clearTimeout(timer), resolve(code)));
+  });
 }
 
 export interface StackOptions {

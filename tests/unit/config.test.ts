@@ -25,6 +25,18 @@ test('every bad variable is reported at once', () => {
   expect(error!.message).toContain('"eighty"');
 });
 
+test('a config error names a bad secret but never shows it, and masks passwords in URLs', () => {
+  let error: ConfigError | undefined;
+  try {
+    loadConfig({ ADMIN_PASSWORD: 'hunter2', WEBHOOK_SECRET: 'too-short-value', REDIS_URL: 'http://user:pa55word@redis.internal:6379' });
+  } catch (err) {
+    error = err as ConfigError;
+  }
+  expect(error?.problems.map((p) => p.split(':')[0]).sort()).toEqual(['ADMIN_PASSWORD', 'REDIS_URL', 'WEBHOOK_SECRET']);
+  expect(error!.message).not.toMatch(/hunter2|too-short-value|pa55word/);
+  expect(error!.message).toContain('http://user:***@redis.internal:6379');
+});
+
 test('empty variables count as unset', () => {
   expect(loadConfig({ REDIS_URL: '', PORT: '' }).PORT).toBe(3000);
 });
