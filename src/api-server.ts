@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { loadApiKeys } from './auth/api-keys';
 import { createWebhookQueue } from './webhooks/webhook-queue';
 import { isLoopbackHost, type Config } from './config';
 import { createApp } from './http/app';
 import { ADMIN_PATH } from './http/admin-board';
 import { createServerDrain } from './http/server-drain';
+import { listen } from './http/server-listen';
 import { createJobEventHub } from './jobs/job-event-hub';
 import { createJobQueues } from './jobs/job-queues';
 import { createWorkerDirectory } from './jobs/worker-directory';
@@ -46,13 +47,9 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);
   const app = createApp({ config, logger, redis, queues, store, catalog, keys, events, workers }, { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-    s.once('error', reject);
-  });
+  const server = createServer(app);
+  const { port } = await listen(server, { port: config.PORT, host: config.HOST, what: 'the API', variable: 'PORT' });
   const drain = createServerDrain(server);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   logger.info({ url }, 'darkroom API listening');
   return {

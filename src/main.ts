@@ -5,7 +5,7 @@ import { startApiServer } from './api-server';
 import type { Config } from './config';
 import { maskUrlCredentials } from './log-redaction';
 import { createLogger, type Logger } from './logger';
-import { exitOnStartupError, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
+import { exitOnStartupError, isSetupFailure, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
 import { hasRedisServer, isPortOpen, REDIS_INSTALL_HINT, startLocalRedis, type LocalRedis } from './redis/local-redis-server';
 
 /**
@@ -36,13 +36,16 @@ function ensureDemoModels(config: Config, logger: Logger): void {
   if (built.status !== 0) throw new Error('building the demo models failed');
 }
 
-function superviseWorker(env: NodeJS.ProcessEnv, logger: Logger): { stop(): Promise<void> } {
+/** Runs the worker process, restarted when it dies; `onSetupFailure` when it cannot start at all (its own output said why). */
+function superviseWorker(env: NodeJS.ProcessEnv, logger: Logger, onSetupFailure: (code: number) => void): { stop(): Promise<void> } {
   let child: ChildProcess | undefined;
   let stopping = false;
   const start = () => {
     child = spawn(process.execPath, [path.join(DIST, 'workers', 'main.js')], { env, stdio: 'inherit' });
     child.on('exit', (code, signal) => {
       if (stopping) return;
+      // A busy metrics port or a bad manifest fails the same way every time: restarting would only repeat it.
+      if (isSetupFailure(code)) return onSetupFailure(code ?? 1);
       logger.error({ code, signal }, 'worker process exited; restarting in 1 s');
       setTimeout(start, 1000);
     });
@@ -67,13 +70,16 @@ async function main() {
     const redisUrl = redis?.url ?? config.redisUrl;
     ensureDemoModels(config, logger);
     const api = await startApiServer({ ...config, redisUrl }, logger);
-    const worker = superviseWorker({ ...process.env, REDIS_URL: redisUrl }, logger);
-    process.stdout.write(`darkroom is running at ${api.url} (Bull Board: ${api.url}/admin/queues)\n`);
-    onShutdownSignal(logger, async () => {
+    const stopAll = async () => {
       await api.close();
       await worker.stop();
       await redis?.stop();
+    };
+    const worker = superviseWorker({ ...process.env, REDIS_URL: redisUrl }, logger, (code) => {
+      void stopAll().finally(() => process.exit(code));
     });
+    process.stdout.write(`darkroom is running at ${api.url} (Bull Board: ${api.url}/admin/queues)\n`);
+    onShutdownSignal(logger, stopAll);
   } catch (err) {
     exitOnStartupError(logger, err);
   }

@@ -1,6 +1,14 @@
 import type { Logger } from './logger';
 import { ConfigError, loadConfig, type Config } from './config';
+import { ListenError } from './http/server-listen';
 import { ModelCatalogError } from './models/model-catalog';
+
+/** Exit codes of a start that a restart cannot fix: bad variables, and other setup problems (sysexits' EX_CONFIG). */
+const CONFIG_EXIT_CODE = 2;
+const SETUP_EXIT_CODE = 78;
+
+/** Whether a process exited because of its setup: a supervisor should stop rather than restart it. */
+export const isSetupFailure = (code: number | null) => code === CONFIG_EXIT_CODE || code === SETUP_EXIT_CODE;
 
 /** Loads config or exits listing every bad variable. */
 export function loadConfigOrExit(): Config {
@@ -9,19 +17,19 @@ export function loadConfigOrExit(): Config {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      process.exit(CONFIG_EXIT_CODE);
     }
     throw err;
   }
 }
 
-/** Prints startup failures people can fix (bad manifests) without a stack trace. */
+/** Prints startup failures people can fix (bad manifests, a busy port) in plain words, without a stack trace. */
 export function exitOnStartupError(logger: Logger, err: unknown): never {
-  if (err instanceof ModelCatalogError || err instanceof ConfigError) {
+  if (err instanceof ModelCatalogError || err instanceof ConfigError || err instanceof ListenError) {
     process.stderr.write(`${err.message}\n`);
-  } else {
-    logger.fatal({ err }, 'failed to start');
+    process.exit(SETUP_EXIT_CODE);
   }
+  logger.fatal({ err }, 'failed to start');
   process.exit(1);
 }
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { QueueName } from '../src/jobs/job-contract';
+import { listen } from '../src/http/server-listen';
 import type { Logger } from '../src/logger';
 import { FLEET_METRICS, FleetDeltas, type FleetMetric } from '../src/metrics/fleet-metrics';
 
@@ -21,7 +22,14 @@ export interface WorkerMetrics {
 
 type LocalMetric = Histogram<string> | Counter<string>;
 
-export function createWorkerMetrics(logger: Logger, port?: number): WorkerMetrics {
+/** Where the worker serves its own /metrics; unset port: nowhere. */
+export interface WorkerMetricsListen {
+  port?: number;
+  host: string;
+}
+
+/** Starts measuring, and serving /metrics when a port is set; rejects with a ListenError when it cannot listen. */
+export async function startWorkerMetrics(logger: Logger, listenOn: WorkerMetricsListen): Promise<WorkerMetrics> {
   const registry = new Registry();
   const deltas = new FleetDeltas();
   const local = new Map<FleetMetric, LocalMetric>();
@@ -40,6 +48,7 @@ export function createWorkerMetrics(logger: Logger, port?: number): WorkerMetric
   };
 
   let server: http.Server | undefined;
+  const { port, host } = listenOn;
   if (port) {
     collectDefaultMetrics({ register: registry });
     server = http.createServer((req, res) => {
@@ -49,8 +58,9 @@ export function createWorkerMetrics(logger: Logger, port?: number): WorkerMetric
         (err: Error) => res.writeHead(500).end(err.message),
       );
     });
-    server.on('error', (err) => logger.warn({ port, err: err.message }, 'worker metrics server failed'));
-    server.listen(port, () => logger.info({ port }, 'worker metrics on /metrics'));
+    // Unauthenticated, so loopback unless WORKER_METRICS_HOST says otherwise.
+    const bound = await listen(server, { port, host, what: 'the worker metrics server', variable: 'WORKER_METRICS_PORT' });
+    logger.info({ address: bound.address, port: bound.port }, 'worker metrics on /metrics');
   }
 
   return {

@@ -25,7 +25,7 @@ import { createGenerationProcessor } from './processors/generation-processor';
 import { createImageToImageProcessor } from './processors/image-to-image-processor';
 import type { Processor, ProcessorContext } from './processors/processor-context';
 import { createQueueWatchdog, type WatchedWorker } from './queue-watchdog';
-import { createWorkerMetrics, type WorkerMetrics } from './worker-metrics';
+import { startWorkerMetrics, type WorkerMetrics } from './worker-metrics';
 import { createJobWebhooks } from './webhooks/job-webhooks';
 import { startWebhookDelivery } from './webhooks/webhook-delivery';
 import { WEBHOOK_QUEUE } from '../src/webhooks/webhook-queue';
@@ -89,7 +89,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const missing = QUEUE_NAMES.filter((q) => !PROCESSORS[q]);
   if (missing.length) throw new Error(`no processor for queue(s) ${missing.join(', ')}`);
   const catalog = loadModelCatalog(config.modelsPath);
-  const metrics = createWorkerMetrics(logger, config.WORKER_METRICS_PORT);
+  // Before the models load, so a busy port fails the start at once.
+  const metrics = await startWorkerMetrics(logger, { port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST });
   const registry = await loadModelRegistry(catalog, config, logger, metrics.inferenceRun);
   const redis = createRedis(config.redisUrl, 'worker');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
