@@ -13,6 +13,7 @@ import { createWorkerDirectory } from './jobs/worker-directory';
 import type { Logger } from './logger';
 import { loadModelCatalog } from './models/model-catalog';
 import { checkRedisPolicy, createRedis } from './redis/redis-connection';
+import { createRedisErrorLog } from './redis/redis-reconnect';
 import { createBlobStore } from './storage/create-blob-store';
 
 export interface ApiServer {
@@ -25,12 +26,13 @@ export interface ApiServer {
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
   const catalog = loadModelCatalog(config.modelsPath);
   logger.info({ models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) }, 'model catalog loaded');
-  const redis = createRedis(config.redisUrl, 'api');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const redisErrors = createRedisErrorLog(logger, config.redisUrl);
+  const redis = redisErrors.watch(createRedis(config.redisUrl, 'api'));
   redis.once('ready', () => {
     void checkRedisPolicy(redis).then((warning) => warning && logger.warn(warning));
   });
-  const queues = createJobQueues(redis, { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS });
+  const queueError = (err: Error, queue: string) => redisErrors.report(err, { queue }, 'queue error');
+  const queues = createJobQueues(redis, { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS }, queueError);
   const store = createBlobStore(config);
   let password = config.ADMIN_PASSWORD;
   if (!password) {
@@ -42,10 +44,11 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   if (!keys.enabled && !isLoopbackHost(config.HOST)) {
     logger.warn(`NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`);
   }
-  const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, logger });
+  const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors });
   const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);
+  webhookQueue.on('error', (err) => queueError(err, webhookQueue.name));
   const app = createApp({ config, logger, redis, queues, store, catalog, keys, events, workers }, { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] });
   const server = createServer(app);
   const { port } = await listen(server, { port: config.PORT, host: config.HOST, what: 'the API', variable: 'PORT' });

@@ -14,6 +14,7 @@ import { removeHeartbeat, writeHeartbeat } from '../src/jobs/worker-directory';
 import type { Logger } from '../src/logger';
 import { loadModelCatalog } from '../src/models/model-catalog';
 import { checkRedisPolicy, createRedis } from '../src/redis/redis-connection';
+import { createRedisErrorLog } from '../src/redis/redis-reconnect';
 import { createBlobStore } from '../src/storage/create-blob-store';
 import { createResultCache } from './cache/result-cache';
 import { createHeldJobs, holdingProcessor, type HeldJobs } from './held-jobs';
@@ -28,7 +29,7 @@ import { createQueueWatchdog, type WatchedWorker } from './queue-watchdog';
 import { startWorkerMetrics, type WorkerMetrics } from './worker-metrics';
 import { createJobWebhooks } from './webhooks/job-webhooks';
 import { startWebhookDelivery } from './webhooks/webhook-delivery';
-import { WEBHOOK_QUEUE } from '../src/webhooks/webhook-queue';
+import { createWebhookQueue, WEBHOOK_QUEUE } from '../src/webhooks/webhook-queue';
 import { randomUUID } from 'node:crypto';
 
 export interface WorkerProcess {
@@ -92,23 +93,26 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // Before the models load, so a busy port fails the start at once.
   const metrics = await startWorkerMetrics(logger, { port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST });
   const registry = await loadModelRegistry(catalog, config, logger, metrics.inferenceRun);
-  const redis = createRedis(config.redisUrl, 'worker');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const redisErrors = createRedisErrorLog(logger, config.redisUrl);
+  const redis = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
   void checkRedisPolicy(redis).then((warning) => warning && logger.warn(warning), () => undefined);
   const store = createBlobStore(config);
   // Producer-side handles, for looking jobs up by id (the blob sweep asks whether a job still exists).
-  const lookups = createJobQueues(redis, { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS });
+  const queueError = (err: Error, queue: string) => redisErrors.report(err, { queue }, 'queue error');
+  const lookups = createJobQueues(redis, { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS }, queueError);
   const cache = createResultCache(config.RESULT_CACHE_MB * 1024 * 1024, config.RESULT_CACHE_TTL_SECONDS * 1000);
   const ctx: ProcessorContext = { config, logger, redis, store, registry, cache };
 
   const held = createHeldJobs(logger, redis);
   // Job state changes become webhook deliveries (the webhooks queue is consumed below when listed).
-  const webhooks = createJobWebhooks({ config, redis, logger });
+  const webhookQueue = createWebhookQueue(redis, config);
+  webhookQueue.on('error', (err) => queueError(err, webhookQueue.name));
+  const webhooks = createJobWebhooks({ config, redis, logger, queue: webhookQueue });
   const jobQueues = config.WORKER_QUEUES.filter((q): q is QueueName => q !== WEBHOOK_QUEUE);
   /** Each BullMQ worker's own connection (BullMQ leaves a connection it was given open when it closes). */
   const connections = new Map<Worker, Redis>();
   const startQueueWorker = (queue: QueueName): Worker => {
-    const connection = createRedis(config.redisUrl, 'worker');
+    const connection = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
     const worker: Worker = new Worker(queue, holdingProcessor(held, store, () => worker, guarded(ctx, queue, metrics)), {
       connection,
       prefix: config.QUEUE_PREFIX,
@@ -129,7 +133,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       logger.info({ jobId: job.id, requestId: job.data.request_id, queue, ms: (job.finishedOn ?? 0) - (job.processedOn ?? 0) }, 'job succeeded');
       release(job);
     });
-    worker.on('error', (err) => logger.warn({ queue, err: err.message }, 'worker error'));
+    worker.on('error', (err) => redisErrors.report(err, { queue }, 'worker error'));
     worker.on('lockRenewalFailed', (jobIds) => held.lockLost(worker, jobIds));
     webhooks.watch(worker);
     connections.set(worker, connection);
@@ -137,10 +141,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   };
   const workers = jobQueues.map(startQueueWorker);
   const watchdog = watchQueueWorkers({ config, logger, redis, queues: jobQueues, workers, startQueueWorker, held, connections });
-  const delivery = config.WORKER_QUEUES.includes(WEBHOOK_QUEUE) ? startWebhookDelivery(config, redis, logger, id) : undefined;
+  const delivery = config.WORKER_QUEUES.includes(WEBHOOK_QUEUE) ? startWebhookDelivery(config, redis, logger, id, redisErrors) : undefined;
 
-  const subscriber = createRedis(config.redisUrl, 'subscriber');
-  subscriber.on('error', () => undefined);
+  const subscriber = redisErrors.watch(createRedis(config.redisUrl, 'subscriber'));
   const unsubscribe = await subscribeToCancels(subscriber, config.QUEUE_PREFIX, (jobId) => {
     for (const w of [...workers, ...watchdog.retired()]) if (w.cancelJob(jobId, CANCELED_CODE)) logger.info({ jobId }, 'canceling running job');
   });

@@ -18,6 +18,7 @@ import { createJobEventHub } from '../jobs/job-event-hub';
 import { createQueueEstimator } from '../jobs/queue-estimates';
 import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
+import { createRedisErrorLog } from '../redis/redis-reconnect';
 import { requireApiKey } from './api-key-auth';
 import { submissionRateLimit } from './rate-limit';
 
@@ -39,7 +40,7 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   const workers = given.workers ?? createWorkerDirectory(redis, config.QUEUE_PREFIX);
   const deps: LiveAppDeps = {
     ...given,
-    events: given.events ?? createJobEventHub({ redis, queues, redisUrl: config.redisUrl, logger }),
+    events: given.events ?? createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors: createRedisErrorLog(logger, config.redisUrl) }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
   };

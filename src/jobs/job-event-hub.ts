@@ -1,8 +1,8 @@
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setMaxListeners, type EventEmitter } from 'node:events';
-import type { Logger } from '../logger';
 import { createRedis } from '../redis/redis-connection';
+import type { RedisErrorLog } from '../redis/redis-reconnect';
 import { queueOfJobId, type QueueName } from './job-contract';
 import { compareStreamIds, JOB_EVENT_NAMES, nextStreamId, toJobEvent, type JobEvent } from './job-event';
 import type { JobQueues } from './job-queues';
@@ -28,7 +28,8 @@ export interface JobEventHubDeps {
   redis: Redis;
   queues: JobQueues;
   redisUrl: string;
-  logger: Logger;
+  /** Hears the readers' errors: their connections are BullMQ's copies of the template, not watched ones. */
+  redisErrors: RedisErrorLog;
 }
 
 /** Stream entries read per XRANGE while replaying, and at most in all (the stream holds about 10,000). */
@@ -41,7 +42,7 @@ const fieldsOf = (flat: string[]): Record<string, string> => {
   return out;
 };
 
-export function createJobEventHub({ redis, queues, redisUrl, logger }: JobEventHubDeps): JobEventHub {
+export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobEventHubDeps): JobEventHub {
   // BullMQ duplicates this for each reader; it never connects itself.
   const template = createRedis(redisUrl, 'subscriber', { lazyConnect: true });
   const readers = new Map<QueueName, Promise<QueueEvents>>();
@@ -74,7 +75,7 @@ export function createJobEventHub({ redis, queues, redisUrl, logger }: JobEventH
     // Start at the stream's current end, not at '$' when XREAD first runs, so nothing between a subscriber's snapshot and the first read is lost.
     const lastEventId = await newestId(queue);
     const reader = new QueueEvents(queue, { connection: template, prefix: queues.policy.prefix, lastEventId });
-    reader.on('error', (err) => logger.warn({ queue, err: (err as Error).message }, 'job event reader error'));
+    reader.on('error', (err) => redisErrors.report(err, { queue }, 'job event reader error'));
     for (const name of JOB_EVENT_NAMES) {
       (reader as unknown as EventEmitter).on(name, (args: Record<string, unknown>, id: string) => dispatch(id, { ...args, event: name }));
     }

@@ -31,12 +31,17 @@ export interface JobQueues {
   close(): Promise<void>;
 }
 
-export function createJobQueues(connection: Redis, policy: JobPolicy): JobQueues {
+/** `onError` hears the queues' 'error' events; without a listener BullMQ prints each one with its stack. */
+export function createJobQueues(connection: Redis, policy: JobPolicy, onError?: (err: Error, queue: string) => void): JobQueues {
   const defaultJobOptionsForQueue = defaultJobOptions(policy);
   const queues = Object.fromEntries(
     QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix: policy.prefix, defaultJobOptions: defaultJobOptionsForQueue })]),
   ) as Record<QueueName, Queue>;
   const flow = new FlowProducer({ connection, prefix: policy.prefix });
+  if (onError) {
+    for (const [name, queue] of Object.entries(queues)) queue.on('error', (err) => onError(err, name));
+    flow.on('error', (err) => onError(err, 'flow'));
+  }
   return {
     queues,
     flow,

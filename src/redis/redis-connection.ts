@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { reconnectDelay } from './redis-reconnect';
 
 /** What a connection is for decides how it behaves while Redis is down. */
 export type ConnectionRole = 'api' | 'worker' | 'subscriber';
@@ -10,7 +11,7 @@ export type ConnectionRole = 'api' | 'worker' | 'subscriber';
 export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
   const common: RedisOptions = {
     connectionName: `darkroom-${role}`,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
+    retryStrategy: (times) => reconnectDelay(times),
     ...extra,
   };
   if (role === 'api') {

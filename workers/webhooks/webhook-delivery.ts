@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import { createRedis } from '../../src/redis/redis-connection';
+import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
 import { checkWebhookUrl, WebhookUrlRefused, type HostLookup } from '../../src/webhooks/webhook-address';
 import { WEBHOOK_QUEUE, webhookAttemptedKey, webhookDeliverySchema, type WebhookDelivery } from '../../src/webhooks/webhook-queue';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from '../../src/webhooks/webhook-signature';
@@ -86,14 +87,14 @@ export interface WebhookDeliveryWorker {
 }
 
 /** Consumes the webhooks queue in this worker process; without WEBHOOK_SECRET there is nothing to sign with, so it does not. */
-export function startWebhookDelivery(config: Config, redis: Redis, logger: Logger, name: string): WebhookDeliveryWorker | undefined {
+export function startWebhookDelivery(config: Config, redis: Redis, logger: Logger, name: string, redisErrors: RedisErrorLog): WebhookDeliveryWorker | undefined {
   const secret = config.WEBHOOK_SECRET;
   if (!secret) {
     // The API refuses webhooks without a secret too, so with one config for both nothing waits here.
     logger.info('not delivering webhooks: WEBHOOK_SECRET is not set (the API needs the same one to accept webhooks)');
     return undefined;
   }
-  const connection = createRedis(config.redisUrl, 'worker');
+  const connection = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
   const worker = new Worker<WebhookDelivery>(WEBHOOK_QUEUE, createDeliveryProcessor({ config, secret, redis }), {
     connection,
     prefix: config.QUEUE_PREFIX,
@@ -106,7 +107,7 @@ export function startWebhookDelivery(config: Config, redis: Redis, logger: Logge
     if (job?.finishedOn) logger.warn(fields, 'webhook delivery given up');
     else logger.info(fields, 'webhook delivery failed; will retry');
   });
-  worker.on('error', (err) => logger.warn({ queue: WEBHOOK_QUEUE, err: err.message }, 'worker error'));
+  worker.on('error', (err) => redisErrors.report(err, { queue: WEBHOOK_QUEUE }, 'worker error'));
   return {
     async close(graceMs) {
       let timer: NodeJS.Timeout | undefined;
