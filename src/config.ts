@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { maskUrlCredentials } from './log-redaction';
@@ -45,9 +46,9 @@ const envSchema = z.object({
   MAX_JOB_MEGAPIXEL_STEPS: z.coerce.number().positive().default(1000),
   /** Redis for queues and job state; unset means 127.0.0.1:6379, or a local redis-server `npm start` runs. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  /** Folders scanned for model manifests (comma or colon separated). */
+  /** Folders scanned for model manifests (comma or colon separated); relative to the working directory, the default to the package. */
   MODELS_PATH: list.default(['models/demo']),
-  /** Where the filesystem blob store and a self-started Redis keep their data. */
+  /** Where the filesystem blob store and a self-started Redis keep their data; relative to the working directory, the default to the package. */
   DATA_DIR: z.string().min(1).default('data'),
   /** Where inputs and results live: `fs` (DATA_DIR/blobs; shared filesystem for many machines) or `s3` (a bucket). */
   BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
@@ -169,11 +170,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}${shownValue(String(i.path[0]), present[String(i.path[0])])}`));
   }
   const c = parsed.data;
+  // Paths the user gives are relative to where they start darkroom; the defaults belong to the package.
+  const base = (variable: string) => (present[variable] === undefined ? packageRoot() : cwd);
   return {
     ...c,
     redisUrl: c.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    dataDir: path.resolve(cwd, c.DATA_DIR),
-    modelsPath: c.MODELS_PATH.map((p) => path.resolve(cwd, p)),
+    dataDir: path.resolve(base('DATA_DIR'), c.DATA_DIR),
+    modelsPath: c.MODELS_PATH.map((p) => path.resolve(base('MODELS_PATH'), p)),
   };
 }
 
@@ -184,6 +187,13 @@ const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'WEBHOOK_SECRET', 'API_KEYS'
 function shownValue(variable: string, value: string | undefined): string {
   if (value === undefined || SECRET_VARIABLES.has(variable)) return '';
   return ` (got ${JSON.stringify(maskUrlCredentials(value))})`;
+}
+
+/** The folder of darkroom's package.json, whether this runs compiled (dist/src) or from source (src). */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
 }
 
 /** Whether a host string binds only to the loopback interface. */

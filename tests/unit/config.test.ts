@@ -1,8 +1,11 @@
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 
-test('defaults give a working local setup', () => {
-  const c = loadConfig({}, '/srv/app');
-  expect(c).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379', dataDir: '/srv/app/data', modelsPath: ['/srv/app/models/demo'], ORT_EXECUTION_PROVIDERS: ['cpu'] });
+test('defaults give a working local setup, their paths in the package whatever the working directory', () => {
+  const c = loadConfig({}, '/srv/elsewhere');
+  const pkg = path.resolve(__dirname, '..', '..');
+  expect(c).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379', dataDir: path.join(pkg, 'data'), modelsPath: [path.join(pkg, 'models', 'demo')], ORT_EXECUTION_PROVIDERS: ['cpu'] });
+  expect(loadConfig({ DATA_DIR: 'data' }, '/srv/elsewhere').dataDir).toBe('/srv/elsewhere/data');
 });
 
 test('lists are split on commas or colons and resolved', () => {
