@@ -7,7 +7,7 @@ import type { DarkroomJob } from '../jobs/job-queues';
 import type { QueueEstimate } from '../jobs/queue-estimates';
 import { viewJob, type JobView } from '../jobs/job-view';
 import type { AppDeps } from './app-deps';
-import { ANONYMOUS } from './api-key-auth';
+import { jobOwner } from '../auth/api-keys';
 import type { ZipEntry } from './zip-stream';
 
 /**
@@ -23,7 +23,7 @@ export async function findJob({ queues }: AppDeps, owner: string, id: string, ty
       throw new AppError(410, 'expired', `${type === 'batch' ? 'batch' : 'job'} ${id} has expired: results are kept for ${queues.policy.retentionSeconds} s`);
     }
   }
-  if (!job || (type && job.data.type !== type) || (job.data.owner ?? ANONYMOUS) !== owner) throw notFound(type === 'batch' ? `batch ${id}` : `job ${id}`);
+  if (!job || (type && job.data.type !== type) || jobOwner(job.data) !== owner) throw notFound(type === 'batch' ? `batch ${id}` : `job ${id}`);
   return job;
 }
 

@@ -1,9 +1,10 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { ANONYMOUS } from '../auth/api-keys';
 import { AppError } from '../errors';
 import type { AppDeps } from './app-deps';
-import { ANONYMOUS, principalOf } from './api-key-auth';
+import { principalOf } from './api-key-auth';
 
 /**
  * Submissions per minute per API key (per client address when the API runs open), counted in
