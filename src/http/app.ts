@@ -13,6 +13,7 @@ import { openAiRoutes } from './routes/openai-routes';
 import { jobRoutes } from './routes/job-routes';
 import { submitRoutes } from './routes/submit-routes';
 import { webRoutes } from './routes/web-routes';
+import { webhookRoutes } from './routes/webhook-routes';
 import { AppError } from '../errors';
 import { createJobEventHub } from '../jobs/job-event-hub';
 import { createQueueEstimator } from '../jobs/queue-estimates';
@@ -62,7 +63,7 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   );
   // Every /v1 route, the model list included, needs a key once keys are configured.
   app.use('/v1', requireApiKey(deps.keys));
-  app.use(infoRoutes(deps));
+  app.use(infoRoutes(deps), webhookRoutes(deps));
   // Prometheus scrapes it; public by default (counts and timings only), admin credentials with METRICS_PUBLIC=false.
   app.get('/metrics', ...(config.METRICS_PUBLIC ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
   app.use(openApiRoutes());

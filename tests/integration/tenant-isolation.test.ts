@@ -1,21 +1,39 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { verifySignatureHeader } from '../../src/webhooks/webhook-signature';
 import { requestJson, waitForJob } from '../helpers/api-client';
 import { DIST, requireShared } from '../helpers/paths';
 import { startStack, type Stack } from '../helpers/stack';
 
-/** What one API key may learn about another's work: nothing, through the cache or the open-mode owner. */
+/** What one API key may learn about another's work: nothing, through the cache, webhooks or the open-mode owner. */
 
+const SECRET = 'whsec-tenancy-test-0123456789';
 const KEYS = { alice: 'alice-key-00000000000001', bob: 'bob-key-000000000000000002' };
 type Who = keyof typeof KEYS;
 
+/** A webhook receiver on loopback: records each delivery's path, signature and raw body. */
+const deliveries: { path: string; signature: string; body: string }[] = [];
+const receiver = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    deliveries.push({ path: req.url ?? '', signature: String(req.headers['darkroom-signature'] ?? ''), body });
+    res.writeHead(204).end();
+  });
+});
+
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}` } });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  stack = await startStack({ env: { API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`, WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } });
 });
 afterAll(async () => {
   await stack?.stop();
+  receiver.closeAllConnections();
+  await new Promise((resolve) => receiver.close(resolve));
 });
 
 const as = (who: Who, urlPath: string, body?: unknown) =>
@@ -46,6 +64,27 @@ test("the result cache answers a key only with that key's own work, done or in f
   const second = await run('bob', '/v1/generations', generate);
   expect([first.result.cached, second.result.cached, ...second.result.images.map((i: any) => i.cached)]).toEqual([false, false, false, false]);
   expect((await run('alice', '/v1/generations', generate)).result.cached).toBe(true);
+});
+
+test("each key's webhook deliveries are signed with its own secret, which only it can read", async () => {
+  const alice = await as('alice', '/v1/webhook-secret');
+  const bob = await as('bob', '/v1/webhook-secret');
+  expect([alice.status, bob.status, alice.body.algorithm, alice.headers.get('cache-control')]).toEqual([200, 200, 'HMAC-SHA256', 'no-store']);
+  expect(new Set([alice.body.secret, bob.body.secret, SECRET]).size).toBe(3);
+  expect((await requestJson(`${stack.url}/v1/webhook-secret`)).status).toBe(401);
+
+  const hook = (p: string) => ({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${p}`, events: ['succeeded'] });
+  await run('alice', '/v1/generations', { model: 'omori-sprite-gan', webhook: hook('/alice') });
+  await run('bob', '/v1/generations', { model: 'omori-sprite-gan', webhook: hook('/bob') });
+  const deadline = Date.now() + 30_000;
+  while (!['/alice', '/bob'].every((p) => deliveries.some((d) => d.path === p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const verifies = (p: string) => {
+    const d = deliveries.find((x) => x.path === p);
+    if (!d) return `no delivery to ${p}`;
+    return { alice: verifySignatureHeader(alice.body.secret, d.signature, d.body), bob: verifySignatureHeader(bob.body.secret, d.signature, d.body), server: verifySignatureHeader(SECRET, d.signature, d.body) };
+  };
+  expect(verifies('/alice')).toEqual({ alice: true, bob: false, server: false });
+  expect(verifies('/bob')).toEqual({ alice: false, bob: true, server: false });
 });
 
 /** Starts an API on `env` and reports how it ended: it exited (with its output), or it listened and answered GET `jobPath` with `key`. */
@@ -82,6 +121,9 @@ test('a key named "anonymous" is refused at start, so it cannot read the jobs ma
     const outcome = await tryApi({ ...open.env, API_KEYS: `anonymous:${taker}` }, `/v1/jobs/${made.body.id}`, taker);
     expect(outcome).toMatchObject({ exit: 1, output: expect.stringContaining('API_KEYS: API key name "anonymous" is reserved') });
     expect((await requestJson(`${open.url}/v1/jobs/${made.body.id}`)).status).toBe(200);
+    // Without WEBHOOK_SECRET there is no secret to hand out.
+    const secret = await requestJson(`${open.url}/v1/webhook-secret`);
+    expect({ status: secret.status, code: secret.body.error?.code }).toEqual({ status: 422, code: 'webhooks_not_configured' });
   } finally {
     await open.stop();
   }

@@ -11,7 +11,7 @@ import {
   imageToImageFormSchema,
   imageToImageRequestSchema,
 } from '../request-schemas';
-import { batchViewSchema, errorResponseSchema, healthSchema, jobSchema, modelListSchema } from '../response-schemas';
+import { batchViewSchema, errorResponseSchema, healthSchema, jobSchema, modelListSchema, webhookSecretSchema } from '../response-schemas';
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas the handlers validate with (request
@@ -179,6 +179,17 @@ const ROUTES: RouteConfig[] = [
     responses: { 200: { description: 'A zip.', content: binaryContent('application/zip') }, ...errors(404, 409, 503) },
   },
   {
+    method: 'get',
+    path: '/v1/webhook-secret',
+    tags: ['webhooks'],
+    operationId: 'getWebhookSecret',
+    summary: "The secret the calling key's webhook deliveries are signed with; each key sees only its own.",
+    responses: {
+      200: { description: 'The secret.', content: json(webhookSecretSchema) },
+      422: { description: '`webhooks_not_configured`: the server has no WEBHOOK_SECRET and sends no webhooks.', content: json(errorResponseSchema) },
+    },
+  },
+  {
     method: 'post',
     path: '/v1/images/generations',
     tags: ['openai'],
@@ -224,6 +235,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       { name: 'batches', description: 'Many requests as one BullMQ flow.' },
       { name: 'models', description: 'What the server can run.' },
       { name: 'openai', description: 'OpenAI-compatible endpoints.' },
+      { name: 'webhooks', description: 'Verifying webhook deliveries.' },
       { name: 'service', description: 'Health, readiness and this documentation.' },
     ],
   });
