@@ -177,6 +177,9 @@ test('webhook URLs into private or loopback networks are refused at submission w
     ['/v1/generations', { webhook: { url: 'http://10.0.0.1/hook' } }, 'webhook.url'],
     ['/v1/generations', { webhook: { url: 'http://[::1]:1/' } }, 'webhook.url'],
     ['/v1/generations', { webhook: { url: 'http://169.254.169.254/latest/meta-data/' } }, 'webhook.url'],
+    // Loopback inside IPv6: a local-use NAT64 prefix, and 6to4.
+    ['/v1/generations', { webhook: { url: 'http://[64:ff9b:1::7f00:1]/' } }, 'webhook.url'],
+    ['/v1/generations', { webhook: { url: 'http://[2002:7f00:1::]/' } }, 'webhook.url'],
     ['/v1/batches', { requests: [{ type: 'generation' }, { type: 'generation', webhook: { url: 'http://192.168.0.10/' } }] }, 'requests.1.webhook.url'],
   ];
   for (const [path, body, field] of cases) {
