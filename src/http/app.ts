@@ -20,7 +20,7 @@ import { createQueueEstimator } from '../jobs/queue-estimates';
 import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
 import { requireApiKey } from './api-key-auth';
-import { submissionRateLimit } from './rate-limit';
+import { downloadRateLimit, submissionRateLimit } from './rate-limit';
 
 /** Answers 503 at once while Redis is unreachable instead of letting requests hang. */
 function requireRedis({ redis }: AppDeps): RequestHandler {
@@ -70,6 +70,7 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   app.use(webRoutes());
   app.use(ADMIN_PATH, basicAuth(admin.user, admin.password), adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues));
   app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
+  app.use(['/v1/jobs/:id/archive', '/v1/batches/:id/archive'], downloadRateLimit(deps));
   // Before the JSON parser: it parses its own body so that even a malformed one gets an OpenAI-shaped error.
   app.use(openAiRoutes(deps));
   app.use(express.json({ limit: deps.config.MAX_JSON_BYTES, strict: true }));
