@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../src/config';
+import { jobOwner } from '../src/auth/api-keys';
 import { releaseJob } from '../src/jobs/job-admission';
 import { createJobQueues } from '../src/jobs/job-queues';
 import { isCancelRequested, subscribeToCancels } from '../src/jobs/job-cancellation';
@@ -124,7 +125,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     });
     // A job that has ended for good frees its owner's in-flight slot (the API also prunes lazily).
     const release = (job: { id?: string; data: { owner?: string } }) =>
-      void releaseJob(redis, config.QUEUE_PREFIX, job.data.owner ?? 'anonymous', String(job.id)).catch(() => undefined);
+      void releaseJob(redis, config.QUEUE_PREFIX, jobOwner(job.data), String(job.id)).catch(() => undefined);
     worker.on('failed', (job, err) => {
       logger.info({ jobId: job?.id, requestId: job?.data.request_id, queue, reason: err.message, attempts: job?.attemptsMade }, 'job failed');
       if (job?.finishedOn) release(job);

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
+import { ConfigError } from '../config';
 
 /**
  * API keys. Only SHA-256 digests are kept in memory; a keys file may hold digests instead of
@@ -12,6 +13,15 @@ export interface ApiKeyStore {
   /** The name of the key that `token` is, or undefined. */
   identify(token: string): string | undefined;
 }
+
+/**
+ * The principal of every request while the API runs open, and the owner of every job made then.
+ * No key may take this name: it would inherit those jobs (and their webhook secret).
+ */
+export const ANONYMOUS = 'anonymous';
+
+/** Who a job belongs to: jobs made before owners were recorded belong to the open-mode principal. */
+export const jobOwner = (data: { owner?: string }): string => data.owner ?? ANONYMOUS;
 
 interface KeyEntry {
   name: string;
@@ -30,18 +40,26 @@ export function parseKeyDefinitions(text: string, source: string): KeyEntry[] {
   for (const [i, line] of lines.entries()) {
     const digestMatch = /^([\w.-]+):sha256:([0-9a-f]{64})$/i.exec(line);
     if (digestMatch) {
+      checkName(digestMatch[1], source);
       entries.push({ name: digestMatch[1], digest: Buffer.from(digestMatch[2], 'hex') });
       continue;
     }
     const named = /^([\w.-]+):(\S+)$/.exec(line);
     const [name, key] = named ? [named[1], named[2]] : [`key-${i + 1}`, line];
-    if (key.length < 16) throw new Error(`${source}: API key "${name}" is shorter than 16 characters`);
+    checkName(name, source);
+    if (key.length < 16) throw new ConfigError([`${source}: API key "${name}" is shorter than 16 characters`]);
     entries.push({ name, digest: sha256(key) });
   }
   const names = entries.map((e) => e.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new Error(`${source}: API key name "${dup}" is used twice`);
+  if (dup) throw new ConfigError([`${source}: API key name "${dup}" is used twice`]);
   return entries;
+}
+
+function checkName(name: string, source: string): void {
+  if (name === ANONYMOUS) {
+    throw new ConfigError([`${source}: API key name "${ANONYMOUS}" is reserved (it owns the jobs made while the API ran without keys); rename the key`]);
+  }
 }
 
 /** Loads keys from the API_KEYS value and/or the API_KEYS_FILE file. */

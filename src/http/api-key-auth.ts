@@ -1,9 +1,8 @@
 import type { Request, RequestHandler } from 'express';
-import type { ApiKeyStore } from '../auth/api-keys';
+import { ANONYMOUS, type ApiKeyStore } from '../auth/api-keys';
 import { AppError } from '../errors';
 
-/** Who made a request: the API key's name, or `anonymous` when the API runs open. */
-export const ANONYMOUS = 'anonymous';
+/** Who made each request: the API key's name, or ANONYMOUS when the API runs open. */
 const principals = new WeakMap<Request, string>();
 
 export function principalOf(req: Request): string {

@@ -13,6 +13,7 @@ import { openAiRoutes } from './routes/openai-routes';
 import { jobRoutes } from './routes/job-routes';
 import { submitRoutes } from './routes/submit-routes';
 import { webRoutes } from './routes/web-routes';
+import { webhookRoutes } from './routes/webhook-routes';
 import { AppError } from '../errors';
 import { createJobEventHub } from '../jobs/job-event-hub';
 import { createQueueEstimator } from '../jobs/queue-estimates';
@@ -20,7 +21,7 @@ import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
 import { createRedisErrorLog } from '../redis/redis-reconnect';
 import { requireApiKey } from './api-key-auth';
-import { submissionRateLimit } from './rate-limit';
+import { downloadRateLimit, submissionRateLimit } from './rate-limit';
 
 /** Answers 503 at once while Redis is unreachable instead of letting requests hang. */
 function requireRedis({ redis }: AppDeps): RequestHandler {
@@ -63,13 +64,14 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   );
   // Every /v1 route, the model list included, needs a key once keys are configured.
   app.use('/v1', requireApiKey(deps.keys));
-  app.use(infoRoutes(deps));
+  app.use(infoRoutes(deps), webhookRoutes(deps));
   // Prometheus scrapes it; public by default (counts and timings only), admin credentials with METRICS_PUBLIC=false.
   app.get('/metrics', ...(config.METRICS_PUBLIC ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
   app.use(openApiRoutes());
   app.use(webRoutes());
   app.use(ADMIN_PATH, basicAuth(admin.user, admin.password), adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues));
   app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
+  app.use(['/v1/jobs/:id/archive', '/v1/batches/:id/archive'], downloadRateLimit(deps));
   // Before the JSON parser: it parses its own body so that even a malformed one gets an OpenAI-shaped error.
   app.use(openAiRoutes(deps));
   app.use(express.json({ limit: deps.config.MAX_JSON_BYTES, strict: true }));

@@ -3,11 +3,13 @@ import { isCancelRequested } from '../jobs/job-cancellation';
 import { withoutMetadata } from '../imaging/image-codec';
 import { generationResultSchema, jobIdTime, type JobPayload } from '../jobs/job-contract';
 import type { JobState } from 'bullmq';
+import type { Readable } from 'node:stream';
+import { BlobNotFoundError, cleanInputKey } from '../storage/blob-store';
 import type { DarkroomJob } from '../jobs/job-queues';
 import type { QueueEstimate } from '../jobs/queue-estimates';
 import { viewJob, type JobView } from '../jobs/job-view';
 import type { AppDeps } from './app-deps';
-import { ANONYMOUS } from './api-key-auth';
+import { jobOwner } from '../auth/api-keys';
 import type { ZipEntry } from './zip-stream';
 
 /**
@@ -23,7 +25,7 @@ export async function findJob({ queues }: AppDeps, owner: string, id: string, ty
       throw new AppError(410, 'expired', `${type === 'batch' ? 'batch' : 'job'} ${id} has expired: results are kept for ${queues.policy.retentionSeconds} s`);
     }
   }
-  if (!job || (type && job.data.type !== type) || (job.data.owner ?? ANONYMOUS) !== owner) throw notFound(type === 'batch' ? `batch ${id}` : `job ${id}`);
+  if (!job || (type && job.data.type !== type) || jobOwner(job.data) !== owner) throw notFound(type === 'batch' ? `batch ${id}` : `job ${id}`);
   return job;
 }
 
@@ -72,11 +74,28 @@ export function jobArchiveEntries(deps: AppDeps, job: DarkroomJob, view: JobView
     // Inputs go back without their metadata (EXIF, GPS): formats sharp can't write become PNG.
     const ext = input.format === 'jpeg' ? 'jpg' : input.format === 'webp' ? 'webp' : 'png';
     const name = `${folder}input-${String(index).padStart(3, '0')}.${ext}`;
-    entries.push({ name, open: async () => (await withoutMetadata(await deps.store.get(input.key), deps.config.MAX_IMAGE_PIXELS)).data });
+    entries.push({ name, open: () => cleanInput(deps, cleanInputKey(String(job.id), index), input.key) });
     files.push({ file: name, input: true, index, filename: input.filename, width: input.width, height: input.height, bytes: input.bytes });
   }
   const { result: _result, ...summary } = view;
   return { entries, manifest: { ...summary, ...(view.result && job.data.type === 'classification' ? { result: view.result } : {}), files } };
+}
+
+/**
+ * An input without its metadata. Re-encoding a large photo takes seconds, so it is done on the
+ * first download and stored at `cleanKey`; later downloads stream the stored bytes. Concurrent
+ * first downloads may both encode: puts are atomic and write the same bytes, so neither corrupts.
+ */
+async function cleanInput(deps: AppDeps, cleanKey: string, inputKey: string): Promise<Readable | Buffer> {
+  try {
+    return await deps.store.open(cleanKey);
+  } catch (err) {
+    if (!(err instanceof BlobNotFoundError)) throw err;
+  }
+  const { data } = await withoutMetadata(await deps.store.get(inputKey), deps.config.MAX_IMAGE_PIXELS);
+  // Not storing it only costs the next download another encode: serve this one regardless.
+  await deps.store.put(cleanKey, data).catch((err: Error) => deps.logger.warn({ key: cleanKey, err: err.message }, 'clean copy of an input not stored'));
+  return data;
 }
 
 /** 409 unless the job has finished successfully. */

@@ -4,6 +4,7 @@ import { AppError } from '../errors';
 import type { ClassificationParams, DiffusionParams, GenerationParams, ImageToImageParams } from '../jobs/job-contract';
 import type { CatalogEntry, ModelCatalog } from '../models/model-catalog';
 import type { DiffusionManifest, ModelManifest } from '../models/model-manifest';
+import { checkJobCost, generationCost } from './job-cost';
 import type { GenerationRequest, ImageToImageRequest } from './request-schemas';
 
 type Field = (string | number)[];
@@ -71,7 +72,7 @@ export function resolveGenerationParams(req: GenerationRequest, catalog: ModelCa
   checkPrompt(prompt, config, path);
   const common = { model: model.name, prompt, n: req.n, seed: pickSeed(req.seed), output_format: req.output_format };
   if (model.kind === 'diffusion') {
-    return { ...common, ...resolveDiffusionSize(req, entry, model, path), ...resolveDiffusionParams(req, model, config, path) };
+    return withinCost({ ...common, ...resolveDiffusionSize(req, entry, model, path), ...resolveDiffusionParams(req, model, config, path) }, config, path);
   }
   if (model.kind !== 'generator') throw new Error('unreachable');
   rejectFields(req, DIFFUSION_ONLY.filter((f) => f !== 'strength'), model.name, path);
@@ -82,7 +83,13 @@ export function resolveGenerationParams(req: GenerationRequest, catalog: ModelCa
   const height = req.height ?? model.output.height;
   if (width > model.output.max_width) throw fieldError('size_out_of_range', [...path, 'width'], `width must be at most ${model.output.max_width} for ${model.name}`);
   if (height > model.output.max_height) throw fieldError('size_out_of_range', [...path, 'height'], `height must be at most ${model.output.max_height} for ${model.name}`);
-  return { ...common, width, height };
+  return withinCost({ ...common, width, height }, config, path);
+}
+
+/** The params, once their cost is within MAX_JOB_MEGAPIXEL_STEPS (every generation path, the OpenAI route included, resolves here). */
+function withinCost(params: GenerationParams, config: Config, path: Field): GenerationParams {
+  checkJobCost(generationCost(params), config, path);
+  return params;
 }
 
 /** Validates an image-to-image request: graph models take only the image; diffusion models also a prompt and strength. */

@@ -11,7 +11,7 @@ export const webhookRequestSchema = z
     url: z.url({ protocol: /^https?$/, error: 'an http or https URL is required' }).max(2048),
     events: z.array(webhookEventSchema).min(1).optional().meta({ description: 'Which events to send; default `succeeded`, `failed`, `canceled`. `progress` is sent at most once a second.' }),
   })
-  .meta({ id: 'WebhookRequest', description: 'Each event POSTs the job (as GET /v1/jobs/{id} shows it), signed with the server\'s WEBHOOK_SECRET; see the README.' });
+  .meta({ id: 'WebhookRequest', description: 'Each event POSTs the job (as GET /v1/jobs/{id} shows it), signed with the submitting key\'s secret (GET /v1/webhook-secret); see the README.' });
 export type WebhookRequest = z.infer<typeof webhookRequestSchema>;
 
 /** In a multipart form, the same object as a JSON string. */

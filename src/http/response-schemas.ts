@@ -60,3 +60,10 @@ export const modelSchema = z
 export const modelListSchema = z.strictObject({ models: z.array(modelSchema) }).meta({ id: 'ModelList' });
 
 export const healthSchema = z.strictObject({ status: z.enum(['ok', 'ready']) }).meta({ id: 'Health' });
+
+export const webhookSecretSchema = z
+  .strictObject({
+    secret: z.string().meta({ description: "The secret this key's webhook deliveries are signed with (derived from the server's WEBHOOK_SECRET and the key's name).", example: 'whsec_2Jq8nX0bVf0hQm3kZy1w6sTt9uRr4eLdPcAoNiMgHjE' }),
+    algorithm: z.literal('HMAC-SHA256').meta({ description: 'The `v1` value of `Darkroom-Signature` is this HMAC, hex, of `<t>.<raw body>` keyed with `secret`.' }),
+  })
+  .meta({ id: 'WebhookSecret' });

@@ -40,4 +40,6 @@ export function assertSafeKey(key: string): string {
 
 export const jobPrefix = (jobId: string) => `jobs/${jobId}/`;
 export const inputKey = (jobId: string, index: number) => `jobs/${jobId}/inputs/${index}`;
+/** An input without its metadata, as zips serve it: made once, beside the input, so it goes with the job. */
+export const cleanInputKey = (jobId: string, index: number) => `jobs/${jobId}/inputs-clean/${index}`;
 export const outputKey = (jobId: string, index: number, ext: string) => `jobs/${jobId}/outputs/${index}.${ext}`;

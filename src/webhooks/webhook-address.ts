@@ -73,20 +73,41 @@ export function ipv6Groups(ip: string): number[] {
   return [...left, ...zeros, ...right];
 }
 
+/** The IPv4 address held in two 16-bit groups. */
+const ipv4Of = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+
+/**
+ * IPv6 forms that carry an IPv4 address. Those a resolver may hand out for an ordinary IPv4 host
+ * are judged by that address; tunnel and deprecated forms are refused whatever they carry, since
+ * where they lead depends on relays and translators this server cannot see.
+ */
+function embeddedIpv4Reason(g: number[]): string | undefined {
+  const zeroUntil = (i: number) => g.slice(0, i).every((x) => x === 0);
+  const tail = ipv4Of(g[6], g[7]);
+  const inner = () => {
+    const reason = ipv4Reason(tail);
+    return reason && `${reason} (IPv4 ${tail} inside IPv6)`;
+  };
+  // IPv4-mapped ::ffff:a.b.c.d, IPv4-translated ::ffff:0:a.b.c.d (SIIT), NAT64 64:ff9b::a.b.c.d.
+  if (zeroUntil(5) && g[5] === 0xffff) return inner();
+  if (zeroUntil(4) && g[4] === 0xffff && g[5] === 0) return inner();
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return inner();
+  // Where the IPv4 address sits in a local-use NAT64 prefix depends on the operator's prefix length.
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return 'NAT64 local-use prefix (64:ff9b:1::/48)';
+  if (zeroUntil(6)) return `IPv4-compatible (deprecated; IPv4 ${tail} inside IPv6)`;
+  if (g[0] === 0x2002) return `6to4 (IPv4 ${ipv4Of(g[1], g[2])} inside IPv6)`;
+  // Teredo 2001:0::/32: the client's IPv4 address is the last 32 bits, inverted.
+  if (g[0] === 0x2001 && g[1] === 0) return `Teredo (IPv4 ${ipv4Of(g[6] ^ 0xffff, g[7] ^ 0xffff)} inside IPv6)`;
+  return undefined;
+}
+
 function ipv6Reason(ip: string): string | undefined {
   const g = ipv6Groups(ip);
-  const embeddedV4 = () => `${g[6] >> 8}.${g[6] & 0xff}.${g[7] >> 8}.${g[7] & 0xff}`;
   const zeroUntil = (i: number) => g.slice(0, i).every((x) => x === 0);
   if (zeroUntil(8)) return 'unspecified';
   if (zeroUntil(7) && g[7] === 1) return 'loopback';
-  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) reach an IPv4 host.
-  const mapped = zeroUntil(5) && g[5] === 0xffff;
-  const compatible = zeroUntil(6);
-  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
-  if (mapped || compatible || nat64) {
-    const inner = ipv4Reason(embeddedV4());
-    return inner && `${inner} (IPv4 ${embeddedV4()} inside IPv6)`;
-  }
+  const embedded = embeddedIpv4Reason(g);
+  if (embedded !== undefined) return embedded;
   if ((g[0] & 0xfe00) === 0xfc00) return 'private (unique local)';
   if ((g[0] & 0xffc0) === 0xfe80) return 'link-local';
   if ((g[0] & 0xffc0) === 0xfec0) return 'private (site-local)';
@@ -96,7 +117,8 @@ function ipv6Reason(ip: string): string | undefined {
 
 /**
  * Why an IP address is no place for a webhook (loopback, private, link-local, unspecified,
- * multicast, reserved, or IPv4 of those inside IPv6), or undefined for a public address.
+ * multicast, reserved, IPv4 of those inside IPv6, or an IPv6 tunnel or deprecated form that
+ * carries IPv4), or undefined for a public address.
  */
 export function blockedAddressReason(ip: string): string | undefined {
   const address = ip.replace(/%.*$/, ''); // an IPv6 zone id

@@ -14,6 +14,8 @@ export const WEBHOOK_QUEUE = 'webhooks';
 export const webhookDeliverySchema = z.object({
   delivery_id: z.string(),
   job_id: z.string(),
+  /** The job's owner, whose secret signs the delivery; absent in deliveries queued before secrets were per key (signed as ANONYMOUS's, so no key's receiver accepts them). */
+  owner: z.string().optional(),
   event: webhookEventSchema,
   url: z.string(),
   /** The job view, serialized once so every attempt signs and sends the same bytes. */

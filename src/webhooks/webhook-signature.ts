@@ -1,14 +1,28 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Webhook signatures: HMAC-SHA256 with WEBHOOK_SECRET over `${timestamp}.${body}`, sent as
+ * Webhook signatures: HMAC-SHA256 over `${timestamp}.${body}`, sent as
  * `Darkroom-Signature: t=<unix seconds>,v1=<hex>`. The timestamp is signed too, so a receiver that
- * rejects old timestamps also rejects replays.
+ * rejects old timestamps also rejects replays. Each API key's deliveries are signed with that key's
+ * own secret, derived from WEBHOOK_SECRET: with one shared secret, any tenant could forge a
+ * delivery to another tenant's receiver.
  */
 
 export const SIGNATURE_HEADER = 'Darkroom-Signature';
 export const EVENT_HEADER = 'Darkroom-Event';
 export const DELIVERY_HEADER = 'Darkroom-Delivery';
+export const SIGNATURE_ALGORITHM = 'HMAC-SHA256';
+
+/** Separates the derivation from any other use of WEBHOOK_SECRET as an HMAC key; changing it rotates every key's secret. */
+const KEY_SECRET_LABEL = 'darkroom webhook signing secret v1\u0000';
+
+/**
+ * The secret `owner`'s deliveries are signed with: HMAC-SHA256(WEBHOOK_SECRET, label + owner),
+ * base64url. API and workers derive the same one, so it is never stored; it changes with WEBHOOK_SECRET.
+ */
+export function ownerWebhookSecret(serverSecret: string, owner: string): string {
+  return `whsec_${createHmac('sha256', serverSecret).update(KEY_SECRET_LABEL + owner).digest('base64url')}`;
+}
 
 /** The hex HMAC of one delivery. */
 export function webhookSignature(secret: string, timestamp: number, body: string): string {

@@ -127,6 +127,10 @@ describe('real responses match the document', () => {
     const models = await requestJson(`${stack.url}/v1/models`);
     expect(models.body.models.length).toBeGreaterThanOrEqual(5);
     expectDocumented('get', '/v1/models', models);
+    // This stack has no WEBHOOK_SECRET: the documented 422.
+    const secret = await requestJson(`${stack.url}/v1/webhook-secret`);
+    expect(secret.status).toBe(422);
+    expectDocumented('get', '/v1/webhook-secret', secret);
   });
 
   test('a generation: 202, queued and succeeded job, its image and its zip', async () => {

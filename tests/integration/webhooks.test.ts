@@ -56,12 +56,15 @@ function startReceiver() {
   };
 }
 
+/** The secret deliveries of this (open) server's jobs are signed with, from GET /v1/webhook-secret. */
+let signingSecret = '';
+
 /** Signature verification exactly as the README shows it to receivers. */
-function verify(header: string, body: string, toleranceSeconds = 300): boolean {
+function verify(header: string, body: string, toleranceSeconds = 300, secret = signingSecret): boolean {
   const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=', 2)));
   const t = Number(parts.t);
   if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > toleranceSeconds) return false;
-  const expected = createHmac('sha256', SECRET).update(`${t}.${body}`).digest();
+  const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
   const given = Buffer.from(parts.v1 ?? '', 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -71,6 +74,10 @@ let stack: Stack;
 beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
   stack = await startStack({ env: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_BACKOFF_MS: '100' } });
+  const res = await requestJson(`${stack.url}/v1/webhook-secret`);
+  expect(res).toMatchObject({ status: 200, body: { algorithm: 'HMAC-SHA256' } });
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  signingSecret = res.body.secret;
 });
 afterAll(async () => {
   await stack?.stop();
@@ -100,6 +107,8 @@ test('all events: running, progress and succeeded arrive in order, signed, with 
   expect(events.slice(1, -1).length).toBeGreaterThanOrEqual(1);
   expect(new Set(events.slice(1, -1))).toEqual(new Set(['progress']));
   for (const d of list) expect({ event: d.event, valid: verify(d.signature, d.body) }).toEqual({ event: d.event, valid: true });
+  // Signed with the key's own secret, not the server's WEBHOOK_SECRET itself.
+  expect(list.some((d) => verify(d.signature, d.body, 300, SECRET))).toBe(false);
   expect(new Set(list.map((d) => d.id)).size).toBe(list.length);
   const bodies = list.map((d) => JSON.parse(d.body));
   expect(bodies.map((b) => b.id)).toEqual(list.map(() => job.id));
@@ -168,6 +177,9 @@ test('webhook URLs into private or loopback networks are refused at submission w
     ['/v1/generations', { webhook: { url: 'http://10.0.0.1/hook' } }, 'webhook.url'],
     ['/v1/generations', { webhook: { url: 'http://[::1]:1/' } }, 'webhook.url'],
     ['/v1/generations', { webhook: { url: 'http://169.254.169.254/latest/meta-data/' } }, 'webhook.url'],
+    // Loopback inside IPv6: a local-use NAT64 prefix, and 6to4.
+    ['/v1/generations', { webhook: { url: 'http://[64:ff9b:1::7f00:1]/' } }, 'webhook.url'],
+    ['/v1/generations', { webhook: { url: 'http://[2002:7f00:1::]/' } }, 'webhook.url'],
     ['/v1/batches', { requests: [{ type: 'generation' }, { type: 'generation', webhook: { url: 'http://192.168.0.10/' } }] }, 'requests.1.webhook.url'],
   ];
   for (const [path, body, field] of cases) {

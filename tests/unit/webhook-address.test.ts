@@ -39,11 +39,23 @@ test.each([
   ['::ffff:169.254.169.254', 'link-local (IPv4 169.254.169.254 inside IPv6)'],
   ['::ffff:0.0.0.0', 'unspecified (IPv4 0.0.0.0 inside IPv6)'],
   ['64:ff9b::192.168.0.1', 'private (IPv4 192.168.0.1 inside IPv6)'],
+  ['64:ff9b::7f00:1', 'loopback (IPv4 127.0.0.1 inside IPv6)'],
+  // IPv6 forms that carry an IPv4 address: judged by it, or refused outright (tunnels, local-use, deprecated).
+  ['::ffff:0:127.0.0.1', 'loopback (IPv4 127.0.0.1 inside IPv6)'],
+  ['::ffff:0:a9fe:a9fe', 'link-local (IPv4 169.254.169.254 inside IPv6)'],
+  ['64:ff9b:1::7f00:1', 'NAT64 local-use prefix (64:ff9b:1::/48)'],
+  ['64:ff9b:1:ffff::808:808', 'NAT64 local-use prefix (64:ff9b:1::/48)'],
+  ['::127.0.0.1', 'IPv4-compatible (deprecated; IPv4 127.0.0.1 inside IPv6)'],
+  ['::8.8.8.8', 'IPv4-compatible (deprecated; IPv4 8.8.8.8 inside IPv6)'],
+  ['2002:7f00:1::', '6to4 (IPv4 127.0.0.1 inside IPv6)'],
+  ['2002:808:808::1', '6to4 (IPv4 8.8.8.8 inside IPv6)'],
+  ['2001:0::80f1:ffff:80ff:fffe', 'Teredo (IPv4 127.0.0.1 inside IPv6)'],
+  ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'Teredo (IPv4 192.0.2.45 inside IPv6)'],
 ])('IPv6 %s is refused (%s)', (ip, reason) => {
   expect(blockedAddressReason(ip)).toBe(reason);
 });
 
-test.each(['2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '2a00:1450::1'])('public IPv6 %s is allowed', (ip) => {
+test.each(['2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '::ffff:0:8.8.8.8', '64:ff9b::8.8.8.8', '2001:1::1', '2a00:1450::1'])('public IPv6 %s is allowed', (ip) => {
   expect(blockedAddressReason(ip)).toBeUndefined();
 });
 
@@ -81,6 +93,8 @@ test('URLs: http(s) only; hosts resolving to any non-public address are refused'
   expect(await refusal('http://10.0.0.1/hook')).toBe('WebhookUrlRefused: 10.0.0.1 is not a public address (private)');
   expect(await refusal('http://[::1]:1/')).toBe('WebhookUrlRefused: ::1 is not a public address (loopback)');
   expect(await refusal('http://[::ffff:169.254.169.254]/')).toContain('link-local');
+  expect(await refusal('http://[64:ff9b:1::7f00:1]/')).toBe('WebhookUrlRefused: 64:ff9b:1::7f00:1 is not a public address (NAT64 local-use prefix (64:ff9b:1::/48))');
+  expect(await refusal('http://[2002:7f00:1::]:8080/')).toContain('6to4 (IPv4 127.0.0.1 inside IPv6)');
   // WHATWG URL parsing turns odd IPv4 spellings into dotted quads before the check.
   expect(await refusal('http://2130706433/')).toBe('WebhookUrlRefused: 127.0.0.1 is not a public address (loopback)');
   expect(await refusal('http://0x7f.1/')).toContain('127.0.0.1');

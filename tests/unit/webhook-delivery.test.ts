@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { HostLookup } from '../../src/webhooks/webhook-address';
 import type { WebhookDelivery } from '../../src/webhooks/webhook-queue';
-import { verifySignatureHeader } from '../../src/webhooks/webhook-signature';
+import { ownerWebhookSecret, verifySignatureHeader } from '../../src/webhooks/webhook-signature';
 import { deliverOnce, type DeliveryDeps } from '../../workers/webhooks/webhook-delivery';
 
 /** One delivery attempt against a real HTTP receiver on loopback: what ends it, what retries it. */
@@ -51,7 +51,7 @@ const deps = (allow = ['127.0.0.1'], timeoutMs = 2000): DeliveryDeps => ({
   redis: {} as Redis, // deliverOnce does not touch Redis
   lookup,
 });
-const delivery = (url: string): WebhookDelivery => ({ delivery_id: 'whd_1', job_id: 'gen_1', event: 'succeeded', url, body: '{"id":"gen_1","status":"succeeded"}', seq: 1 });
+const delivery = (url: string): WebhookDelivery => ({ delivery_id: 'whd_1', job_id: 'gen_1', owner: 'alice', event: 'succeeded', url, body: '{"id":"gen_1","status":"succeeded"}', seq: 1 });
 const outcome = (p: Promise<unknown>) => p.then((v) => ({ ok: v }), (err: Error) => ({ error: err.message, final: err instanceof UnrecoverableError }));
 
 test('a 2xx answer ends the delivery; the request carries the signed body and the headers', async () => {
@@ -61,7 +61,11 @@ test('a 2xx answer ends the delivery; the request carries the signed body and th
   const [r] = received;
   expect(r).toMatchObject({ path: '/hook?x=1', body: d.body });
   expect(r.headers).toMatchObject({ 'content-type': 'application/json', 'darkroom-event': 'succeeded', 'darkroom-delivery': 'whd_1' });
-  expect(verifySignatureHeader(SECRET, r.headers['darkroom-signature'] as string, r.body)).toBe(true);
+  // Signed with the owner's own secret: not with another key's, nor with the server secret itself.
+  const signature = r.headers['darkroom-signature'] as string;
+  expect(verifySignatureHeader(ownerWebhookSecret(SECRET, 'alice'), signature, r.body)).toBe(true);
+  expect(verifySignatureHeader(ownerWebhookSecret(SECRET, 'bob'), signature, r.body)).toBe(false);
+  expect(verifySignatureHeader(SECRET, signature, r.body)).toBe(false);
 });
 
 test('a host name connects to the address it was checked against (no second DNS answer)', async () => {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { signatureHeader, verifySignatureHeader, webhookSignature } from '../../src/webhooks/webhook-signature';
+import { ownerWebhookSecret, signatureHeader, verifySignatureHeader, webhookSignature } from '../../src/webhooks/webhook-signature';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 const BODY = JSON.stringify({ id: 'gen_x', status: 'succeeded' });
@@ -25,4 +25,13 @@ test('verification accepts the right secret, body and a recent timestamp only', 
   // Several v1 values (e.g. while a secret is rotated): one matching is enough.
   const two = `t=1700000000,v1=${'0'.repeat(64)},v1=${webhookSignature(SECRET, 1700000000, BODY)}`;
   expect(verifySignatureHeader(SECRET, two, BODY, 300, now)).toBe(true);
+});
+
+test("each key's secret is derived from the server secret and the key's name, and reveals neither", () => {
+  const alice = ownerWebhookSecret(SECRET, 'alice');
+  const label = 'darkroom webhook signing secret v1\u0000';
+  expect(alice).toBe(`whsec_${createHmac('sha256', SECRET).update(`${label}alice`).digest('base64url')}`);
+  expect(ownerWebhookSecret(SECRET, 'alice')).toBe(alice); // API and workers derive the same one
+  expect(new Set([alice, ownerWebhookSecret(SECRET, 'bob'), ownerWebhookSecret(SECRET, 'alicf'), ownerWebhookSecret('another-server-secret-0123', 'alice')]).size).toBe(4);
+  expect(alice).not.toContain(SECRET);
 });

@@ -4,11 +4,12 @@ import { LRUCache } from 'lru-cache';
 /**
  * Identical work is done once: results are kept (bounded by bytes, with a TTL), and identical
  * requests in flight at the same moment share one computation. Keys hash everything that decides
- * the result: model, parameters and input bytes.
+ * the result: model, parameters and input bytes. Every entry belongs to one owner (API key name):
+ * a hit for another key would tell it, through `cached: true`, what that key has submitted.
  */
 export interface ResultCache {
-  /** Returns the cached or in-flight value for `key`, or computes, stores and returns it. */
-  remember<T extends object>(key: string, compute: () => Promise<T>, sizeOf: (value: T) => number): Promise<{ value: T; cached: boolean }>;
+  /** Returns `owner`'s cached or in-flight value for `key`, or computes, stores and returns it. */
+  remember<T extends object>(owner: string, key: string, compute: () => Promise<T>, sizeOf: (value: T) => number): Promise<{ value: T; cached: boolean }>;
   stats(): { entries: number; bytes: number; hits: number; misses: number; shared: number };
 }
 
@@ -32,7 +33,8 @@ export function createResultCache(maxBytes: number, ttlMs: number): ResultCache 
   const inFlight = new Map<string, Promise<object>>();
   const counts = { hits: 0, misses: 0, shared: 0 };
   return {
-    async remember(key, compute, sizeOf) {
+    async remember(owner, resultKey, compute, sizeOf) {
+      const key = cacheKey(owner, resultKey);
       const hit = maxBytes > 0 ? lru.get(key) : undefined;
       if (hit) {
         counts.hits += 1;
@@ -58,9 +60,9 @@ export function createResultCache(maxBytes: number, ttlMs: number): ResultCache 
   };
 }
 
-/** An encoded image from the cache when `enabled` (the request is reproducible), else computed. */
-export async function rememberImage(cache: ResultCache, enabled: boolean, key: string, produce: () => Promise<Buffer>): Promise<{ bytes: Buffer; cached: boolean }> {
+/** An encoded image from `owner`'s cache when `enabled` (the request is reproducible), else computed. */
+export async function rememberImage(cache: ResultCache, enabled: boolean, owner: string, key: string, produce: () => Promise<Buffer>): Promise<{ bytes: Buffer; cached: boolean }> {
   if (!enabled) return { bytes: await produce(), cached: false };
-  const { value, cached } = await cache.remember(key, async () => ({ bytes: await produce() }), (v) => v.bytes.length);
+  const { value, cached } = await cache.remember(owner, key, async () => ({ bytes: await produce() }), (v) => v.bytes.length);
   return { bytes: value.bytes, cached };
 }

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { jobOwner } from '../../src/auth/api-keys';
 import { decodeImage, encodeImage } from '../../src/imaging/image-codec';
 import { MIME_OF_FORMAT, type DiffusionParams, type GenerationResult, type ImageOutput, type JobPayload, type OutputFormat, type StagedImage } from '../../src/jobs/job-contract';
 import { jobFailure } from '../../src/jobs/job-failure';
@@ -178,7 +179,7 @@ export async function runDiffusionJob(ctx: ProcessorContext, model: DiffusionMod
     Array.from({ length: params.n }, async (_, index): Promise<ImageOutput> => {
       const seed = (params.seed + index) >>> 0;
       const cacheId = cacheKey('diffusion', model.manifest.name, params.prompt, params.negative_prompt, width, height, params.steps, params.guidance_scale, params.scheduler, params.strength, inputHash, params.output_format, seed);
-      const { bytes, cached } = await rememberImage(ctx.cache, params.cacheable ?? false, cacheId, () => renderImage(run, seed));
+      const { bytes, cached } = await rememberImage(ctx.cache, params.cacheable ?? false, jobOwner(job.data), cacheId, () => renderImage(run, seed));
       throwIfAborted(signal);
       const key = outputKey(String(job.id), index, params.output_format);
       await ctx.store.put(key, bytes);

@@ -1,3 +1,4 @@
+import { jobOwner } from '../../src/auth/api-keys';
 import { decodeImage } from '../../src/imaging/image-codec';
 import { classificationPayloadSchema, type ClassificationResult } from '../../src/jobs/job-contract';
 import { cacheKey } from '../cache/result-cache';
@@ -35,7 +36,7 @@ export function createClassificationProcessor(ctx: ProcessorContext): Processor 
     const predictions = await Promise.all(
       payload.inputs.map(async (input, index) => {
         const bytes = await ctx.store.get(input.key);
-        const { value, cached } = await ctx.cache.remember(cacheKey('classification', manifest.name, bytes), () => classify(bytes), (v) => 200 + v.labels.length * 64);
+        const { value, cached } = await ctx.cache.remember(jobOwner(payload), cacheKey('classification', manifest.name, bytes), () => classify(bytes), (v) => 200 + v.labels.length * 64);
         await progress();
         return { index, labels: value.labels.slice(0, payload.params.top_k), cached };
       }),

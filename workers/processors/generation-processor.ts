@@ -1,3 +1,4 @@
+import { jobOwner } from '../../src/auth/api-keys';
 import { encodeImage } from '../../src/imaging/image-codec';
 import { diffusionParamsSchema, generationPayloadSchema, MIME_OF_FORMAT, type GenerationResult, type ImageOutput } from '../../src/jobs/job-contract';
 import { outputKey } from '../../src/storage/blob-store';
@@ -15,7 +16,8 @@ import { progressReporter, requireModel, throwIfAborted, type Processor, type Pr
  */
 export function createGenerationProcessor(ctx: ProcessorContext): Processor {
   return async (job, _token, signal) => {
-    const { params, cacheable = false } = generationPayloadSchema.parse(job.data);
+    const payload = generationPayloadSchema.parse(job.data);
+    const { params, cacheable = false } = payload;
     const model = ctx.registry.get(params.model);
     if (model?.kind === 'diffusion') {
       return runDiffusionJob(ctx, model, job, { ...params, ...diffusionParamsSchema.parse(params), cacheable }, signal);
@@ -38,7 +40,7 @@ export function createGenerationProcessor(ctx: ProcessorContext): Processor {
           return encodeImage(raw, params.output_format, { width: params.width, height: params.height, kernel: manifest.output.resize_kernel });
         };
         const cacheId = cacheKey('generation', manifest.name, manifest.prompt ? params.prompt : '', params.width, params.height, params.output_format, seed);
-        const { bytes: encoded, cached } = await rememberImage(ctx.cache, cacheable, cacheId, produce);
+        const { bytes: encoded, cached } = await rememberImage(ctx.cache, cacheable, jobOwner(payload), cacheId, produce);
         throwIfAborted(signal);
         const key = outputKey(String(job.id), index, params.output_format);
         await ctx.store.put(key, encoded);

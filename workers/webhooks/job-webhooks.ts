@@ -1,5 +1,6 @@
 import type { Job, JobState, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { jobOwner } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import type { JobPayload, WebhookEvent } from '../../src/jobs/job-contract';
 import { statusOf, viewJob } from '../../src/jobs/job-view';
@@ -46,7 +47,7 @@ export function createJobWebhooks({ config, redis, logger, queue = createWebhook
       const results = await seq;
       const n = Number(results?.[0]?.[1]);
       if (!Number.isInteger(n)) throw new Error('no sequence number');
-      const delivery: WebhookDelivery = { delivery_id: newDeliveryId(), job_id: jobId, event, url: webhook.url, body, seq: n };
+      const delivery: WebhookDelivery = { delivery_id: newDeliveryId(), job_id: jobId, owner: jobOwner(data), event, url: webhook.url, body, seq: n };
       await queue.add(event, delivery, { jobId: delivery.delivery_id });
     })().catch((err: Error) => logger.warn({ jobId, event, err: err.message }, 'webhook event could not be queued'));
   };

@@ -1,18 +1,20 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { ANONYMOUS } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import { createRedis } from '../../src/redis/redis-connection';
 import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
 import { checkWebhookUrl, WebhookUrlRefused, type HostLookup } from '../../src/webhooks/webhook-address';
 import { WEBHOOK_QUEUE, webhookAttemptedKey, webhookDeliverySchema, type WebhookDelivery } from '../../src/webhooks/webhook-queue';
-import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from '../../src/webhooks/webhook-signature';
+import { DELIVERY_HEADER, EVENT_HEADER, ownerWebhookSecret, SIGNATURE_HEADER, signatureHeader } from '../../src/webhooks/webhook-signature';
 import { postWebhook } from './webhook-post';
 
 type DeliveryConfig = Pick<Config, 'QUEUE_PREFIX' | 'JOB_RETENTION_SECONDS' | 'WEBHOOK_ALLOWED_HOSTS' | 'WEBHOOK_TIMEOUT_MS'>;
 
 export interface DeliveryDeps {
   config: DeliveryConfig;
+  /** WEBHOOK_SECRET: each delivery is signed with its owner's secret derived from it. */
   secret: string;
   redis: Redis;
   lookup?: HostLookup;
@@ -38,7 +40,7 @@ async function waitForTurn({ config, redis }: DeliveryDeps, d: WebhookDelivery):
   }
 }
 
-/** Checks the URL again (DNS may have changed), signs and POSTs once. 2xx ends it; 410 and refused URLs end it as failed; anything else is retried. */
+/** Checks the URL again (DNS may have changed), signs with the owner's secret and POSTs once. 2xx ends it; 410 and refused URLs end it as failed; anything else is retried. */
 export async function deliverOnce({ config, secret, lookup }: DeliveryDeps, d: WebhookDelivery): Promise<{ status: number }> {
   let target;
   try {
@@ -53,7 +55,7 @@ export async function deliverOnce({ config, secret, lookup }: DeliveryDeps, d: W
     body: d.body,
     headers: {
       'user-agent': 'darkroom-webhooks/1',
-      [SIGNATURE_HEADER]: signatureHeader(secret, d.body),
+      [SIGNATURE_HEADER]: signatureHeader(ownerWebhookSecret(secret, d.owner ?? ANONYMOUS), d.body),
       [EVENT_HEADER]: d.event,
       [DELIVERY_HEADER]: d.delivery_id,
     },

@@ -11,7 +11,7 @@ import {
   imageToImageFormSchema,
   imageToImageRequestSchema,
 } from '../request-schemas';
-import { batchViewSchema, errorResponseSchema, healthSchema, jobSchema, modelListSchema } from '../response-schemas';
+import { batchViewSchema, errorResponseSchema, healthSchema, jobSchema, modelListSchema, webhookSecretSchema } from '../response-schemas';
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas the handlers validate with (request
@@ -31,6 +31,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'The body, an image or the batch is larger than the server accepts.',
   415: 'Neither JSON nor multipart, or an image in a format the server cannot read.',
   422: 'Invalid fields; `details` names each one.',
+  429: 'Over a per-key rate limit or quota; retry after the `Retry-After` seconds.',
   500: 'An internal error.',
   503: 'Redis (the job store) is unreachable; retry after the `Retry-After` seconds.',
 };
@@ -39,7 +40,7 @@ const errors = (...statuses: number[]): Record<number, ResponseConfig> =>
   Object.fromEntries(
     statuses.map((s) => [
       s,
-      { description: ERROR_TEXT[s], content: json(errorResponseSchema), ...(s === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } } } : {}) },
+      { description: ERROR_TEXT[s], content: json(errorResponseSchema), ...(s === 503 || s === 429 ? { headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } } } : {}) },
     ]),
   );
 
@@ -157,7 +158,7 @@ const ROUTES: RouteConfig[] = [
     operationId: 'getJobArchive',
     summary: 'A zip of the job\'s images (or inputs) and a manifest.json, streamed.',
     request: { params: jobId },
-    responses: { 200: { description: 'A zip.', content: binaryContent('application/zip') }, ...errors(404, 409, 503) },
+    responses: { 200: { description: 'A zip.', content: binaryContent('application/zip') }, ...errors(404, 409, 429, 503) },
   },
   {
     method: 'post',
@@ -176,7 +177,18 @@ const ROUTES: RouteConfig[] = [
     operationId: 'getBatchArchive',
     summary: 'One zip: a folder per job and a top-level manifest.json.',
     request: { params: batchId },
-    responses: { 200: { description: 'A zip.', content: binaryContent('application/zip') }, ...errors(404, 409, 503) },
+    responses: { 200: { description: 'A zip.', content: binaryContent('application/zip') }, ...errors(404, 409, 429, 503) },
+  },
+  {
+    method: 'get',
+    path: '/v1/webhook-secret',
+    tags: ['webhooks'],
+    operationId: 'getWebhookSecret',
+    summary: "The secret the calling key's webhook deliveries are signed with; each key sees only its own.",
+    responses: {
+      200: { description: 'The secret.', content: json(webhookSecretSchema) },
+      422: { description: '`webhooks_not_configured`: the server has no WEBHOOK_SECRET and sends no webhooks.', content: json(errorResponseSchema) },
+    },
   },
   {
     method: 'post',
@@ -224,6 +236,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       { name: 'batches', description: 'Many requests as one BullMQ flow.' },
       { name: 'models', description: 'What the server can run.' },
       { name: 'openai', description: 'OpenAI-compatible endpoints.' },
+      { name: 'webhooks', description: 'Verifying webhook deliveries.' },
       { name: 'service', description: 'Health, readiness and this documentation.' },
     ],
   });

@@ -10,6 +10,7 @@ import { jobPrefix } from '../../storage/blob-store';
 import type { AppDeps, LiveAppDeps } from '../app-deps';
 import { validationError } from '../error-handler';
 import { decodeBase64Image, stageImages } from '../image-input';
+import { checkBatchCost } from '../job-cost';
 import { resolveClassificationParams, resolveGenerationParams } from '../job-params';
 import { findJob, jobArchiveEntries, viewOf } from '../job-lookup';
 import { preferredWait, waitForFinish } from '../prefer-wait';
@@ -57,6 +58,7 @@ export function batchRoutes(deps: LiveAppDeps): Router {
         ? { type: r.type, params: resolveGenerationParams(r, catalog, config, ['requests', i]), seedGiven: r.seed !== undefined }
         : { type: r.type, params: resolveClassificationParams(r, catalog, ['requests', i]), images: r.images.map((img, j) => decodeBase64Image(img, `requests.${i}.images.${j}`)) },
     );
+    checkBatchCost(resolved.flatMap((r) => (r.type === 'generation' ? [r.params] : [])), config);
     const webhooks = await Promise.all(requests.map((r, i) => resolveWebhook(r.webhook, config, ['requests', i])));
     // One quota check for the whole batch; its children share the fair-share priority.
     const priority = await admitJobs(deps.redis, queues, admissionPolicy(deps), owner, resolved[0].type, resolved.length);

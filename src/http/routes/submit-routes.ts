@@ -8,6 +8,7 @@ import { decodeBase64Image, stageImages, type UploadedImage } from '../image-inp
 import { resolveClassificationParams, resolveGenerationParams, resolveImageToImageParams } from '../job-params';
 import { viewOf } from '../job-lookup';
 import { fingerprint, idempotent } from '../idempotency';
+import { checkJobCost, imageToImageCost } from '../job-cost';
 import { enqueueJob } from '../job-submission';
 import { resolveWebhook } from '../webhook-params';
 import { readMultipart } from '../multipart';
@@ -60,6 +61,8 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     const { id } = await idempotent(deps, req, fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data), () =>
       withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
         const [input] = await stageImages([image], id, store, config);
+        // Its cost depends on the input's size, known once the image is checked.
+        checkJobCost(imageToImageCost(params, input), config);
         return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable, webhook });
       }),
     );
