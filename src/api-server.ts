@@ -5,6 +5,7 @@ import { createWebhookQueue } from './webhooks/webhook-queue';
 import { isLoopbackHost, type Config } from './config';
 import { createApp } from './http/app';
 import { ADMIN_PATH } from './http/admin-board';
+import { createHttpServer } from './http/http-server';
 import { createServerDrain } from './http/server-drain';
 import { createJobEventHub } from './jobs/job-event-hub';
 import { createJobQueues } from './jobs/job-queues';
@@ -46,9 +47,13 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);
   const app = createApp({ config, logger, redis, queues, store, catalog, keys, events, workers }, { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-    s.once('error', reject);
+  const server = createHttpServer(app, config);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const drain = createServerDrain(server);
   const address = server.address();
