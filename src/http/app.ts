@@ -69,10 +69,9 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   app.use(webRoutes());
   app.use(ADMIN_PATH, basicAuth(admin.user, admin.password), adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues));
   app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
-  // Before the JSON parser: it parses its own body so that even a malformed one gets an OpenAI-shaped error.
-  app.use(openAiRoutes(deps));
-  app.use(express.json({ limit: deps.config.MAX_JSON_BYTES, strict: true }));
-  app.use(submitRoutes(deps), jobRoutes(deps), eventRoutes(deps), batchRoutes(deps));
+  // No body parser here: each route that takes a body reads it (json-body.ts), so an unknown path
+  // or a request without a valid key is answered without its body ever being read.
+  app.use(openAiRoutes(deps), submitRoutes(deps), jobRoutes(deps), eventRoutes(deps), batchRoutes(deps));
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;

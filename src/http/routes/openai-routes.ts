@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import { AppError } from '../../errors';
 import { generationResultSchema, newJobId, type GenerationParams } from '../../jobs/job-contract';
 import type { JobView } from '../../jobs/job-view';
@@ -10,6 +10,7 @@ import { findJob } from '../job-lookup';
 import { enqueueJob } from '../job-submission';
 import { resolveGenerationParams } from '../job-params';
 import { waitForJobView } from '../job-wait';
+import { jsonBody } from '../json-body';
 import { OPENAI_MODEL_NAME, openAiErrorBody, openAiImageRequestSchema, type OpenAiImageRequest, type OpenAiImagesResponse } from '../openai-schemas';
 import { generationRequestSchema } from '../request-schemas';
 
@@ -67,7 +68,7 @@ export function openAiRoutes(deps: AppDeps): Router {
   const router = Router();
   const { config, store } = deps;
 
-  router.post(OPENAI_IMAGES_PATH, express.json({ limit: config.MAX_JSON_BYTES, strict: true }), async (req, res) => {
+  router.post(OPENAI_IMAGES_PATH, jsonBody(config), async (req, res) => {
     const body = openAiImageRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
     const params = generationParamsOf(body.data, deps);
