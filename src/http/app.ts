@@ -20,6 +20,7 @@ import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
 import { requireApiKey } from './api-key-auth';
 import { submissionRateLimit } from './rate-limit';
+import { trustProxySetting } from './public-address';
 
 /** Answers 503 at once while Redis is unreachable instead of letting requests hang. */
 function requireRedis({ redis }: AppDeps): RequestHandler {
@@ -46,7 +47,7 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   const metrics = createApiMetrics({ redis, queues, workers: deps.workers, prefix: config.QUEUE_PREFIX, logger });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use(metrics.middleware);
   app.use(
     pinoHttp({

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { AppError } from '../../errors';
 import { generationResultSchema, newJobId, type GenerationParams } from '../../jobs/job-contract';
 import type { JobView } from '../../jobs/job-view';
@@ -11,6 +11,7 @@ import { enqueueJob } from '../job-submission';
 import { resolveGenerationParams } from '../job-params';
 import { waitForJobView } from '../job-wait';
 import { jsonBody } from '../json-body';
+import { publicBaseUrl } from '../public-address';
 import { OPENAI_MODEL_NAME, openAiErrorBody, openAiImageRequestSchema, type OpenAiImageRequest, type OpenAiImagesResponse } from '../openai-schemas';
 import { generationRequestSchema } from '../request-schemas';
 
@@ -60,9 +61,6 @@ function notSucceeded(view: JobView, jobUrl: string, waitSeconds: number): AppEr
   }
 }
 
-/** The server's own base URL as the client sees it (X-Forwarded-* from trusted proxies included). */
-const baseUrl = (req: Request) => `${req.protocol}://${req.host}`;
-
 /** OpenAI-compatible image generation: a normal generation job, waited for, answered in OpenAI's shape. */
 export function openAiRoutes(deps: AppDeps): Router {
   const router = Router();
@@ -80,7 +78,7 @@ export function openAiRoutes(deps: AppDeps): Router {
     const view = await waitForJobView(deps, owner, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
     // A client that hung up gets nothing; the job runs on and can be polled.
     if (left.signal.aborted) return;
-    const jobUrl = `${baseUrl(req)}/v1/jobs/${id}`;
+    const jobUrl = `${publicBaseUrl(req, config)}/v1/jobs/${id}`;
     if (view.status !== 'succeeded') throw notSucceeded(view, jobUrl, config.OPENAI_WAIT_SECONDS);
 
     const images = generationResultSchema.parse((await findJob(deps, owner, id)).returnvalue).images.sort((a, b) => a.index - b.index);
