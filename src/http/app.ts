@@ -19,7 +19,8 @@ import { createQueueEstimator } from '../jobs/queue-estimates';
 import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
 import { requireApiKey } from './api-key-auth';
-import { submissionRateLimit } from './rate-limit';
+import { clientKeyOf, submissionRateLimit } from './rate-limit';
+import { createOpenStreams } from './open-streams';
 import { trustProxySetting } from './public-address';
 
 /** Answers 503 at once while Redis is unreachable instead of letting requests hang. */
@@ -43,6 +44,7 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
     events: given.events ?? createJobEventHub({ redis, queues, redisUrl: config.redisUrl, logger }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
+    openStreams: given.openStreams ?? createOpenStreams(config.MAX_OPEN_STREAMS_PER_KEY, clientKeyOf),
   };
   const metrics = createApiMetrics({ redis, queues, workers: deps.workers, prefix: config.QUEUE_PREFIX, logger });
   const app = express();

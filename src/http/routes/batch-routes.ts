@@ -8,7 +8,7 @@ import { submitBatch } from '../batch-submission';
 import { validationError } from '../error-handler';
 import { findJob, jobArchiveEntries, viewOf } from '../job-lookup';
 import { jsonBody } from '../json-body';
-import { preferredWait, waitForFinish } from '../prefer-wait';
+import { waitIfPreferred } from '../prefer-wait';
 import { batchRequestSchema } from '../request-schemas';
 import type { BatchView } from '../response-schemas';
 import { sendZip, type ZipEntry } from '../zip-stream';
@@ -40,9 +40,7 @@ export function batchRoutes(deps: LiveAppDeps): Router {
     if (!body.success) throw validationError(body.error);
     const id = await submitBatch(deps, req, body.data.requests);
     // `Prefer: wait=N`: the parent finishes once every child has.
-    const wait = preferredWait(req.get('prefer'), config.MAX_PREFER_WAIT_SECONDS);
-    const finished = wait !== undefined && (await waitForFinish(deps, id, wait, res));
-    if (wait !== undefined) res.set('Preference-Applied', `wait=${wait}`).vary('Prefer');
+    const finished = await waitIfPreferred(deps, res, id);
     res.status(finished ? 200 : 202).location(`/v1/batches/${id}`).json((await viewBatch(deps, principalOf(req), id)).view);
   });
 

@@ -11,7 +11,7 @@ import { fingerprint, idempotent } from '../idempotency';
 import { enqueueJob } from '../job-submission';
 import { resolveWebhook } from '../webhook-params';
 import { readMultipart } from '../multipart';
-import { preferredWait, waitForFinish } from '../prefer-wait';
+import { waitIfPreferred } from '../prefer-wait';
 import { jsonBody } from '../json-body';
 import { classificationFormSchema, classificationRequestSchema, generationRequestSchema, imageToImageFormSchema, imageToImageRequestSchema } from '../request-schemas';
 
@@ -24,9 +24,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
   const jsonOrMultipart = jsonBody(config, { multipart: true });
 
   const accepted = async (res: Response, id: string) => {
-    const wait = preferredWait(res.req.get('prefer'), config.MAX_PREFER_WAIT_SECONDS);
-    const finished = wait !== undefined && (await waitForFinish(deps, id, wait, res));
-    if (wait !== undefined) res.set('Preference-Applied', `wait=${wait}`).vary('Prefer');
+    const finished = await waitIfPreferred(deps, res, id);
     const job = await queues.getJob(id);
     if (!job) throw new Error(`job ${id} vanished right after it was added`);
     res.status(finished ? 200 : 202).location(`/v1/jobs/${id}`).json(await viewOf(deps, job));
