@@ -66,6 +66,17 @@ describe('with a worker', () => {
     expect(res.data![0].url).toMatch(new RegExp(`^https://images\\.example\\.com/v1/jobs/${JOB_ID.source}/images/0$`));
   });
 
+  test('Idempotency-Key: the same key and body give the same job; another body is 422 idempotency_key_reused', async () => {
+    const body = { model: 'demo-cppn', prompt: 'a lighthouse', size: '64x64' };
+    const headers = { 'idempotency-key': 'openai-order-1' };
+    const first = await postJson(`${stack.url}/v1/images/generations`, body, headers);
+    const again = await postJson(`${stack.url}/v1/images/generations`, body, headers);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(JOB_ID.exec(again.body.data[0].url)![0]).toBe(JOB_ID.exec(first.body.data[0].url)![0]);
+    const other = await postJson(`${stack.url}/v1/images/generations`, { ...body, prompt: 'a harbour' }, headers);
+    expect(other).toMatchObject({ status: 422, body: { error: { type: 'invalid_request_error', code: 'idempotency_key_reused' } } });
+  });
+
   test('an OpenAI model name (or none) means the default generation model; darkroom extras pass through', async () => {
     const { body } = await requestJson(`${stack.url}/v1/models`);
     const expected = (body.models.find((m: any) => m.kind === 'diffusion') ?? body.models.find((m: any) => m.kind === 'generator')).name;

@@ -6,6 +6,7 @@ import type { AppDeps, LiveAppDeps } from '../app-deps';
 import { principalOf } from '../api-key-auth';
 import { submitBatch } from '../batch-submission';
 import { validationError } from '../error-handler';
+import { fingerprint, idempotent } from '../idempotency';
 import { findJob, jobArchiveEntries, viewOf } from '../job-lookup';
 import { jsonBody } from '../json-body';
 import { waitIfPreferred } from '../prefer-wait';
@@ -38,7 +39,7 @@ export function batchRoutes(deps: LiveAppDeps): Router {
   router.post('/v1/batches', jsonBody(config), async (req, res) => {
     const body = batchRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
-    const id = await submitBatch(deps, req, body.data.requests);
+    const { id } = await idempotent(deps, req, fingerprint('batch', JSON.stringify(body.data)), () => submitBatch(deps, req, body.data.requests));
     // `Prefer: wait=N`: the parent finishes once every child has.
     const finished = await waitIfPreferred(deps, res, id);
     res.status(finished ? 200 : 202).location(`/v1/batches/${id}`).json((await viewBatch(deps, principalOf(req), id)).view);

@@ -10,6 +10,7 @@ import { findJob, viewOf } from '../job-lookup';
 import { enqueueJob } from '../job-submission';
 import { resolveGenerationParams } from '../job-params';
 import { waitForJobEnd } from '../job-wait';
+import { fingerprint, idempotent } from '../idempotency';
 import { jsonBody } from '../json-body';
 import { publicBaseUrl } from '../public-address';
 import { OPENAI_MODEL_NAME, openAiErrorBody, openAiImageRequestSchema, type OpenAiImageRequest, type OpenAiImagesResponse } from '../openai-schemas';
@@ -73,7 +74,9 @@ export function openAiRoutes(deps: LiveAppDeps): Router {
     const owner = principalOf(req);
     // The request waits for its job: it takes a wait slot before there is a job to wait for.
     deps.openStreams.open(req, res);
-    const id = await enqueueJob(deps, req, newJobId('generation'), { type: 'generation', params, cacheable: body.data.seed !== undefined });
+    const { id } = await idempotent(deps, req, fingerprint('openai_generation', JSON.stringify(body.data)), () =>
+      enqueueJob(deps, req, newJobId('generation'), { type: 'generation', params, cacheable: body.data.seed !== undefined }),
+    );
 
     const left = new AbortController();
     res.on('close', () => left.abort());
