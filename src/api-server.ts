@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { loadApiKeys } from './auth/api-keys';
 import { createWebhookQueue } from './webhooks/webhook-queue';
 import { isLoopbackHost, type Config } from './config';
 import { createApp } from './http/app';
 import { ADMIN_PATH } from './http/admin-board';
+import { createHttpServer } from './http/http-server';
 import { createServerDrain } from './http/server-drain';
 import { listen } from './http/server-listen';
 import { createJobEventHub } from './jobs/job-event-hub';
@@ -50,7 +51,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   const webhookQueue = createWebhookQueue(redis, config);
   webhookQueue.on('error', (err) => queueError(err, webhookQueue.name));
   const app = createApp({ config, logger, redis, queues, store, catalog, keys, events, workers }, { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] });
-  const server = createServer(app);
+  const server = createHttpServer(app, config);
   const { port } = await listen(server, { port: config.PORT, host: config.HOST, what: 'the API', variable: 'PORT' });
   const drain = createServerDrain(server);
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { ApiKeyStore } from '../auth/api-keys';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { BlobStore } from '../storage/blob-store';
+import type { OpenStreams } from './open-streams';
 
 /** Everything the HTTP app needs, passed in explicitly. */
 export interface AppDeps {
@@ -24,7 +25,9 @@ export interface AppDeps {
   workers?: WorkerDirectory;
   /** queue_position and eta_seconds of unfinished jobs; createApp makes one when absent. */
   estimates?: QueueEstimator;
+  /** Open event streams and waits per client (MAX_OPEN_STREAMS_PER_KEY); createApp makes one when absent. */
+  openStreams?: OpenStreams;
 }
 
 /** AppDeps once createApp has filled in what the caller left out. */
-export type LiveAppDeps = AppDeps & Required<Pick<AppDeps, 'events' | 'workers' | 'estimates'>>;
+export type LiveAppDeps = AppDeps & Required<Pick<AppDeps, 'events' | 'workers' | 'estimates' | 'openStreams'>>;

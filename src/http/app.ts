@@ -21,7 +21,9 @@ import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
 import { createRedisErrorLog } from '../redis/redis-reconnect';
 import { requireApiKey } from './api-key-auth';
-import { downloadRateLimit, submissionRateLimit } from './rate-limit';
+import { clientKeyOf, downloadRateLimit, submissionRateLimit } from './rate-limit';
+import { createOpenStreams } from './open-streams';
+import { trustProxySetting } from './public-address';
 
 /** Answers 503 at once while Redis is unreachable instead of letting requests hang. */
 function requireRedis({ redis }: AppDeps): RequestHandler {
@@ -44,11 +46,12 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
     events: given.events ?? createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors: createRedisErrorLog(logger, config.redisUrl) }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
+    openStreams: given.openStreams ?? createOpenStreams(config.MAX_OPEN_STREAMS_PER_KEY, clientKeyOf),
   };
   const metrics = createApiMetrics({ redis, queues, workers: deps.workers, prefix: config.QUEUE_PREFIX, logger });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use(metrics.middleware);
   app.use(
     pinoHttp({
@@ -72,10 +75,9 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   app.use(ADMIN_PATH, basicAuth(admin.user, admin.password), adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues));
   app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
   app.use(['/v1/jobs/:id/archive', '/v1/batches/:id/archive'], downloadRateLimit(deps));
-  // Before the JSON parser: it parses its own body so that even a malformed one gets an OpenAI-shaped error.
-  app.use(openAiRoutes(deps));
-  app.use(express.json({ limit: deps.config.MAX_JSON_BYTES, strict: true }));
-  app.use(submitRoutes(deps), jobRoutes(deps), eventRoutes(deps), batchRoutes(deps));
+  // No body parser here: each route that takes a body reads it (json-body.ts), so an unknown path
+  // or a request without a valid key is answered without its body ever being read.
+  app.use(openAiRoutes(deps), submitRoutes(deps), jobRoutes(deps), eventRoutes(deps), batchRoutes(deps));
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;

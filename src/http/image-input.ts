@@ -24,11 +24,17 @@ export function decodeBase64Image(value: string, field: string): UploadedImage {
   return { data: Buffer.from(body, body.includes('-') || body.includes('_') ? 'base64url' : 'base64'), field };
 }
 
+/** Refuses more than MAX_IMAGES_PER_REQUEST images, before any of them is decoded. */
+export function checkImageCount(count: number, config: Pick<Config, 'MAX_IMAGES_PER_REQUEST'>, field = 'images'): void {
+  if (count > config.MAX_IMAGES_PER_REQUEST) {
+    const message = `at most ${config.MAX_IMAGES_PER_REQUEST} images per request (got ${count})`;
+    throw new AppError(413, 'too_many_images', message, [{ field, message }]);
+  }
+}
+
 /** Checks every image (all problems at once), then writes them to the blob store under the job. */
 export async function stageImages(images: UploadedImage[], jobId: string, store: BlobStore, config: Config): Promise<StagedImage[]> {
-  if (images.length > config.MAX_IMAGES_PER_REQUEST) {
-    throw new AppError(413, 'too_many_images', `at most ${config.MAX_IMAGES_PER_REQUEST} images per request`);
-  }
+  checkImageCount(images.length, config);
   const checked = await Promise.allSettled(images.map((img) => inspectImage(img.data, config.MAX_IMAGE_PIXELS)));
   const failures = checked.flatMap((r, i) => (r.status === 'rejected' ? [{ field: images[i].field, error: r.reason as unknown }] : []));
   if (failures.length) {

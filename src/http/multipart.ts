@@ -11,12 +11,23 @@ export interface MultipartBody {
 /** Image parts may be named `image`, `image[]` or `images`. */
 const IMAGE_FIELDS = new Set(['image', 'image[]', 'images', 'images[]']);
 
-/** Reads a multipart/form-data request with hard limits; oversize parts are a 413, never buffered. */
-export function readMultipart(req: Request, limits: { fileBytes: number; files: number }): Promise<MultipartBody> {
+/**
+ * Reads a multipart/form-data request with hard limits. The whole body is capped (`maxBytes`,
+ * MAX_UPLOAD_BYTES), not only each file: it is counted as it streams through the parser, so a
+ * request holds at most `maxBytes` of parts however many it sends, and one that goes over is a
+ * 413 at once, its parts dropped and the rest of its bytes discarded unread.
+ */
+export function readMultipart(req: Request, limits: { maxBytes: number; files: number }): Promise<MultipartBody> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => new AppError(413, 'payload_too_large', `the multipart body is larger than ${limits.maxBytes} bytes, all parts together`);
+    // Refused before a byte is read when the client says up front that it is too large.
+    if (Number(req.headers['content-length'] ?? 0) > limits.maxBytes) {
+      reject(tooLarge());
+      return;
+    }
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { fileSize: limits.fileBytes, files: limits.files, fields: 20, fieldSize: 64 * 1024, parts: limits.files + 20 } });
+      parser = busboy({ headers: req.headers, limits: { fileSize: limits.maxBytes, files: limits.files, fields: 20, fieldSize: 64 * 1024, parts: limits.files + 20 } });
     } catch (err) {
       reject(new AppError(400, 'invalid_multipart', `malformed multipart request: ${(err as Error).message}`));
       return;
@@ -24,12 +35,22 @@ export function readMultipart(req: Request, limits: { fileBytes: number; files: 
     const fields: Record<string, string> = {};
     const files: UploadedImage[] = [];
     let failed = false;
+    let received = 0;
     const fail = (err: AppError) => {
       if (failed) return;
       failed = true;
+      req.off('data', count);
+      // Not destroyed: that would fail every open part's stream. Unpiped, it gets no more bytes.
       req.unpipe(parser);
+      // Whatever was held goes now, not when the client has finished sending.
+      for (const f of files) f.data = Buffer.alloc(0);
+      files.length = 0;
       req.resume();
       reject(err);
+    };
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limits.maxBytes) fail(tooLarge());
     };
     parser.on('field', (name, value) => {
       fields[name] = value;
@@ -44,12 +65,15 @@ export function readMultipart(req: Request, limits: { fileBytes: number; files: 
       const index = files.length;
       const upload: UploadedImage = { data: Buffer.alloc(0), filename: info.filename, field: `image[${index}]` };
       files.push(upload);
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: Buffer) => {
+        if (!failed) chunks.push(c);
+      });
       // A part cut off mid-file errors on its stream: unhandled, that would take the process down.
       stream.on('error', (err: Error) => fail(new AppError(400, 'invalid_multipart', `malformed multipart request: ${err.message}`)));
-      stream.on('limit', () => fail(new AppError(413, 'file_too_large', `image ${info.filename ?? index} is larger than ${limits.fileBytes} bytes`)));
+      stream.on('limit', () => fail(tooLarge()));
       stream.on('end', () => {
-        upload.data = Buffer.concat(chunks);
+        if (!failed) upload.data = Buffer.concat(chunks);
+        chunks.length = 0;
       });
     });
     parser.on('filesLimit', () => fail(new AppError(413, 'too_many_images', `at most ${limits.files} images per request`)));
@@ -60,6 +84,7 @@ export function readMultipart(req: Request, limits: { fileBytes: number; files: 
       if (!failed) resolve({ fields, files });
     });
     req.on('error', (err) => fail(new AppError(400, 'invalid_multipart', `request aborted: ${err.message}`)));
+    req.on('data', count);
     req.pipe(parser);
   });
 }

@@ -1,11 +1,11 @@
 import type { Response } from 'express';
-import type { JobEventHub } from '../jobs/job-event-hub';
-import type { JobQueues } from '../jobs/job-queues';
+import type { LiveAppDeps } from './app-deps';
+import { waitForJobEnd } from './job-wait';
 
 /**
  * `Prefer: wait=N` (RFC 7240) on a submission: the request holds on for up to N seconds (capped by
  * MAX_PREFER_WAIT_SECONDS) and answers 200 with the finished job, or the usual 202 when it has not
- * finished by then. The wait listens to the job's events instead of polling.
+ * finished by then. The wait listens to the job's events (job-wait.ts) instead of polling.
  */
 
 /** Seconds a `Prefer` header asks to wait, capped at `max`; undefined when it asks for none (or `max` is 0). */
@@ -20,39 +20,24 @@ export function preferredWait(header: string | undefined, max: number): number |
   return undefined;
 }
 
-const FINISHED_STATES = new Set(['completed', 'failed']);
-
-/** How often the wait also looks at the job itself, in case an event was missed (e.g. while Redis reconnected). */
-const RECHECK_MS = 5000;
-
 /**
- * Resolves true once the job has finished, false after `seconds` or when the client has gone
- * (`res` closed before it was answered).
+ * Honours `Prefer: wait=N` for job (or batch) `id`: resolves true when it finished within the wait,
+ * false when it did not or the client went away. A client that already holds
+ * MAX_OPEN_STREAMS_PER_KEY streams and waits is not made to wait: RFC 7240 lets a server ignore a
+ * preference, and the job is accepted all the same (202, no Preference-Applied).
  */
-export async function waitForFinish(deps: { events: JobEventHub; queues: JobQueues }, id: string, seconds: number, res: Response): Promise<boolean> {
-  const isFinished = async () => {
-    const job = await deps.queues.getJob(id);
-    return !job || FINISHED_STATES.has(await job.getState());
-  };
-  let settle!: (finished: boolean) => void;
-  const done = new Promise<boolean>((resolve) => (settle = resolve));
-  const unsubscribe = await deps.events.subscribe(id, (event) => {
-    if (event.kind === 'finished' || event.kind === 'removed') settle(true);
-  });
-  const onClose = () => settle(false);
+export async function waitIfPreferred(deps: LiveAppDeps, res: Response, id: string): Promise<boolean> {
+  const seconds = preferredWait(res.req.get('prefer'), deps.config.MAX_PREFER_WAIT_SECONDS);
+  if (seconds === undefined) return false;
+  res.vary('Prefer');
+  if (!deps.openStreams.tryOpen(res.req, res)) return false;
+  res.set('Preference-Applied', `wait=${seconds}`);
+  const left = new AbortController();
+  const onClose = () => left.abort();
   res.once('close', onClose);
-  deps.events.closing.addEventListener('abort', onClose);
-  const deadline = setTimeout(() => settle(false), seconds * 1000);
-  const recheck = setInterval(() => void isFinished().then((f) => f && settle(true), () => undefined), RECHECK_MS);
   try {
-    // Subscribed first, then looked: a job that finished in between is seen here, one that finishes later by the listener.
-    if (await isFinished()) settle(true);
-    return await done;
+    return await waitForJobEnd(deps, id, seconds * 1000, left.signal);
   } finally {
-    clearTimeout(deadline);
-    clearInterval(recheck);
     res.off('close', onClose);
-    deps.events.closing.removeEventListener('abort', onClose);
-    unsubscribe();
   }
 }

@@ -17,6 +17,13 @@ interface MinuteLimit {
   skip?: (req: Request) => boolean;
 }
 
+/** Whom a per-client limit counts: the API key, or the client's address when the API runs open. */
+export function clientKeyOf(req: Request): string {
+  const who = principalOf(req);
+  // An IPv6 client owns a whole prefix: count its /56, or it could rotate addresses past the limit.
+  return who === ANONYMOUS ? `ip:${ipKeyGenerator(req.ip ?? '')}` : `key:${who}`;
+}
+
 /**
  * Submissions per minute per API key (per client address when the API runs open), counted in
  * Redis so every API instance shares the window. Only POSTs count: polling is cheap.
@@ -54,11 +61,7 @@ function createLimiter(deps: AppDeps, spec: MinuteLimit): RequestHandler {
     // Made on first use on purpose (see perMinuteLimit); the counts live in Redis, not in the
     // instance, which is what this check guards against.
     validate: { creationStack: false },
-    keyGenerator: (req: Request) => {
-      const who = principalOf(req);
-      // An IPv6 client owns a whole prefix: count its /56, or it could rotate addresses past the limit.
-      return who === ANONYMOUS ? `ip:${ipKeyGenerator(req.ip ?? '')}` : `key:${who}`;
-    },
+    keyGenerator: clientKeyOf,
     store: new RedisStore({
       prefix: `${config.QUEUE_PREFIX}:ratelimit:${spec.name}`,
       sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,

@@ -1,7 +1,17 @@
 import { z } from 'zod';
-import { outputFormatSchema, schedulerNameSchema, webhookEventSchema } from '../jobs/job-contract';
+import { outputFormatSchema, schedulerNameSchema, WEBHOOK_EVENTS, webhookEventSchema } from '../jobs/job-contract';
 
-/** Request bodies of the public API. Limits that depend on config are checked by the handlers. */
+/**
+ * Request bodies of the public API. Limits that depend on config are checked by the handlers.
+ * Every array has a maximum, which zod checks before it looks at any element: a body of millions of
+ * entries is refused at the cost of reading its length. Where config sets a lower limit
+ * (MAX_IMAGES_PER_REQUEST, MAX_BATCH_REQUESTS), the handler checks it before any other work.
+ */
+
+/** The most MAX_IMAGES_PER_REQUEST may be set to. */
+const IMAGES_CEILING = 1024;
+/** The most MAX_BATCH_REQUESTS may be set to. */
+const BATCH_CEILING = 10_000;
 
 const modelName = z.string().min(1).max(64);
 
@@ -9,7 +19,7 @@ const modelName = z.string().min(1).max(64);
 export const webhookRequestSchema = z
   .strictObject({
     url: z.url({ protocol: /^https?$/, error: 'an http or https URL is required' }).max(2048),
-    events: z.array(webhookEventSchema).min(1).optional().meta({ description: 'Which events to send; default `succeeded`, `failed`, `canceled`. `progress` is sent at most once a second.' }),
+    events: z.array(webhookEventSchema).min(1).max(WEBHOOK_EVENTS.length).optional().meta({ description: 'Which events to send; default `succeeded`, `failed`, `canceled`. `progress` is sent at most once a second.' }),
   })
   .meta({ id: 'WebhookRequest', description: 'Each event POSTs the job (as GET /v1/jobs/{id} shows it), signed with the submitting key\'s secret (GET /v1/webhook-secret); see the README.' });
 export type WebhookRequest = z.infer<typeof webhookRequestSchema>;
@@ -53,7 +63,7 @@ export type GenerationRequest = z.infer<typeof generationRequestSchema>;
 export const base64ImageSchema = z.string().min(1, 'an image is required');
 
 export const classificationRequestSchema = z.strictObject({
-  images: z.array(base64ImageSchema).min(1, 'at least one image is required'),
+  images: z.array(base64ImageSchema).min(1, 'at least one image is required').max(IMAGES_CEILING),
   model: modelName.optional(),
   top_k: z.number().int().min(1).max(20).default(5),
   webhook: webhookRequestSchema.optional(),
@@ -109,6 +119,7 @@ export const batchRequestSchema = z.strictObject({
         classificationRequestSchema.extend({ type: z.literal('classification') }),
       ]),
     )
-    .min(1, 'at least one request is required'),
+    .min(1, 'at least one request is required')
+    .max(BATCH_CEILING),
 }).meta({ id: 'BatchRequest' });
 export type BatchRequest = z.infer<typeof batchRequestSchema>;

@@ -114,6 +114,18 @@ test('a batch with one bad request is refused whole, naming the request and fiel
   expect(unknown.body.error).toMatchObject({ code: 'unknown_model', details: [{ field: 'requests.0.model' }] });
 });
 
+test('Idempotency-Key on a batch: the same key and body give the same batch; another body is 422', async () => {
+  const body = { requests: [{ type: 'generation', model: 'demo-cppn', seed: 1 }, { type: 'generation', model: 'demo-cppn', seed: 2 }] };
+  const headers = { 'idempotency-key': 'batch-order-1' };
+  const first = await postJson(`${stack.url}/v1/batches`, body, headers);
+  const again = await postJson(`${stack.url}/v1/batches`, body, headers);
+  expect([first.status, again.status]).toEqual([202, 202]);
+  expect(again.body.id).toBe(first.body.id);
+  expect(again.body.jobs.map((j: { id: string }) => j.id)).toEqual(first.body.jobs.map((j: { id: string }) => j.id));
+  const other = await postJson(`${stack.url}/v1/batches`, { requests: [{ type: 'generation', model: 'demo-cppn', seed: 3 }] }, headers);
+  expect({ status: other.status, code: other.body.error?.code }).toEqual({ status: 422, code: 'idempotency_key_reused' });
+});
+
 test('unknown jobs and batches are 404; results of unfinished jobs are 409', async () => {
   const missing = 'gen_00000000-0000-4000-8000-000000000000';
   for (const url of [`/v1/jobs/${missing}`, `/v1/jobs/${missing}/archive`, '/v1/jobs/not-an-id', `/v1/batches/${missing}`, '/v1/batches/bat_00000000-0000-4000-8000-000000000000']) {

@@ -26,7 +26,7 @@ interface Case {
 }
 
 const json = (p: string, body: unknown, name = `${p} ${JSON.stringify(body).slice(0, 60)}`): Case => ({ name, path: p, init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } });
-const raw = (name: string, p: string, contentType: string, body: string | Buffer): Case => ({ name, path: p, init: { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body instanceof Buffer ? body : Buffer.from(body)) } });
+const raw = (name: string, p: string, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): Case => ({ name, path: p, init: { method: 'POST', headers: { 'content-type': contentType, ...headers }, body: new Uint8Array(body instanceof Buffer ? body : Buffer.from(body)) } });
 const upload = (name: string, data: Buffer, fields: Record<string, string> = { model: 'demo-colors' }, mayDecode = false): Case => {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
@@ -117,6 +117,27 @@ async function buildCorpus(): Promise<Case[]> {
   for (const body of [{}, { image: 'AAAA', model: 'demo-diffusion' }, { image: b64, model: 'nope' }, { image: b64, model: 'demo-diffusion', strength: 2 }, { image: b64, model: 'demo-cppn' }, { image: b64, model: 'demo-diffusion', width: 12 }]) cases.push(json(i2i, body, `${i2i} ${JSON.stringify(body).slice(0, 40)}`));
   const bt = '/v1/batches';
   for (const body of [{}, { requests: [] }, { requests: [{ type: 'teleport' }] }, { requests: [{ type: 'generation', n: 99 }] }, { requests: Array.from({ length: 101 }, () => ({ type: 'generation' })) }, { requests: [{ type: 'classification', images: ['***'] }] }]) cases.push(json(bt, body, `${bt} ${JSON.stringify(body).slice(0, 40)}`));
+  // 10. Bodies a route cannot read, or must not parse: other types, deep nesting, gzip bombs, huge arrays.
+  for (const p of ['/v1/generations', '/v1/batches', '/v1/images/generations']) {
+    cases.push(raw(`${p} curl -d JSON as a form`, p, 'application/x-www-form-urlencoded', '{"prompt":"a red circle","n":2}'));
+    cases.push(raw(`${p} form field`, p, 'application/x-www-form-urlencoded', 'prompt=hi'));
+    cases.push(raw(`${p} nested 40 deep`, p, 'application/json', `{"prompt": ${'['.repeat(40)}${']'.repeat(40)}}`));
+  }
+  cases.push(raw('generation as multipart', '/v1/generations', 'multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhi\r\n--b--\r\n'));
+  cases.push(raw('classification nested 40 deep', '/v1/classifications', 'application/json', `{"images": ${'['.repeat(40)}${']'.repeat(40)}}`));
+  cases.push(raw('gzip of 16 million [', '/v1/generations', 'application/json', zlib.gzipSync(Buffer.alloc(16_000_000, '[')), { 'content-encoding': 'gzip' }));
+  cases.push(raw('gzip inflating past MAX_JSON_BYTES', '/v1/generations', 'application/json', zlib.gzipSync(Buffer.from(`{"prompt":"${'a'.repeat(40 * 1024 * 1024)}"}`)), { 'content-encoding': 'gzip' }));
+  cases.push(raw('not gzip at all', '/v1/generations', 'application/json', '{"prompt":"x"}', { 'content-encoding': 'gzip' }));
+  cases.push(raw('unknown content-encoding', '/v1/generations', 'application/json', '{"prompt":"x"}', { 'content-encoding': 'compress' }));
+  cases.push(raw('latin-1 JSON', '/v1/generations', 'application/json; charset=latin1', '{"prompt":"x"}'));
+  cases.push(json('/v1/classifications', { images: Array(17).fill(b64.slice(0, 8)) }, '17 base64 images'));
+  cases.push(json('/v1/classifications', { images: Array(100_000).fill('A') }, '100,000 base64 images'));
+  cases.push(json(bt, { requests: [{ type: 'classification', images: Array(17).fill('A') }] }, 'batch item with 17 images'));
+  cases.push(json(bt, { requests: Array(10_001).fill({ type: 'generation' }) }, 'batch of 10,001 requests'));
+  cases.push(json(g, { webhook: { url: 'https://example.com/hook', events: Array(1000).fill('succeeded') } }, 'webhook with 1000 events'));
+  const twoBig = new FormData();
+  for (let i = 0; i < 2; i++) twoBig.append('image', new Blob([new Uint8Array(12 * 1024 * 1024)]), `big-${i}.jpg`);
+  cases.push({ name: 'two 12 MB parts (over the upload limit together)', path: '/v1/classifications', init: { method: 'POST', body: twoBig } });
   cases.push(json('/v1/images/generations', { prompt: 'x', size: 'huge' }));
   cases.push(json('/v1/images/generations', { size: '256x256' }));
   cases.push({ name: 'unknown job', path: '/v1/jobs/gen_00000000-0000-7000-8000-000000000000', init: {} });

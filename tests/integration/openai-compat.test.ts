@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import http from 'node:http';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import sharp from 'sharp';
@@ -23,7 +24,7 @@ describe('with a worker', () => {
   let stack: Stack;
   let client: OpenAI;
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack({ env: { TRUST_PROXY: 'loopback' } });
     client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: 'unused' });
   });
   afterAll(async () => {
@@ -57,12 +58,23 @@ describe('with a worker', () => {
     expect(job.body).toMatchObject({ type: 'generation', status: 'succeeded', model: 'demo-cppn', params: { prompt: 'a lighthouse', n: 2, width: 512, height: 512, output_format: 'webp' } });
   });
 
-  test('URLs follow X-Forwarded-Proto and X-Forwarded-Host from a trusted proxy', async () => {
+  test('URLs follow X-Forwarded-Proto and X-Forwarded-Host from a proxy TRUST_PROXY names (here loopback)', async () => {
     const res = await client.images.generate(
       { model: 'demo-cppn', prompt: 'a lighthouse', size: '256x256' },
       { headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'images.example.com' } },
     );
     expect(res.data![0].url).toMatch(new RegExp(`^https://images\\.example\\.com/v1/jobs/${JOB_ID.source}/images/0$`));
+  });
+
+  test('Idempotency-Key: the same key and body give the same job; another body is 422 idempotency_key_reused', async () => {
+    const body = { model: 'demo-cppn', prompt: 'a lighthouse', size: '64x64' };
+    const headers = { 'idempotency-key': 'openai-order-1' };
+    const first = await postJson(`${stack.url}/v1/images/generations`, body, headers);
+    const again = await postJson(`${stack.url}/v1/images/generations`, body, headers);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(JOB_ID.exec(again.body.data[0].url)![0]).toBe(JOB_ID.exec(first.body.data[0].url)![0]);
+    const other = await postJson(`${stack.url}/v1/images/generations`, { ...body, prompt: 'a harbour' }, headers);
+    expect(other).toMatchObject({ status: 422, body: { error: { type: 'invalid_request_error', code: 'idempotency_key_reused' } } });
   });
 
   test('an OpenAI model name (or none) means the default generation model; darkroom extras pass through', async () => {
@@ -148,5 +160,48 @@ describe('when the job does not succeed within OPENAI_WAIT_SECONDS', () => {
     expect(job).toMatchObject({ status: 'succeeded', params: { width: 256, height: 256, n: 2 } });
     const image = await fetchBuffer(`${stack.url}/v1/jobs/${id}/images/1`);
     expect(image.status).toBe(200);
+  });
+
+  test('with TRUST_PROXY unset, X-Forwarded-Host and -Proto from a client do not end up in the URLs', async () => {
+    const res = await client.images.generate(
+      { model: 'demo-cppn', prompt: 'a lighthouse', size: '64x64' },
+      { headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example' } },
+    );
+    expect(res.data![0].url).toMatch(new RegExp(`^${stack.url}/v1/jobs/${JOB_ID.source}/images/0$`));
+  });
+});
+
+describe('with PUBLIC_URL', () => {
+  const PUBLIC_URL = 'https://images.example.com/darkroom/';
+  let stack: Stack;
+  beforeAll(async () => {
+    // No worker: the 504 after OPENAI_WAIT_SECONDS names the job's absolute URL.
+    stack = await startStack({ noWorkers: true, env: { PUBLIC_URL, TRUST_PROXY: 'loopback', OPENAI_WAIT_SECONDS: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  /** POST with headers fetch will not send (Host). */
+  const postRaw = (headers: Record<string, string>) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const body = JSON.stringify({ model: 'demo-cppn', prompt: 'a lighthouse' });
+      const req = http.request(`${stack.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  test('absolute URLs start with PUBLIC_URL whatever Host and X-Forwarded-Host say', async () => {
+    const spoofs: Record<string, string>[] = [{}, { host: 'evil.example' }, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' }];
+    for (const headers of spoofs) {
+      const res = await postRaw(headers);
+      expect({ headers, status: res.status, code: res.body.error.code }).toEqual({ headers, status: 504, code: 'job_timeout' });
+      expect(res.body.error.message).toMatch(new RegExp(`poll https://images\\.example\\.com/darkroom/v1/jobs/${JOB_ID.source} `));
+      expect(res.body.error.message).not.toContain('evil');
+    }
   });
 });

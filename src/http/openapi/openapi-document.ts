@@ -25,13 +25,13 @@ const binary = { type: 'string', format: 'binary' } as const;
 const binaryContent = (...types: string[]): Content => Object.fromEntries(types.map((t) => [t, { schema: binary }]));
 
 const ERROR_TEXT: Record<number, string> = {
-  400: 'Malformed JSON or multipart body.',
+  400: 'Malformed JSON or multipart body, or JSON nested deeper than MAX_JSON_DEPTH (`json_too_deep`).',
   404: 'No such job or batch (or it has expired).',
   409: 'The job or batch is not in a state that allows this (e.g. results before it has succeeded).',
   413: 'The body, an image or the batch is larger than the server accepts.',
-  415: 'Neither JSON nor multipart, or an image in a format the server cannot read.',
+  415: 'A body of a type the route does not read (`unsupported_media_type` names the ones it does), or an image in a format the server cannot read.',
   422: 'Invalid fields; `details` names each one.',
-  429: 'Over a per-key rate limit or quota; retry after the `Retry-After` seconds.',
+  429: 'A per-key rate limit or quota was reached (`rate_limited`, `too_many_jobs_in_flight`, or `too_many_streams`: MAX_OPEN_STREAMS_PER_KEY open event streams and waiting requests); retry after the `Retry-After` seconds.',
   500: 'An internal error.',
   503: 'Redis (the job store) is unreachable; retry after the `Retry-After` seconds.',
 };
@@ -126,7 +126,7 @@ const ROUTES: RouteConfig[] = [
     responses: {
       200: { description: 'A stream of server-sent events.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
       204: { description: 'Reconnected after the final event: nothing more will come.' },
-      ...errors(404, 503),
+      ...errors(404, 429, 503),
     },
   },
   {
@@ -200,7 +200,7 @@ const ROUTES: RouteConfig[] = [
     request: { body: { required: true, content: json(openAiImageRequestSchema) } },
     responses: {
       200: { description: 'The images, as URLs or base64.', content: json(openAiImagesResponseSchema) },
-      ...openAiErrors(400, 409, 413, 422, 500),
+      ...openAiErrors(400, 409, 413, 415, 422, 429, 500),
       504: {
         description: 'The job has not finished within OPENAI_WAIT_SECONDS; it runs on, and the message names its URL.',
         headers: { Location: { description: 'Where to poll the job.', schema: { type: 'string' } } },

@@ -1,15 +1,18 @@
-import express, { Router, type Request } from 'express';
+import { Router } from 'express';
 import { AppError } from '../../errors';
 import { generationResultSchema, newJobId, type GenerationParams } from '../../jobs/job-contract';
 import type { JobView } from '../../jobs/job-view';
 import type { ModelCatalog } from '../../models/model-catalog';
-import type { AppDeps } from '../app-deps';
+import type { AppDeps, LiveAppDeps } from '../app-deps';
 import { createErrorHandler, validationError } from '../error-handler';
 import { principalOf } from '../api-key-auth';
-import { findJob } from '../job-lookup';
+import { findJob, viewOf } from '../job-lookup';
 import { enqueueJob } from '../job-submission';
 import { resolveGenerationParams } from '../job-params';
-import { waitForJobView } from '../job-wait';
+import { waitForJobEnd } from '../job-wait';
+import { fingerprint, idempotent } from '../idempotency';
+import { jsonBody } from '../json-body';
+import { publicBaseUrl } from '../public-address';
 import { OPENAI_MODEL_NAME, openAiErrorBody, openAiImageRequestSchema, type OpenAiImageRequest, type OpenAiImagesResponse } from '../openai-schemas';
 import { generationRequestSchema } from '../request-schemas';
 
@@ -59,27 +62,29 @@ function notSucceeded(view: JobView, jobUrl: string, waitSeconds: number): AppEr
   }
 }
 
-/** The server's own base URL as the client sees it (X-Forwarded-* from trusted proxies included). */
-const baseUrl = (req: Request) => `${req.protocol}://${req.host}`;
-
 /** OpenAI-compatible image generation: a normal generation job, waited for, answered in OpenAI's shape. */
-export function openAiRoutes(deps: AppDeps): Router {
+export function openAiRoutes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config, store } = deps;
 
-  router.post(OPENAI_IMAGES_PATH, express.json({ limit: config.MAX_JSON_BYTES, strict: true }), async (req, res) => {
+  router.post(OPENAI_IMAGES_PATH, jsonBody(config), async (req, res) => {
     const body = openAiImageRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
     const params = generationParamsOf(body.data, deps);
     const owner = principalOf(req);
-    const id = await enqueueJob(deps, req, newJobId('generation'), { type: 'generation', params, cacheable: body.data.seed !== undefined });
+    // The request waits for its job: it takes a wait slot before there is a job to wait for.
+    deps.openStreams.open(req, res);
+    const { id } = await idempotent(deps, req, fingerprint('openai_generation', JSON.stringify(body.data)), () =>
+      enqueueJob(deps, req, newJobId('generation'), { type: 'generation', params, cacheable: body.data.seed !== undefined }),
+    );
 
     const left = new AbortController();
     res.on('close', () => left.abort());
-    const view = await waitForJobView(deps, owner, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
+    await waitForJobEnd(deps, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
     // A client that hung up gets nothing; the job runs on and can be polled.
     if (left.signal.aborted) return;
-    const jobUrl = `${baseUrl(req)}/v1/jobs/${id}`;
+    const view = await viewOf(deps, await findJob(deps, owner, id));
+    const jobUrl = `${publicBaseUrl(req, config)}/v1/jobs/${id}`;
     if (view.status !== 'succeeded') throw notSucceeded(view, jobUrl, config.OPENAI_WAIT_SECONDS);
 
     const images = generationResultSchema.parse((await findJob(deps, owner, id)).returnvalue).images.sort((a, b) => a.index - b.index);

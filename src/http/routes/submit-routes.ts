@@ -4,7 +4,7 @@ import { newJobId } from '../../jobs/job-contract';
 import { jobPrefix } from '../../storage/blob-store';
 import type { AppDeps, LiveAppDeps } from '../app-deps';
 import { validationError } from '../error-handler';
-import { decodeBase64Image, stageImages, type UploadedImage } from '../image-input';
+import { checkImageCount, decodeBase64Image, stageImages, type UploadedImage } from '../image-input';
 import { resolveClassificationParams, resolveGenerationParams, resolveImageToImageParams } from '../job-params';
 import { viewOf } from '../job-lookup';
 import { fingerprint, idempotent } from '../idempotency';
@@ -12,7 +12,8 @@ import { checkJobCost, imageToImageCost } from '../job-cost';
 import { enqueueJob } from '../job-submission';
 import { resolveWebhook } from '../webhook-params';
 import { readMultipart } from '../multipart';
-import { preferredWait, waitForFinish } from '../prefer-wait';
+import { waitIfPreferred } from '../prefer-wait';
+import { jsonBody } from '../json-body';
 import { classificationFormSchema, classificationRequestSchema, generationRequestSchema, imageToImageFormSchema, imageToImageRequestSchema } from '../request-schemas';
 
 /** POST /v1/generations and /v1/classifications: validate, stage inputs, enqueue, answer 202 (200 once finished with `Prefer: wait`). */
@@ -20,16 +21,17 @@ export function submitRoutes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config, queues, store, catalog } = deps;
 
+  const json = jsonBody(config);
+  const jsonOrMultipart = jsonBody(config, { multipart: true });
+
   const accepted = async (res: Response, id: string) => {
-    const wait = preferredWait(res.req.get('prefer'), config.MAX_PREFER_WAIT_SECONDS);
-    const finished = wait !== undefined && (await waitForFinish(deps, id, wait, res));
-    if (wait !== undefined) res.set('Preference-Applied', `wait=${wait}`).vary('Prefer');
+    const finished = await waitIfPreferred(deps, res, id);
     const job = await queues.getJob(id);
     if (!job) throw new Error(`job ${id} vanished right after it was added`);
     res.status(finished ? 200 : 202).location(`/v1/jobs/${id}`).json(await viewOf(deps, job));
   };
 
-  router.post('/v1/generations', async (req, res) => {
+  router.post('/v1/generations', json, async (req, res) => {
     const body = generationRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
     const params = resolveGenerationParams(body.data, catalog, config);
@@ -40,7 +42,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     await accepted(res, id);
   });
 
-  router.post('/v1/classifications', async (req, res) => {
+  router.post('/v1/classifications', jsonOrMultipart, async (req, res) => {
     const { params, images, webhook: wanted } = await readClassificationRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config);
     const body = fingerprint('classification', JSON.stringify({ ...params, ...(webhook && { webhook }) }), ...images.map((i) => i.data));
@@ -53,7 +55,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     await accepted(res, id);
   });
 
-  router.post('/v1/image-to-image', async (req, res) => {
+  router.post('/v1/image-to-image', jsonOrMultipart, async (req, res) => {
     const { params, image, seedGiven, webhook: wanted } = await readImageToImageRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config);
     // Graph models are deterministic; diffusion is reproducible when the client chose the seed.
@@ -75,14 +77,11 @@ export function submitRoutes(deps: LiveAppDeps): Router {
 /** One input image as a multipart `image` part, or JSON with a base64 `image`. */
 async function readImageToImageRequest(req: Request, { config, catalog }: AppDeps) {
   if (req.is('multipart/form-data')) {
-    const { fields, files } = await readMultipart(req, { fileBytes: config.MAX_UPLOAD_BYTES, files: 1 });
+    const { fields, files } = await readMultipart(req, { maxBytes: config.MAX_UPLOAD_BYTES, files: 1 });
     const form = imageToImageFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
     if (files.length !== 1) throw new AppError(422, 'validation_error', 'send exactly one "image" file part', [{ field: 'image', message: 'required' }]);
     return { params: resolveImageToImageParams(form.data, catalog, config), image: { ...files[0], field: 'image' }, seedGiven: form.data.seed !== undefined, webhook: form.data.webhook };
-  }
-  if (!req.is('application/json')) {
-    throw new AppError(415, 'unsupported_media_type', 'send multipart/form-data with one "image" part, or JSON with a base64 "image"');
   }
   const body = imageToImageRequestSchema.safeParse(req.body ?? {});
   if (!body.success) throw validationError(body.error);
@@ -103,17 +102,15 @@ async function withStagedInputs(deps: AppDeps, id: string, submit: (id: string) 
 /** Accepts the same request as JSON (base64 images) or multipart/form-data (`image` parts). */
 async function readClassificationRequest(req: Request, { config, catalog }: AppDeps) {
   if (req.is('multipart/form-data')) {
-    const { fields, files } = await readMultipart(req, { fileBytes: config.MAX_UPLOAD_BYTES, files: config.MAX_IMAGES_PER_REQUEST });
+    const { fields, files } = await readMultipart(req, { maxBytes: config.MAX_UPLOAD_BYTES, files: config.MAX_IMAGES_PER_REQUEST });
     const form = classificationFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
     if (!files.length) throw new AppError(422, 'validation_error', 'no image: send at least one "image" file part', [{ field: 'image', message: 'required' }]);
     return { params: resolveClassificationParams(form.data, catalog), images: files, webhook: form.data.webhook };
   }
-  if (!req.is('application/json')) {
-    throw new AppError(415, 'unsupported_media_type', 'send multipart/form-data with "image" parts, or JSON with base64 "images"');
-  }
   const body = classificationRequestSchema.safeParse(req.body ?? {});
   if (!body.success) throw validationError(body.error);
+  checkImageCount(body.data.images.length, config);
   const images: UploadedImage[] = body.data.images.map((value, i) => decodeBase64Image(value, `images.${i}`));
   return { params: resolveClassificationParams(body.data, catalog), images, webhook: body.data.webhook };
 }
