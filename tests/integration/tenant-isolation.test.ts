@@ -119,7 +119,7 @@ test('a key named "anonymous" is refused at start, so it cannot read the jobs ma
     expect(made.status).toBe(202);
     const taker = 'anonymous-key-0123456789';
     const outcome = await tryApi({ ...open.env, API_KEYS: `anonymous:${taker}` }, `/v1/jobs/${made.body.id}`, taker);
-    expect(outcome).toMatchObject({ exit: 1, output: expect.stringContaining('API_KEYS: API key name "anonymous" is reserved') });
+    expect(outcome).toMatchObject({ exit: 78, output: expect.stringContaining('API_KEYS: API key name "anonymous" is reserved') });
     expect((await requestJson(`${open.url}/v1/jobs/${made.body.id}`)).status).toBe(200);
     // Without WEBHOOK_SECRET there is no secret to hand out.
     const secret = await requestJson(`${open.url}/v1/webhook-secret`);
