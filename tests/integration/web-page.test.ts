@@ -251,10 +251,34 @@ test('GET / is HTML that is always revalidated; versioned assets are cached for 
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
   }
-  // Without a version the same file may change, so it is revalidated.
-  const bare = await fetch(`${stack.url}/assets/app.js`);
-  expect(bare.headers.get('cache-control')).toBe('no-cache');
-  expect(bare.headers.get('etag')).toBeTruthy();
+  // Without a version, or with one that is not the file's, the same URL may change: it is revalidated.
+  for (const url of ['/assets/app.js', '/assets/app.js?v=000000000000']) {
+    const bare = await fetch(`${stack.url}${url}`);
+    expect(bare.headers.get('cache-control')).toBe('no-cache');
+    expect(bare.headers.get('etag')).toBeTruthy();
+    const again = await fetch(`${stack.url}${url}`, { headers: { 'if-none-match': bare.headers.get('etag')!, 'cache-control': 'max-age=0' } });
+    expect(again.status).toBe(304);
+  }
+
+  // The modules app.js imports, and theirs, are versioned too: every URL the page loads is cached for good.
+  const seen = new Set<string>();
+  const pending = [js!];
+  while (pending.length) {
+    const url = pending.pop()!;
+    const res = await fetch(`${stack.url}${url}`);
+    expect([url, res.status, res.headers.get('cache-control')]).toEqual([url, 200, 'public, max-age=31536000, immutable']);
+    const source = await res.text();
+    const imports = [...source.matchAll(/^(?:import|export)\b[^;'"]*?\bfrom\s*'([^']+)'/gm)].map((m) => m[1]);
+    for (const imported of imports) {
+      expect(imported).toMatch(/^\.\/[\w-]+\.js\?v=[0-9a-f]{12}$/);
+      const next = `/assets/${imported.slice(2)}`;
+      if (!seen.has(next)) pending.push(next);
+      seen.add(next);
+    }
+  }
+  expect(seen.size).toBeGreaterThanOrEqual(5);
+  // Type declarations are for the type checker only.
+  expect((await fetch(`${stack.url}/assets/page-types.d.ts`)).status).toBe(404);
 
   const missing = await fetch(`${stack.url}/assets/nothing-here.js`);
   expect(missing.status).toBe(404);
