@@ -2,13 +2,11 @@
 // A job card: title, status badge, progress bar, cancel button, error and result.
 
 import { api } from './api-client.js';
-import { el, sleep } from './dom.js';
+import { el } from './dom.js';
+import { FINAL, followJob } from './job-follow.js';
 
 /** @import { CardView, JobView, ErrorBody } from './page-types.js' */
 
-/** @type {ReadonlySet<string>} */
-const FINAL = new Set(['succeeded', 'failed', 'canceled']);
-const POLL_MS = 300;
 /** @type {Record<string, string>} */
 const STATUS_LABEL = { uploading: 'uploading', queued: 'queued', running: 'running', succeeded: 'done', failed: 'failed', canceled: 'canceled' };
 
@@ -45,6 +43,7 @@ function describeProgress(view) {
  * @property {HTMLDivElement} body where the result goes
  * @property {HTMLDivElement} actions buttons and links beside the status
  * @property {CardView} view the state shown
+ * @property {AbortSignal} finished aborts once the card shows a final state
  * @property {(next: CardView) => void} update
  * @property {(err: { message: string, code?: string }) => void} fail
  * @property {() => void} remove
@@ -80,6 +79,7 @@ export function createJobCard(list, { title, subtitle }) {
 
   /** @type {CardView} */
   let view = { status: 'uploading', progress: 0 };
+  const finished = new AbortController();
   /** @type {JobCard} */
   const card = {
     node,
@@ -88,6 +88,7 @@ export function createJobCard(list, { title, subtitle }) {
     get view() {
       return view;
     },
+    finished: finished.signal,
     update(next) {
       view = next;
       node.dataset.status = view.status;
@@ -104,6 +105,7 @@ export function createJobCard(list, { title, subtitle }) {
       // A cancel is the user's own doing: the status says it, no red box.
       if (view.status === 'failed' && view.error) card.fail(view.error);
       else error.hidden = true;
+      if (FINAL.has(view.status)) finished.abort();
     },
     fail(err) {
       error.replaceChildren(el('p', { class: 'error-message', text: err.message }), el('p', { class: 'error-code', text: err.code }));
@@ -119,7 +121,7 @@ export function createJobCard(list, { title, subtitle }) {
     try {
       card.update(await api(`/v1/jobs/${encodeURIComponent(view.id ?? '')}`, { method: 'DELETE' }));
     } catch (err) {
-      // 409: it finished meanwhile; the next poll shows how.
+      // 409: it finished meanwhile; the event stream shows how.
       if (/** @type {{ status?: number }} */ (err).status !== 409) card.fail(/** @type {ErrorBody} */ (err));
     } finally {
       cancel.disabled = false;
@@ -130,29 +132,22 @@ export function createJobCard(list, { title, subtitle }) {
 }
 
 /**
- * Polls a job every POLL_MS until it is final, then hands the final view to `onSuccess`.
+ * Shows `job` on `card` until it is final, then hands the final view to `onSuccess` if it succeeded.
  * @param {JobCard} card
  * @param {JobView} job
  * @param {(view: JobView) => void} onSuccess
  */
 export async function track(card, job, onSuccess) {
-  /** @type {JobView} */
-  let view = job;
-  card.update(view);
-  let misses = 0;
-  while (!FINAL.has(view.status)) {
-    await sleep(POLL_MS);
-    try {
-      view = await api(`/v1/jobs/${encodeURIComponent(view.id)}`);
-      misses = 0;
-      card.update(view);
-    } catch (err) {
-      const { status = 0, message, code } = /** @type {import('./api-client.js').ApiError} */ (err);
-      if (status >= 400 && status < 500) return card.fail({ message, code });
-      misses += 1;
-      card.fail({ message: `${message}; retrying…`, code });
-      await sleep(Math.min(5000, 500 * misses));
-    }
+  card.update(job);
+  try {
+    await followJob(job, {
+      onView: (view) => card.update(view),
+      onTrouble: (err) => card.fail({ message: `${err.message}; retrying…`, code: err.code }),
+      signal: card.finished,
+    });
+  } catch (err) {
+    return card.fail(/** @type {ErrorBody} */ (err));
   }
-  if (view.status === 'succeeded') onSuccess(view);
+  const { view } = card;
+  if (view.status === 'succeeded') onSuccess(/** @type {JobView} */ (view));
 }
