@@ -1,5 +1,6 @@
-import express, { Router, type Response } from 'express';
-import { ASSETS_PATH, renderIndexPage, webPublicDir } from '../../web/web-assets';
+import { Router } from 'express';
+import path from 'node:path';
+import { ASSETS_PATH, loadWebAssets, renderIndexPage, webPublicDir } from '../../web/web-assets';
 
 /** The page may load only its own files and talk only to this server. */
 const PAGE_CSP = [
@@ -16,7 +17,8 @@ const PAGE_CSP = [
 /** GET / (the web page) and its static files under /assets. */
 export function webRoutes(publicDir = webPublicDir()): Router {
   const router = Router();
-  const page = renderIndexPage(publicDir);
+  const assets = loadWebAssets(publicDir);
+  const page = renderIndexPage(publicDir, assets);
 
   // The page is small and names versioned assets: always revalidate it (ETag -> 304).
   router.get(['/', '/index.html', `${ASSETS_PATH}/index.html`], (_req, res) => {
@@ -31,18 +33,20 @@ export function webRoutes(publicDir = webPublicDir()): Router {
       .send(page);
   });
 
-  router.use(
-    ASSETS_PATH,
-    express.static(publicDir, {
-      index: false,
-      redirect: false,
-      // A `?v=<content hash>` URL never changes meaning; a bare URL may, so it is revalidated.
-      setHeaders: (res: Response) => {
-        res.set('X-Content-Type-Options', 'nosniff');
-        res.set('Cache-Control', res.req.query.v ? 'public, max-age=31536000, immutable' : 'no-cache');
-      },
-    }),
-  );
+  // Served from memory: modules are served with versioned imports (see loadWebAssets). Express
+  // adds the ETag and answers 304 to a matching If-None-Match.
+  router.get(`${ASSETS_PATH}/:file`, (req, res, next) => {
+    const asset = assets.get(req.params.file);
+    if (!asset) return next();
+    res
+      .set({
+        'X-Content-Type-Options': 'nosniff',
+        // A `?v=<content hash>` URL never changes meaning; a bare URL may, so it is revalidated.
+        'Cache-Control': req.query.v === asset.version ? 'public, max-age=31536000, immutable' : 'no-cache',
+      })
+      .type(path.extname(req.params.file))
+      .send(asset.body);
+  });
 
   return router;
 }
