@@ -9,7 +9,7 @@ import { releaseJob } from '../src/jobs/job-admission';
 import { createJobQueues } from '../src/jobs/job-queues';
 import { isCancelRequested, subscribeToCancels } from '../src/jobs/job-cancellation';
 import { generationResultSchema, QUEUE_NAMES, type QueueName } from '../src/jobs/job-contract';
-import { CANCELED_CODE, jobFailure, parseFailure } from '../src/jobs/job-failure';
+import { CANCELED_CODE, failureCode, JobFailure } from '../src/jobs/job-failure';
 import { recordRunTime, workUnits } from '../src/jobs/queue-estimates';
 import { removeHeartbeat, writeHeartbeat } from '../src/jobs/worker-directory';
 import type { Logger } from '../src/logger';
@@ -63,7 +63,7 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
     if (measured && job.attemptsStarted <= 1 && job.processedOn) metrics.jobStarted(queue, model, job.processedOn - job.timestamp);
     logger.debug({ attempt: job.attemptsStarted }, 'job started');
     if (await isCancelRequested(ctx.redis, ctx.config.QUEUE_PREFIX, String(job.id))) {
-      throw jobFailure(CANCELED_CODE, 'canceled by the client');
+      throw new JobFailure(CANCELED_CODE, 'canceled by the client');
     }
     try {
       const result = await PROCESSORS[queue]({ ...ctx, logger })(job, token, signal);
@@ -79,7 +79,7 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
       return result;
     } catch (err) {
       const failure = toJobFailure(err, signal?.aborted ?? false);
-      if (measured) metrics.jobEnded(queue, model, parseFailure(failure.message).code === CANCELED_CODE ? 'canceled' : 'failed', Date.now() - started, 0);
+      if (measured) metrics.jobEnded(queue, model, failureCode(failure) === CANCELED_CODE ? 'canceled' : 'failed', Date.now() - started, 0);
       throw failure;
     }
   };

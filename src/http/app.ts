@@ -14,7 +14,7 @@ import { jobRoutes } from './routes/job-routes';
 import { submitRoutes } from './routes/submit-routes';
 import { webRoutes } from './routes/web-routes';
 import { webhookRoutes } from './routes/webhook-routes';
-import { AppError } from '../errors';
+import { redisUnavailable } from '../errors';
 import { createJobEventHub } from '../jobs/job-event-hub';
 import { createQueueEstimator } from '../jobs/queue-estimates';
 import { createWorkerDirectory } from '../jobs/worker-directory';
@@ -29,7 +29,7 @@ import { trustProxySetting } from './public-address';
 function requireRedis({ redis }: AppDeps): RequestHandler {
   return (_req, _res, next) => {
     if (redis.status !== 'ready') {
-      next(new AppError(503, 'redis_unavailable', 'the job store (Redis) is unreachable; try again shortly', undefined, { 'Retry-After': '5' }));
+      next(redisUnavailable());
       return;
     }
     next();

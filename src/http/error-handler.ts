@@ -1,10 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
-import { AppError, errorBody } from '../errors';
+import { AppError, errorBody, redisUnavailable } from '../errors';
 import type { Logger } from '../logger';
-
-/** ioredis/BullMQ failures that mean "Redis is unreachable right now". */
-const REDIS_DOWN = /enableOfflineQueue|Connection is closed|ECONNREFUSED|max retries per request|Stream isn't writeable|ETIMEDOUT|ENOTCONN/i;
+import { isRedisUnreachable } from '../redis/redis-errors';
 
 /** Turns a zod error into the details list: one entry per bad field, path joined with dots. */
 export function zodDetails(err: z.ZodError, pathPrefix: (string | number)[] = []) {
@@ -21,7 +19,12 @@ export type ErrorRenderer = (error: AppError) => unknown;
 
 const darkroomErrorBody: ErrorRenderer = (e) => errorBody(e.code, e.message, e.details);
 
-/** Maps anything thrown by a handler to `{ error: { code, message, details } }` with an honest status. */
+/**
+ * Maps anything thrown by a handler to `{ error: { code, message, details } }` with an honest status.
+ * A server error is logged here, once, with what was thrown; client errors are not (the request
+ * log has their status), nor are 503s: Redis being down (its connections' outage lines say so) or
+ * a full queue.
+ */
 export function createErrorHandler(logger: Logger, render: ErrorRenderer = darkroomErrorBody): ErrorRequestHandler {
   return (err, req, res, _next) => {
     let appError: AppError;
@@ -31,11 +34,8 @@ export function createErrorHandler(logger: Logger, render: ErrorRenderer = darkr
     else if (e.type === 'entity.parse.failed') appError = new AppError(400, 'invalid_json', `the body is not valid JSON: ${e.message}`);
     else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') appError = new AppError(415, 'unsupported_encoding', e.message ?? 'unsupported encoding');
     else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) appError = new AppError(e.status, 'bad_request', e.message ?? 'bad request');
-    else if (REDIS_DOWN.test(e.message ?? '')) appError = new AppError(503, 'redis_unavailable', 'the job store (Redis) is unreachable; try again shortly', undefined, { 'Retry-After': '5' });
-    else {
-      (req.log ?? logger).error({ err }, 'unhandled error');
-      appError = new AppError(500, 'internal_error', 'an internal error occurred');
-    }
+    else if (isRedisUnreachable(err)) appError = redisUnavailable();
+    else appError = new AppError(500, 'internal_error', 'an internal error occurred');
     if (appError.status >= 500 && appError.status !== 503) (req.log ?? logger).error({ err }, 'server error');
     if (res.headersSent) {
       res.destroy();

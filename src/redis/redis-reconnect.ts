@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { maskUrlCredentials } from '../log-redaction';
 import type { Logger } from '../logger';
+import { isRedisUnreachable } from './redis-errors';
 
 /**
  * How every Redis connection of the API and the workers behaves while Redis is unreachable:
@@ -18,14 +19,6 @@ const REPEATED_ERROR_INTERVAL_MS = 10_000;
 export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
   const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1), LONGEST_RETRY_MS);
   return Math.round(delay * (0.8 + 0.4 * random()));
-}
-
-/** ioredis/BullMQ failures that mean "Redis is unreachable right now". */
-const UNREACHABLE = /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|ENOTCONN|max retries per request|Stream isn't writeable/i;
-
-export function isRedisUnreachable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined;
-  return UNREACHABLE.test(`${e?.code ?? ''} ${e?.message ?? String(err)}`);
 }
 
 export interface RedisErrorLog {

@@ -21,6 +21,8 @@ export interface Refused {
 export interface JobStream {
   accepted: Accepted[];
   refused: Refused[];
+  /** Resolves once `count` jobs have been accepted at or after `since` (ms since the epoch). */
+  acceptedSince(since: number, count: number): Promise<void>;
   /** Stops submitting and waits for the submissions in flight. */
   stop(): Promise<void>;
 }
@@ -48,13 +50,24 @@ export function startJobStream(url: string, next: NextRequest, intervalMs: numbe
   const accepted: Accepted[] = [];
   const refused: Refused[] = [];
   const inFlight = new Set<Promise<void>>();
+  const waiters: { since: number; count: number; resolve: () => void }[] = [];
+  const wake = () => {
+    for (const w of [...waiters]) {
+      if (accepted.filter((j) => j.acceptedAt >= w.since).length < w.count) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  };
   const submit = async () => {
     if (!(await room().catch(() => true))) return;
     const { kind, path: route, body } = next();
     const started = Date.now();
     const done = requestJson(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) }).then(
       (res) => {
-        if (res.status === 202) accepted.push({ id: res.body.id, kind, acceptedAt: Date.now() });
+        if (res.status === 202) {
+          accepted.push({ id: res.body.id, kind, acceptedAt: Date.now() });
+          wake();
+        }
         else refused.push({ status: res.status, code: res.body?.error?.code, ms: Date.now() - started, at: started });
       },
       () => void refused.push({ status: 0, ms: Date.now() - started, at: started }),
@@ -66,6 +79,12 @@ export function startJobStream(url: string, next: NextRequest, intervalMs: numbe
   return {
     accepted,
     refused,
+    acceptedSince(since, count) {
+      return new Promise((resolve) => {
+        waiters.push({ since, count, resolve });
+        wake();
+      });
+    },
     async stop() {
       clearInterval(timer);
       await Promise.all(inFlight);

@@ -1,10 +1,15 @@
+import { UnrecoverableError } from 'bullmq';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { attr, createGraph } from '../../scripts/demo-models/onnx-graph';
+import { ANONYMOUS } from '../../src/auth/api-keys';
+import { newJobId } from '../../src/jobs/job-contract';
+import { createJobQueues } from '../../src/jobs/job-queues';
 import { createLogger } from '../../src/logger';
 import { MANIFEST_FILE, type GeneratorManifest } from '../../src/models/model-manifest';
+import { createRedis } from '../../src/redis/redis-connection';
 import { postJson, waitForJob } from '../helpers/api-client';
 import { DEMO_MODELS, DIST, requireBuilt } from '../helpers/paths';
 import { startStack, type Stack } from '../helpers/stack';
@@ -13,6 +18,7 @@ import { startStack, type Stack } from '../helpers/stack';
  * A model that fails its inference must fail only its job, with a stable code, and leave the
  * worker serving: onnxruntime's own errors (here a failed allocation) are `inference_failed`; an
  * inference thread that dies under a batch is `inference_crashed`, and the runner starts a new one.
+ * A payload the worker cannot read fails at once as `invalid_payload` (no retry reads it better).
  */
 
 /** A generator whose graph expands the latent's sum to 2^58 floats (2^60 bytes): no machine can allocate it. */
@@ -70,6 +76,25 @@ describe('a job whose inference fails', () => {
     expect(worker.child.pid).toBe(pid);
     expect(stack.workers).toHaveLength(1);
   });
+
+  test('a payload the worker cannot read fails after one attempt as invalid_payload, seen by its owner', async () => {
+    // Added straight to the queue, with the options the API gives every job (JOB_ATTEMPTS=3), as a
+    // producer that skipped the API's validation would; `n` must be a number.
+    const redis = createRedis(stack.redis.url, 'worker');
+    const queues = createJobQueues(redis, { prefix: 'darkroom', attempts: 3, retentionSeconds: 3600 });
+    const id = newJobId('generation');
+    try {
+      const params = { model: 'demo-cppn', prompt: '', n: 'two', width: 64, height: 64, seed: 1, output_format: 'png' };
+      const job = await queues.queues.generation.add('generation', { type: 'generation', owner: ANONYMOUS, params }, { jobId: id });
+      expect(job.opts.attempts).toBe(3);
+      const failed = await waitForJob(stack.url, id, 60_000);
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'invalid_payload' }, attempts_made: 1 });
+      expect(failed.error.message).toMatch(/params\.n/);
+    } finally {
+      await queues.close();
+      redis.disconnect();
+    }
+  });
 });
 
 describe('an inference thread that dies under a batch', () => {
@@ -120,9 +145,10 @@ describe('an inference thread that dies under a batch', () => {
       );
       expect(crashed).toBeInstanceOf(runtime.InferenceError);
       expect(crashed).toMatchObject({ crashed: true, message: 'inference thread crashed (exit code 70)' });
+      // Failed for good (BullMQ does not retry an UnrecoverableError), with the code as a field.
       const failure = mapping.toJobFailure(crashed, false);
-      expect(failure.name).toBe('UnrecoverableError');
-      expect(failure.message).toMatch(/^inference_crashed: /);
+      expect(failure).toBeInstanceOf(UnrecoverableError);
+      expect(failure).toMatchObject({ code: 'inference_crashed' });
 
       expect((await second).image.dims).toEqual([1, 3, 256, 256]);
       expect((await runner.run(feeds())).image.dims).toEqual([1, 3, 256, 256]);

@@ -46,11 +46,12 @@ test('every job acknowledged before, during and after a Redis restart succeeds, 
     },
     150,
   );
-  await new Promise((r) => setTimeout(r, 4000));
+  // Kill Redis once jobs are flowing, and stop once as many have been accepted since it came back.
+  await stream.acceptedSince(0, 15);
   const killedAt = Date.now();
   await stack.redis.restart(2000); // SIGKILL, 2 s down, same port and append-only file
   const backAt = Date.now();
-  await new Promise((r) => setTimeout(r, 5000));
+  await stream.acceptedSince(backAt + 1, 15);
   await stream.stop();
 
   const before = stream.accepted.filter((j) => j.acceptedAt < killedAt);

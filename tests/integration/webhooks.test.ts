@@ -1,7 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import sharp from 'sharp';
+import { WEBHOOK_QUEUE } from '../../src/webhooks/webhook-queue';
 import { postJson, requestJson, waitForJob } from '../helpers/api-client';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -41,17 +44,18 @@ function startReceiver() {
     answers,
     at,
     url: (path: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`,
-    /** Resolves with the deliveries to `path` once `done` holds for them. */
+    /** Resolves with the deliveries to `path` once `done` holds for them, checked on every delivery. */
     async waitFor(path: string, done: (list: Delivery[]) => boolean, timeoutMs = 30_000): Promise<Delivery[]> {
-      const deadline = Date.now() + timeoutMs;
-      while (!done(at(path))) {
-        if (Date.now() > deadline) throw new Error(`receiver: ${path} got only ${JSON.stringify(at(path).map((d) => [d.event, d.status]))}`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 250);
-        });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`receiver: ${path} got only ${JSON.stringify(at(path).map((d) => [d.event, d.status]))}`)), timeoutMs);
+      });
+      try {
+        while (!done(at(path))) await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), timeout]);
+        return at(path);
+      } finally {
+        clearTimeout(timer);
       }
-      return at(path);
     },
   };
 }
@@ -85,6 +89,24 @@ afterAll(async () => {
   await new Promise((resolve) => receiver.server.close(resolve));
 });
 
+/** Resolves once the webhook queue holds no delivery waiting, running or due for a retry. */
+async function deliveriesSettled(timeoutMs = 30_000): Promise<void> {
+  const connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(WEBHOOK_QUEUE, { connection, prefix: 'darkroom' });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+      if (Object.values(counts).every((n) => n === 0)) return;
+      if (Date.now() > deadline) throw new Error(`webhook deliveries still pending: ${JSON.stringify(counts)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
 const getJob = async (id: string) => (await requestJson(`${stack.url}/v1/jobs/${id}`)).body;
 
 test('all events: running, progress and succeeded arrive in order, signed, with the job as GET shows it', async () => {
@@ -100,7 +122,9 @@ test('all events: running, progress and succeeded arrive in order, signed, with 
   const list = await receiver.waitFor('/all', (l) => l.some((d) => d.event === 'succeeded'));
   const job = await waitForJob(stack.url, res.body.id);
   expect(job.status).toBe('succeeded');
-  await new Promise((r) => setTimeout(r, 300)); // nothing else may follow
+  // Nothing may follow: once no delivery is left waiting, running or due for a retry, every event
+  // queued for the job has reached the receiver.
+  await deliveriesSettled();
   const events = receiver.at('/all').map((d) => d.event);
   expect(events[0]).toBe('running');
   expect(events.at(-1)).toBe('succeeded');

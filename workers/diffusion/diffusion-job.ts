@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { jobOwner } from '../../src/auth/api-keys';
 import { decodeImage, encodeImage } from '../../src/imaging/image-codec';
 import { MIME_OF_FORMAT, type DiffusionParams, type GenerationResult, type ImageOutput, type JobPayload, type OutputFormat, type StagedImage } from '../../src/jobs/job-contract';
-import { jobFailure } from '../../src/jobs/job-failure';
+import { JobFailure } from '../../src/jobs/job-failure';
 import { outputKey } from '../../src/storage/blob-store';
 import { fromFloat16, toFloat16 } from '../imaging/float16';
 import { imageToTensor, tensorToImage } from '../imaging/image-tensor';
@@ -64,7 +64,7 @@ async function encodePrompts(p: DiffusionPipeline, prompt: string, negative: str
 
 /** Encodes the input image to a scaled latent (the latent mean when the graph returns mean and log-variance). */
 async function encodeInput(ctx: ProcessorContext, p: DiffusionPipeline, input: Buffer, width: number, height: number, signal?: AbortSignal): Promise<Float32Array> {
-  if (!p.vaeEncoder) throw jobFailure('image_to_image_not_supported', 'this pipeline has no vae_encoder');
+  if (!p.vaeEncoder) throw new JobFailure('image_to_image_not_supported', 'this pipeline has no vae_encoder');
   const image = await decodeImage(input, { maxPixels: ctx.config.MAX_IMAGE_PIXELS, width, height, fit: 'stretch' });
   const pixels = imageToTensor(image, { width, height, resize: 'stretch', channel_order: 'RGB', scale: 2 / 255, mean: [1, 1, 1], std: [1, 1, 1], layout: 'NCHW', dtype: 'float32' });
   const encoderInput = p.vaeEncoder.runner.inputs[0];

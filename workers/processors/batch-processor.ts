@@ -1,10 +1,10 @@
 import { batchPayloadSchema } from '../../src/jobs/job-contract';
-import type { Processor } from './processor-context';
+import { readPayload, type Processor } from './processor-context';
 
 /** A batch parent runs once all its children have finished; it only records the summary. */
 export function createBatchProcessor(): Processor {
   return async (job) => {
-    const payload = batchPayloadSchema.parse(job.data);
+    const payload = readPayload(batchPayloadSchema, job.data);
     const children = await job.getDependenciesCount();
     return { jobs: payload.children.length, ...children };
   };

@@ -4,7 +4,7 @@ import { classificationPayloadSchema, type ClassificationResult } from '../../sr
 import { cacheKey } from '../cache/result-cache';
 import { imageToTensor, softmax, topK } from '../imaging/image-tensor';
 import { fromFloat16 } from '../imaging/float16';
-import { progressReporter, requireModel, throwIfAborted, type Processor, type ProcessorContext } from './processor-context';
+import { progressReporter, readPayload, requireModel, throwIfAborted, type Processor, type ProcessorContext } from './processor-context';
 
 /** The most labels a request may ask for (top_k's upper bound). */
 const MAX_TOP_K = 20;
@@ -12,7 +12,7 @@ const MAX_TOP_K = 20;
 /** Classifies each staged image; images of one job (and of concurrent jobs) share batches. */
 export function createClassificationProcessor(ctx: ProcessorContext): Processor {
   return async (job, _token, signal) => {
-    const payload = classificationPayloadSchema.parse(job.data);
+    const payload = readPayload(classificationPayloadSchema, job.data);
     const model = requireModel(ctx.registry, payload.params.model, 'classifier');
     const { manifest, runner, labels } = model;
     const pre = manifest.preprocess;

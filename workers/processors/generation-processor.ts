@@ -8,7 +8,7 @@ import { hashedBagOfWords } from '../generation/prompt-embedding';
 import { sampleLatent } from '../generation/seeded-random';
 import { tensorToImage } from '../imaging/image-tensor';
 import type { Feeds } from '../runtime/tensor-data';
-import { progressReporter, requireModel, throwIfAborted, type Processor, type ProcessorContext } from './processor-context';
+import { progressReporter, readPayload, requireModel, throwIfAborted, type Processor, type ProcessorContext } from './processor-context';
 
 /**
  * Generates `n` images from a latent generator. Image i uses seed + i, so any single image can be
@@ -16,11 +16,11 @@ import { progressReporter, requireModel, throwIfAborted, type Processor, type Pr
  */
 export function createGenerationProcessor(ctx: ProcessorContext): Processor {
   return async (job, _token, signal) => {
-    const payload = generationPayloadSchema.parse(job.data);
+    const payload = readPayload(generationPayloadSchema, job.data);
     const { params, cacheable = false } = payload;
     const model = ctx.registry.get(params.model);
     if (model?.kind === 'diffusion') {
-      return runDiffusionJob(ctx, model, job, { ...params, ...diffusionParamsSchema.parse(params), cacheable }, signal);
+      return runDiffusionJob(ctx, model, job, { ...params, ...readPayload(diffusionParamsSchema, params), cacheable }, signal);
     }
     const { manifest, runner } = requireModel(ctx.registry, params.model, 'generator');
     const progress = progressReporter(job, params.n, ctx.logger);

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { decodeImage, encodeImage, resizeRaw, type RawImage } from '../../src/imaging/image-codec';
 import { MIME_OF_FORMAT, type GenerationResult, type ImageToImagePayload, type JobPayload } from '../../src/jobs/job-contract';
-import { jobFailure } from '../../src/jobs/job-failure';
+import { JobFailure } from '../../src/jobs/job-failure';
 import type { ImageToImageManifest } from '../../src/models/model-manifest';
 import { outputKey } from '../../src/storage/blob-store';
 import { fromFloat16 } from '../imaging/float16';
@@ -35,7 +35,7 @@ async function outputImage(out: TensorData, input: RawImage, manifest: ImageToIm
   const height = input.height * manifest.output.scale_factor;
   const expected = [1, channels, height, width];
   if (out.dims.join('x') !== expected.join('x')) {
-    throw jobFailure('model_output_mismatch', `model "${manifest.name}" returned ${out.dims.join('x')}; its manifest implies ${expected.join('x')}`);
+    throw new JobFailure('model_output_mismatch', `model "${manifest.name}" returned ${out.dims.join('x')}; its manifest implies ${expected.join('x')}`);
   }
   const data = out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : (out.data as Float32Array);
   const { range, channel_order } = manifest.output;
@@ -56,7 +56,7 @@ export async function runImageGraph(ctx: ProcessorContext, model: ImageGraphMode
   const { input, params } = payload;
   const progress = progressReporter(job, 2, ctx.logger);
   if (input.width * input.height > pre.max_input_pixels) {
-    throw jobFailure('image_too_large', `the image has ${input.width}x${input.height} pixels; model "${manifest.name}" takes at most ${pre.max_input_pixels}`);
+    throw new JobFailure('image_too_large', `the image has ${input.width}x${input.height} pixels; model "${manifest.name}" takes at most ${pre.max_input_pixels}`);
   }
   const fixed = pre.width && pre.height ? { width: pre.width, height: pre.height } : undefined;
   const bytes = await ctx.store.get(input.key);

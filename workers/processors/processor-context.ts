@@ -1,10 +1,11 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import type { Config } from '../../src/config';
 import type { JobPayload, JobProgress } from '../../src/jobs/job-contract';
 import type { Logger } from '../../src/logger';
 import type { BlobStore } from '../../src/storage/blob-store';
-import { jobFailure } from '../../src/jobs/job-failure';
+import { INVALID_PAYLOAD_CODE, JobFailure, RetryableJobFailure } from '../../src/jobs/job-failure';
 import type { ResultCache } from '../cache/result-cache';
 import type { LoadedModel, ModelRegistry } from '../model-registry';
 import { AbortedError } from '../runtime/model-runner';
@@ -27,12 +28,23 @@ export interface ProcessorContext {
 /** BullMQ's processor shape: the signal aborts when the job is canceled. */
 export type Processor = (job: Job<JobPayload>, token: string | undefined, signal?: AbortSignal) => Promise<unknown>;
 
+/**
+ * The job's payload (or a part of it) re-validated against what this processor takes. One that does
+ * not match fails the job at once as `invalid_payload`: every retry would read the same data.
+ */
+export function readPayload<T>(schema: z.ZodType<T>, data: unknown): T {
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
+  throw new JobFailure(INVALID_PAYLOAD_CODE, `the job's payload is not one this worker can run: ${problems.join('; ')}`);
+}
+
 /** The loaded model a job asks for, of the kind it needs. */
 export function requireModel<K extends LoadedModel['kind']>(registry: ModelRegistry, name: string, kind: K): Extract<LoadedModel, { kind: K }> {
   const model = registry.get(name);
   // Another worker may serve it: let BullMQ retry elsewhere rather than fail for good.
-  if (!model) throw jobFailure('model_unavailable', `this worker has no model "${name}"`, true);
-  if (model.kind !== kind) throw jobFailure('wrong_model_kind', `model "${name}" is a ${model.kind}, not a ${kind}`);
+  if (!model) throw new RetryableJobFailure('model_unavailable', `this worker has no model "${name}"`);
+  if (model.kind !== kind) throw new JobFailure('wrong_model_kind', `model "${name}" is a ${model.kind}, not a ${kind}`);
   return model as Extract<LoadedModel, { kind: K }>;
 }
 
