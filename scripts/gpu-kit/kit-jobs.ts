@@ -42,7 +42,7 @@ export interface JobOutcome {
 }
 
 const MAX_IMAGES_PER_JOB = 16;
-const JOB_TIMEOUT_MS = 240_000;
+const JOB_TIMEOUT_MS = 120_000;
 
 function jobSpecs(kit: string): JobSpec[] {
   const { photos } = kitPaths(kit);
@@ -77,16 +77,16 @@ async function readJson<T>(res: Response, what: string): Promise<T> {
   return JSON.parse(text) as T;
 }
 
-/** Submits with `Prefer: wait`, then polls until the job has finished. */
-async function runJob(url: string, spec: JobSpec): Promise<JobView> {
+/** Submits with `Prefer: wait`, then polls until the job has finished or `timeoutMs` has passed. */
+async function runJob(url: string, spec: JobSpec, timeoutMs: number): Promise<JobView> {
   const submitted = await readJson<JobView>(
     await fetch(url + spec.path, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=60' }, body: JSON.stringify(spec.body) }),
     `POST ${spec.path}`,
   );
-  const deadline = Date.now() + JOB_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   let job = submitted;
   while (job.status === 'queued' || job.status === 'running') {
-    if (Date.now() > deadline) throw new Error(`job ${job.id} still ${job.status} after ${JOB_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline) throw new Error(`job ${job.id} still ${job.status} after ${Math.round(timeoutMs / 1000)} s`);
     await sleep(200);
     job = await readJson<JobView>(await fetch(`${url}/v1/jobs/${submitted.id}`), `GET /v1/jobs/${submitted.id}`);
   }
@@ -119,7 +119,7 @@ export async function runKitJobs(url: string, kit: string, stopAt: number, log: 
       continue;
     }
     try {
-      const job = await runJob(url, spec);
+      const job = await runJob(url, spec, Math.max(10_000, Math.min(JOB_TIMEOUT_MS, stopAt - Date.now())));
       out.id = job.id;
       out.status = job.status;
       if (job.started_at && job.finished_at) out.run_seconds = (Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000;

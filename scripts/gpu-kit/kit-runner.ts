@@ -21,6 +21,11 @@ import { runTimingChild } from './timing-child';
  *   node kit-runner.js --kit DIR --out DIR [--providers cuda,webgpu,cpu] [--setup FILE] [--deadline-s 480] [--case-seconds 1]
  */
 
+/** Time kept back for a CPU run that comes later, so a GPU provider that hangs cannot leave the run without its reference. */
+const CPU_RESERVE_MS = 150_000;
+/** Longest raw-timing child of one provider. */
+const TIMING_TIMEOUT_MS = 180_000;
+
 /** A classification top-1 flip, or a generated image further than this from the CPU's (per 8-bit value), is listed as a failure. */
 const MAX_PIXEL_DIFF_OK = 8;
 
@@ -50,12 +55,12 @@ async function runProvider(name: string, ctx: { kit: string; stack?: KitStack; s
   const left = ctx.deadline - Date.now();
   if (left < 30_000) {
     result.status = 'skipped';
-    result.error = 'the run\'s deadline (--deadline-s) had passed';
+    result.error = `too little time left before the run's deadline (--deadline-s ${Math.round((ctx.deadline - Date.now()) / 1000)} s left${name === 'cpu' ? '' : ', time is kept back for the CPU reference'})`;
     fail(result.error);
     return { result, jobs: [] };
   }
   log(`${name}: raw session.run timings...`);
-  const timing = await runTimingChild(p.node, p.dist, { provider: name, kit: ctx.kit, outDir: path.join(p.work, 'raw', name), seconds: ctx.caseSeconds, threads: defaultIntraOpThreads() }, Math.min(300_000, left - 20_000));
+  const timing = await runTimingChild(p.node, p.dist, { provider: name, kit: ctx.kit, outDir: path.join(p.work, 'raw', name), seconds: ctx.caseSeconds, threads: defaultIntraOpThreads() }, Math.min(TIMING_TIMEOUT_MS, left - 20_000));
   Object.assign(result, { timing: timing.cases, placements: timing.placements, log_lines: timing.log_lines });
   if (timing.ended !== 'exit 0') fail(`the raw-timing process ended: ${timing.ended} (after ${timing.cases.length} graphs)`);
   const loaded = timing.cases.filter((c) => !c.load_error);
@@ -79,7 +84,7 @@ async function runProvider(name: string, ctx: { kit: string; stack?: KitStack; s
   const providers = name === 'cpu' ? ['cpu'] : [name, 'cpu'];
   let jobs: JobOutcome[] = [];
   try {
-    const { worker, models } = await ctx.stack.startWorker(providers);
+    const { worker, models } = await ctx.stack.startWorker(providers, Math.max(30_000, Math.min(240_000, ctx.deadline - Date.now())));
     result.worker = models;
     for (const [model, ep] of Object.entries(models.providers)) if (ep !== name) fail(`the worker runs ${model} on ${ep}, not ${name}`);
     jobs = await runKitJobs(ctx.stack.url, ctx.kit, ctx.deadline - 10_000, log);
@@ -146,8 +151,10 @@ async function main() {
       failures.push(`darkroom did not start: ${stackError}`);
     }
     const jobsBy = new Map<string, JobOutcome[]>();
-    for (const name of args.providers) {
-      const { result, jobs } = await runProvider(name, { kit: args.kit, stack, stackError, deadline, caseSeconds: args.caseSeconds, failures });
+    for (const [i, name] of args.providers.entries()) {
+      const cpuLater = args.providers.indexOf('cpu') > i;
+      const ctx = { kit: args.kit, stack, stackError, deadline: cpuLater ? deadline - CPU_RESERVE_MS : deadline, caseSeconds: args.caseSeconds, failures };
+      const { result, jobs } = await runProvider(name, ctx);
       report.providers.push(result);
       jobsBy.set(name, jobs);
       log(`${name}: ${result.status}${result.error ? ` - ${result.error.split('\n')[0].slice(0, 300)}` : ''}`);

@@ -41,7 +41,8 @@ function withLines(proc: Launched): KitProcess {
 export interface KitStack {
   url: string;
   api: KitProcess;
-  startWorker(providers: string[]): Promise<{ worker: KitProcess; models: WorkerModels }>;
+  /** Starts a worker on `providers` (stopping the last one) and waits at most `timeoutMs` for it to load its models. */
+  startWorker(providers: string[], timeoutMs: number): Promise<{ worker: KitProcess; models: WorkerModels }>;
   stop(): Promise<void>;
 }
 
@@ -74,11 +75,11 @@ export async function startKitStack(kit: string, redis: BenchRedis): Promise<Kit
   return {
     url,
     api,
-    async startWorker(providers) {
+    async startWorker(providers, timeoutMs) {
       await worker?.stop();
       worker = withLines(launchNode(`darkroom worker (${providers.join(',')})`, 'workers/main.js', { ...env, ORT_EXECUTION_PROVIDERS: providers.join(',') }));
       const ready = () => worker!.lines.find((l) => l.msg === 'worker ready');
-      await waitUntil('the worker to load its models', worker, async () => ready() !== undefined, 240_000);
+      await waitUntil('the worker to load its models', worker, async () => ready() !== undefined, timeoutMs);
       const models: WorkerModels = { providers: {}, fallbacks: [] };
       for (const entry of (ready()!.models as string[]) ?? []) {
         const at = entry.lastIndexOf('@');

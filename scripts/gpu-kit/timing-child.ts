@@ -16,6 +16,9 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 const PLACED = /(?:All nodes|Node\(s\)) placed on \[(\w+)\]\. Number of nodes: (\d+)/;
 /** onnxruntime's errors and warnings, Dawn's messages, and anything naming the adapter or a provider library. */
 const WORTH_KEEPING = /\[[EW]:onnxruntime|error|fail|couldn't|cannot|warning|adapter|vulkan|dawn|libonnxruntime_providers|cuda/i;
+/** onnxruntime's verbose and info lines are kept only when they say which device or adapter it found. */
+const ORT_CHATTER = /\[[VI]:onnxruntime/;
+const ORT_DEVICE = /adapter|vendor|Discovered|device_id/i;
 const MAX_LOG_LINES = 60;
 
 /** Runs raw-timing.js for one provider in a child process; keeps what it printed however it ends. */
@@ -51,11 +54,12 @@ export function runTimingChild(node: string, dist: string, plan: TimingPlan, tim
         (run.placements[current] ??= {})[placed[1]] = Number(placed[2]);
         return;
       }
-      // Verbose lines are kept only when they name the adapter or a library; messages repeat per session.
+      // Messages repeat per session: each is kept once.
       const text = line.replace(/^\S+ \S+ /, '');
-      if (!WORTH_KEEPING.test(line) || seen.has(text) || run.log_lines.length >= MAX_LOG_LINES) return;
+      const wanted = ORT_CHATTER.test(line) ? ORT_DEVICE.test(line) : WORTH_KEEPING.test(line);
+      if (!wanted || seen.has(text) || run.log_lines.length >= MAX_LOG_LINES) return;
       seen.add(text);
-      run.log_lines.push(`${current ? `[${current}] ` : ''}${line.slice(0, 500)}`);
+      run.log_lines.push(`${current ? `[${current}] ` : ''}${line.slice(0, 800)}`);
     }));
     const timer = setTimeout(() => {
       run.ended = `timed out after ${Math.round(timeoutMs / 1000)} s`;
