@@ -88,7 +88,7 @@ const envSchema = z.object({
   // Braces allowed: on Redis Cluster BullMQ needs a hash-tag prefix such as {darkroom}.
   QUEUE_PREFIX: z.string().regex(/^(\{[A-Za-z0-9_-]+\}|[A-Za-z0-9_-]+)$/).default('darkroom'),
   /** onnxruntime execution providers in order of preference. */
-  ORT_EXECUTION_PROVIDERS: list.pipe(z.array(z.enum(['cuda', 'cpu', 'tensorrt', 'dml', 'coreml'])).min(1)).default(['cpu']),
+  ORT_EXECUTION_PROVIDERS: list.pipe(z.array(z.enum(['cuda', 'cpu', 'tensorrt', 'dml', 'coreml', 'webgpu'])).min(1)).default(['cpu']),
   /** Threads onnxruntime uses inside one inference; 0 means half the machine's cores (at least 1). */
   ORT_INTRA_OP_THREADS: int(0, 256).default(0),
   /** Which job queues this worker consumes. */

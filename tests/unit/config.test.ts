@@ -61,3 +61,7 @@ test('a Redis Cluster hash-tag prefix is accepted; other punctuation is not', ()
   expect(loadConfig({ QUEUE_PREFIX: '{darkroom}' }).QUEUE_PREFIX).toBe('{darkroom}');
   expect(() => loadConfig({ QUEUE_PREFIX: 'dark:room' })).toThrow('QUEUE_PREFIX');
 });
+
+test('ORT_EXECUTION_PROVIDERS takes webgpu (onnxruntime-node bundles its WebGPU provider on Linux)', () => {
+  expect(loadConfig({ ORT_EXECUTION_PROVIDERS: 'webgpu,cpu' }).ORT_EXECUTION_PROVIDERS).toEqual(['webgpu', 'cpu']);
+});
