@@ -8,7 +8,7 @@ import type { BlobStore } from '../../src/storage/blob-store';
 import { INVALID_PAYLOAD_CODE, JobFailure, RetryableJobFailure } from '../../src/jobs/job-failure';
 import type { ResultCache } from '../cache/result-cache';
 import type { LoadedModel, ModelRegistry } from '../model-registry';
-import { AbortedError } from '../runtime/model-runner';
+import { AbortedError } from '../runtime/runtime-errors';
 
 /** Cancel checkpoint between units of work. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {

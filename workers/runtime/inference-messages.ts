@@ -7,7 +7,10 @@ export interface TensorInfo {
   dims: (number | string)[];
 }
 
-/** Messages between the model runner (main thread) and its inference thread. */
+/**
+ * Messages between the inference thread client (main thread) and its inference thread: unions on
+ * `kind`, each handled by an exhaustive switch on the receiving side.
+ */
 export interface InferenceThreadInit {
   modelPath: string;
   providers: string[];

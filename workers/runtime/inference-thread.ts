@@ -48,20 +48,32 @@ async function main() {
   const describe = (meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
     meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] }));
   send({ kind: 'ready', provider: loaded.provider, warnings: loaded.warnings, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
-  port.on('message', async (msg: ToInferenceThread) => {
-    const started = performance.now();
-    try {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = toOrt(t);
-      const result = await session.run(feeds, msg.outputs);
-      const outputs: Feeds = {};
-      for (const name of msg.outputs) outputs[name] = fromOrt(result[name]);
-      const buffers = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
-      send({ kind: 'result', id: msg.id, outputs, ms: performance.now() - started }, [...new Set(buffers)]);
-    } catch (err) {
-      send({ kind: 'run_failed', id: msg.id, message: (err as Error).message });
+  port.on('message', (msg: ToInferenceThread) => {
+    switch (msg.kind) {
+      case 'run':
+        return void run(session, msg);
+      default: {
+        const unknown: never = msg.kind;
+        throw new Error(`unknown message ${String(unknown)} to the inference thread`);
+      }
     }
   });
+}
+
+/** One session.run; its failure is an answer to the client, not the thread's end. */
+async function run(session: ort.InferenceSession, msg: Extract<ToInferenceThread, { kind: 'run' }>) {
+  const started = performance.now();
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = toOrt(t);
+    const result = await session.run(feeds, msg.outputs);
+    const outputs: Feeds = {};
+    for (const name of msg.outputs) outputs[name] = fromOrt(result[name]);
+    const buffers = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
+    send({ kind: 'result', id: msg.id, outputs, ms: performance.now() - started }, [...new Set(buffers)]);
+  } catch (err) {
+    send({ kind: 'run_failed', id: msg.id, message: (err as Error).message });
+  }
 }
 
 void main();

@@ -1,0 +1,155 @@
+import path from 'node:path';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Logger } from '../../src/logger';
+import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
+import { InferenceCrashedError, InferenceError, modelClosedError } from './runtime-errors';
+import type { Feeds } from './tensor-data';
+
+export interface ThreadClientOptions {
+  /** The model's name, for logs and errors. */
+  name: string;
+  modelPath: string;
+  providers: string[];
+  intraOpThreads: number;
+  logger: Logger;
+  /** Starts the inference thread (`new Worker(file, options)` unless given, e.g. by a test that makes it exit). */
+  createThread?: (file: string, options: WorkerOptions) => Worker;
+}
+
+/** The main thread's side of one inference thread, which it starts again when it dies. */
+export interface InferenceThreadClient {
+  /** What the session reported when the thread (last) loaded the model. */
+  readonly session: SessionInfo;
+  /** Set once a dead thread could not be started again: every later run would fail. */
+  readonly broken: InferenceError | undefined;
+  /** One session.run; buffers in `transfer` are moved to the thread, the rest copied. */
+  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[]): Promise<Feeds>;
+  /** Ends the thread; runs it has not answered fail as closed. */
+  close(): Promise<void>;
+}
+
+/** The execution provider that runs the model, and the graph's inputs and outputs. */
+export interface SessionInfo {
+  provider: string;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
+
+interface Pending {
+  resolve(outputs: Feeds): void;
+  reject(err: Error): void;
+}
+
+const THREAD_FILE = path.join(__dirname, 'inference-thread.js');
+
+/** Starts the inference thread and resolves once it has loaded the model. */
+export async function startInferenceThread(opts: ThreadClientOptions): Promise<InferenceThreadClient> {
+  const { logger, name } = opts;
+  const inFlight = new Map<number, Pending>();
+  let nextId = 1;
+  let thread!: Worker;
+  let loaded: SessionInfo;
+  let closed = false;
+  let broken: InferenceError | undefined;
+
+  /** Fails every run the thread was given and has not answered (it never will now). */
+  const failInFlight = (err: () => Error) => {
+    for (const pending of inFlight.values()) pending.reject(err());
+    inFlight.clear();
+  };
+  const events: ThreadEvents = {
+    answer(id, settle) {
+      const pending = inFlight.get(id);
+      inFlight.delete(id);
+      if (pending) settle(pending);
+    },
+    exited(code, wasReady) {
+      if (closed) return failInFlight(() => modelClosedError(name));
+      // A thread that died (JS heap exhausted, terminated) fails only the batch it was running.
+      failInFlight(() => new InferenceCrashedError(`inference thread crashed (exit code ${code})`));
+      if (wasReady) restart(code);
+    },
+  };
+  const start = () => {
+    const spawned = spawnThread(opts, events);
+    thread = spawned.thread;
+    return spawned.loaded;
+  };
+  const restart = (code: number) => {
+    logger.error({ model: name, code }, 'inference thread died; restarting it');
+    start().then(
+      (l) => (loaded = l),
+      (err: Error) => {
+        if (closed) return; // close() ended the new thread while it loaded
+        broken = new InferenceCrashedError(`inference thread crashed and could not be restarted: ${err.message}`);
+        failInFlight(() => new InferenceCrashedError(broken!.message));
+        logger.fatal({ model: name, err }, 'could not restart the inference thread; this model fails every job from now on');
+      },
+    );
+  };
+
+  loaded = await start();
+  return {
+    get session() {
+      return loaded;
+    },
+    get broken() {
+      return broken;
+    },
+    run(feeds, outputs, transfer) {
+      if (closed) return Promise.reject(modelClosedError(name));
+      return new Promise<Feeds>((resolve, reject) => {
+        const id = nextId++;
+        inFlight.set(id, { resolve, reject });
+        const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs };
+        thread.postMessage(msg, transfer);
+      });
+    },
+    async close() {
+      closed = true;
+      await thread.terminate();
+    },
+  };
+}
+
+/** What one thread tells its client besides loading. */
+interface ThreadEvents {
+  /** The thread answered run `id`. */
+  answer(id: number, settle: (pending: Pending) => void): void;
+  /** The thread ended; `wasReady` is false when it ended while loading the model. */
+  exited(code: number, wasReady: boolean): void;
+}
+
+/** Starts one inference thread; `loaded` settles when it has loaded the model or failed to. */
+function spawnThread(opts: ThreadClientOptions, events: ThreadEvents): { thread: Worker; loaded: Promise<SessionInfo> } {
+  const { logger, name } = opts;
+  const init: InferenceThreadInit = { modelPath: opts.modelPath, providers: opts.providers, intraOpThreads: opts.intraOpThreads };
+  const thread = (opts.createThread ?? ((file, options) => new Worker(file, options)))(THREAD_FILE, { workerData: init });
+  let ready = false;
+  const loaded = new Promise<SessionInfo>((resolve, reject) => {
+    thread.on('message', (msg: FromInferenceThread) => {
+      switch (msg.kind) {
+        case 'ready':
+          ready = true;
+          for (const w of msg.warnings) logger.warn({ model: name }, `${w}; falling back`);
+          return resolve({ provider: msg.provider, inputs: msg.inputs, outputs: msg.outputs });
+        case 'load_failed':
+          return reject(new Error(`model ${name}: ${msg.message}`));
+        case 'result':
+          return events.answer(msg.id, (p) => p.resolve(msg.outputs));
+        case 'run_failed':
+          return events.answer(msg.id, (p) => p.reject(new InferenceError(msg.message)));
+        default: {
+          const unknown: never = msg;
+          logger.error({ model: name, received: unknown }, 'unknown message from the inference thread');
+        }
+      }
+    });
+    thread.on('error', (err) => logger.error({ model: name, err }, 'inference thread error'));
+    thread.on('exit', (code) => {
+      events.exited(code, ready);
+      if (!ready) reject(new Error(`model ${name}: inference thread exited with code ${code} while loading`));
+    });
+  });
+  return { thread, loaded };
+}
