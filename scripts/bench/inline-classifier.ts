@@ -20,7 +20,7 @@ export async function loadInlineClassifier(manifest: ClassifierManifest, dir: st
       const tensors = await Promise.all(
         items.map(async (item) => {
           if (!item.image) throw new Error('a classifier needs an image');
-          const image = await decodeImage(item.image, { maxPixels: DEFAULT_CONFIG.MAX_IMAGE_PIXELS, width: pre.width, height: pre.height, fit: pre.resize, shorterSide: pre.resize_shorter_side });
+          const image = await decodeImage(item.image, { maxPixels: DEFAULT_CONFIG.MAX_IMAGE_PIXELS, width: pre.width, height: pre.height, fit: pre.resize, shorterSide: pre.resize_shorter_side, filter: pre.resize_filter });
           return imageToTensor(image, pre);
         }),
       );

@@ -73,6 +73,7 @@ export const classifierManifest: ClassifierManifest = {
     width: SIZE,
     height: SIZE,
     resize: 'stretch',
+    resize_filter: 'lanczos3',
     channel_order: 'RGB',
     scale: 1 / 255,
     mean: [0, 0, 0],

@@ -23,6 +23,7 @@ export interface RawImage {
 }
 
 export type ResizeFit = 'shorter_side_crop' | 'cover' | 'stretch' | 'contain';
+export type ResizeFilter = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
 
 const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'avif', 'tiff']);
 
@@ -58,23 +59,24 @@ export async function inspectImage(buf: Buffer, maxPixels: number): Promise<Imag
   }
 }
 
-/** Decodes to 8-bit sRGB (or 1-channel luma), oriented, optionally resized to width x height. */
+/** Decodes to 8-bit sRGB (or 1-channel luma), oriented, optionally resized to width x height (lanczos3 unless `filter` says). */
 export async function decodeImage(
   buf: Buffer,
-  opts: { maxPixels: number; width?: number; height?: number; fit?: ResizeFit; shorterSide?: number; channels?: 1 | 3 },
+  opts: { maxPixels: number; width?: number; height?: number; fit?: ResizeFit; shorterSide?: number; filter?: ResizeFilter; channels?: 1 | 3 },
 ): Promise<RawImage> {
   try {
     let pipeline = open(buf, opts.maxPixels).rotate();
     const { width, height } = opts;
+    const kernel = opts.filter ?? 'lanczos3';
     const crop = width && height && opts.fit === 'shorter_side_crop' ? { width, height } : undefined;
     if (crop) {
       // The ImageNet recipe: scale so the shorter side is `side` (never less than the crop), then
       // cut the centre out of the decoded pixels below.
       const side = Math.max(opts.shorterSide ?? 0, crop.width, crop.height);
-      pipeline = pipeline.resize(side, side, { fit: 'outside' });
+      pipeline = pipeline.resize(side, side, { fit: 'outside', kernel });
     } else if (width && height && opts.fit !== 'shorter_side_crop') {
       const fit = opts.fit ?? 'stretch';
-      pipeline = pipeline.resize(width, height, { fit: fit === 'stretch' ? 'fill' : fit });
+      pipeline = pipeline.resize(width, height, { fit: fit === 'stretch' ? 'fill' : fit, kernel });
     }
     pipeline = pipeline.flatten({ background: '#000' });
     pipeline = opts.channels === 1 ? pipeline.toColourspace('b-w').extractChannel(0) : pipeline.toColourspace('srgb').removeAlpha();

@@ -19,6 +19,8 @@ export const batchingSchema = z
   .prefault({});
 
 const channelOrder = z.enum(['RGB', 'BGR']);
+/** Resampling filters, as sharp names its kernels. */
+const resizeFilter = z.enum(['nearest', 'linear', 'cubic', 'lanczos3']);
 
 /** Turning a decoded sRGB image into the model's input tensor. */
 export const imagePreprocessSchema = z.object({
@@ -30,6 +32,11 @@ export const imagePreprocessSchema = z.object({
    */
   resize: z.enum(['shorter_side_crop', 'cover', 'stretch']).default('stretch'),
   resize_shorter_side: z.number().int().min(1).optional(),
+  /**
+   * The filter the model was trained (or evaluated) with. Scores shift with it: torchvision and
+   * PIL recipes mean `cubic`; `lanczos3` is sharp's default.
+   */
+  resize_filter: resizeFilter.default('lanczos3'),
   channel_order: channelOrder.default('RGB'),
   /** value = (pixel * scale - mean[c]) / std[c], in the model's channel order. */
   scale: z.number().default(1 / 255),

@@ -1,7 +1,6 @@
 import type { RawImage } from '../../src/imaging/image-codec';
-import type { ImagePreprocess } from '../../src/models/model-manifest';
 import type { TensorData } from '../runtime/tensor-data';
-import { imageToTensor, tensorToImage, type TensorImageLayout } from './image-tensor';
+import { imageToTensor, tensorToImage, type TensorImageLayout, type TensorPreprocess } from './image-tensor';
 
 /**
  * Pixel loops over large images, cut into strips of rows with the event loop free between strips:
@@ -30,7 +29,7 @@ const rowsOf = (image: RawImage, from: number, to: number): RawImage => ({
 });
 
 /** `imageToTensor`, strip by strip. */
-export async function imageToTensorInStrips(image: RawImage, pre: ImagePreprocess): Promise<TensorData> {
+export async function imageToTensorInStrips(image: RawImage, pre: TensorPreprocess): Promise<TensorData> {
   const { width, height } = image;
   if (width !== pre.width || height !== pre.height) throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
   const plane = width * height;

@@ -9,8 +9,11 @@ import { toFloat16 } from './float16';
  * model expects, and a model's output becomes 8-bit RGB again.
  */
 
+/** What turning pixels into a tensor needs of a preprocess: the resize happened before. */
+export type TensorPreprocess = Omit<ImagePreprocess, 'resize_filter'>;
+
 /** Interleaved RGB (already resized to the model's input size) -> a [1, C, H, W] or [1, H, W, C] tensor. */
-export function imageToTensor(image: RawImage, pre: ImagePreprocess): TensorData {
+export function imageToTensor(image: RawImage, pre: TensorPreprocess): TensorData {
   const { width, height } = image;
   if (image.channels !== 3) throw new Error(`expected an RGB image, got ${image.channels} channels`);
   if (width !== pre.width || height !== pre.height) throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);

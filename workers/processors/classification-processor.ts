@@ -25,6 +25,7 @@ export function createClassificationProcessor(ctx: ProcessorContext): Processor 
         height: pre.height,
         fit: pre.resize,
         shorterSide: pre.resize_shorter_side,
+        filter: pre.resize_filter,
       });
       throwIfAborted(signal);
       const outputs = await runner.run({ [manifest.inputs.image]: imageToTensor(image, pre) }, signal);
