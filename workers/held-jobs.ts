@@ -1,5 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { wakeIdleWorkers } from '../src/jobs/bullmq-internals';
 import type { JobPayload } from '../src/jobs/job-contract';
 import type { Logger } from '../src/logger';
 import { jobPrefix, type BlobStore } from '../src/storage/blob-store';
@@ -78,9 +79,8 @@ export function createHeldJobs(logger: Logger, redis: Redis): HeldJobs {
           released.add(String(entry.job.id));
           try {
             await entry.job.moveToWait(entry.token);
-            // BullMQ files a prioritized job back without the marker that wakes idle workers (they
-            // would see it only after their block timeout, 5 s); add it as BullMQ's scripts do.
-            await redis.zadd(entry.worker.keys.marker, 0, '0');
+            // Without it idle workers would see a prioritized job only after their block timeout.
+            await wakeIdleWorkers(redis, entry.worker);
           } catch (err) {
             // Finished meanwhile, or the lock already expired: either way it is not ours any more.
             logger.warn({ jobId: entry.job.id, err: (err as Error).message }, 'could not hand a job back; it runs again after the stall timeout');

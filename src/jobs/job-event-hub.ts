@@ -2,6 +2,7 @@ import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setMaxListeners, type EventEmitter } from 'node:events';
 import { createRedis } from '../redis/redis-connection';
+import { newestEventId, oldestEventId, readEvents } from './bullmq-internals';
 import type { RedisErrorLog } from '../redis/redis-reconnect';
 import { queueOfJobId, type QueueName } from './job-contract';
 import { compareStreamIds, JOB_EVENT_NAMES, nextStreamId, toJobEvent, type JobEvent } from './job-event';
@@ -36,12 +37,6 @@ export interface JobEventHubDeps {
 const PAGE = 500;
 const MAX_REPLAY_ENTRIES = 20_000;
 
-const fieldsOf = (flat: string[]): Record<string, string> => {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]] = flat[i + 1];
-  return out;
-};
-
 export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobEventHubDeps): JobEventHub {
   // BullMQ duplicates this for each reader; it never connects itself.
   const template = createRedis(redisUrl, 'subscriber', { lazyConnect: true });
@@ -57,12 +52,7 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
     if (!queue) throw new Error(`not a job id: ${jobId}`);
     return queue;
   };
-  const streamKey = (queue: QueueName) => queues.queues[queue].keys.events;
-
-  const newestId = async (queue: QueueName) => {
-    const [newest] = await redis.xrevrange(streamKey(queue), '+', '-', 'COUNT', 1);
-    return newest ? newest[0] : '0-0';
-  };
+  const newestId = (queue: QueueName) => newestEventId(redis, queues.queues[queue]);
 
   const dispatch = (id: string, fields: Record<string, unknown>) => {
     const subscribers = listeners.get(String(fields.jobId));
@@ -108,22 +98,21 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
     latestId: (jobId) => newestId(queueOf(jobId)),
 
     async replay(jobId, afterId) {
-      const key = streamKey(queueOf(jobId));
-      const [oldest] = await redis.xrange(key, '-', '+', 'COUNT', 1);
+      const queue = queues.queues[queueOf(jobId)];
+      const oldest = await oldestEventId(redis, queue);
       // Entries after `afterId` may have been trimmed away: the caller starts over from a snapshot.
-      if (oldest && compareStreamIds(oldest[0], afterId) > 0) return undefined;
+      if (oldest && compareStreamIds(oldest, afterId) > 0) return undefined;
       const events: JobEvent[] = [];
       let start = nextStreamId(afterId);
       for (let read = 0; read < MAX_REPLAY_ENTRIES; read += PAGE) {
-        const page = await redis.xrange(key, start, '+', 'COUNT', PAGE);
-        for (const [id, flat] of page) {
-          const fields = fieldsOf(flat);
+        const page = await readEvents(redis, queue, start, PAGE);
+        for (const { id, fields } of page) {
           if (fields.jobId !== jobId) continue;
           const event = toJobEvent(id, fields);
           if (event) events.push(event);
         }
         if (page.length < PAGE) break;
-        start = nextStreamId(page[page.length - 1][0]);
+        start = nextStreamId(page[page.length - 1].id);
       }
       return events;
     },

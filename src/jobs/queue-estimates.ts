@@ -1,5 +1,6 @@
 import type { JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { placeInLine, readJobFields, readRunningIds } from './bullmq-internals';
 import { jobProgressSchema, type JobPayload, type QueueName } from './job-contract';
 import type { DarkroomJob, JobQueues } from './job-queues';
 import type { WorkerDirectory } from './worker-directory';
@@ -91,7 +92,7 @@ const MAX_ACTIVE = 1000;
 /** Reads a queue's snapshot: 2 round trips, the second reading the running jobs' progress (O(jobs running)). */
 export async function readQueueSnapshot(redis: Redis, queues: JobQueues, queue: QueueName, slots: number, now = Date.now()): Promise<QueueSnapshot> {
   const q = queues.queues[queue];
-  const [stats, active] = ((await redis.multi().hgetall(runTimesKey(queues.policy.prefix)).lrange(q.keys.active, 0, MAX_ACTIVE - 1).exec()) ?? []).map((r) => r[1]) as [Record<string, string>, string[]];
+  const [stats, active] = ((await readRunningIds(redis.multi().hgetall(runTimesKey(queues.policy.prefix)), q, MAX_ACTIVE).exec()) ?? []).map((r) => r[1]) as [Record<string, string>, string[]];
   const perUnitMs = new Map<string, number>();
   for (const [field, value] of Object.entries(stats ?? {})) if (field.startsWith(`${queue}:`)) perUnitMs.set(field.slice(queue.length + 1), Number(value));
   const avgJobMs = stats?.[queue] ? Number(stats[queue]) : undefined;
@@ -99,7 +100,7 @@ export async function readQueueSnapshot(redis: Redis, queues: JobQueues, queue: 
   const lanes: number[] = [];
   if (active?.length) {
     const tx = redis.pipeline();
-    for (const id of active) tx.hmget(q.toKey(id), 'progress', 'processedOn', 'data');
+    for (const id of active) readJobFields(tx, q, id);
     const records = ((await tx.exec()) ?? []).map((r) => r[1] as (string | null)[]);
     active.forEach((id, i) => {
       const [progressText, processedOn, dataText] = records[i] ?? [];
@@ -136,11 +137,7 @@ export interface QueueEstimator {
   estimate(job: DarkroomJob, state: JobState | 'unknown'): Promise<QueueEstimate>;
 }
 
-/**
- * BullMQ takes plain jobs from the tail of the `wait` list, then prioritized ones by score: a job's
- * place is the count ahead of it there (LPOS from the tail: work grows with the jobs ahead, not with
- * the queue; ZRANK: O(log n)), one round trip per job. Snapshots are shared for `maxAgeMs`.
- */
+/** A job's place in line costs one round trip (see placeInLine); snapshots are shared for `maxAgeMs`. */
 export function createQueueEstimator(redis: Redis, queues: JobQueues, workers: WorkerDirectory, maxAgeMs = 1000): QueueEstimator {
   const snapshots = new Map<QueueName, { at: number; snapshot: Promise<QueueSnapshot> }>();
   const snapshotOf = (queue: QueueName) => {
@@ -153,15 +150,8 @@ export function createQueueEstimator(redis: Redis, queues: JobQueues, workers: W
   };
 
   const positionOf = async (job: DarkroomJob, state: JobState | 'unknown'): Promise<number | undefined> => {
-    const { keys } = queues.queues[job.data.type];
-    const id = String(job.id);
     if (state !== 'waiting' && state !== 'prioritized') return undefined;
-    const tx = redis.multi().llen(keys.wait);
-    if (state === 'waiting') tx.lpos(keys.wait, id, 'RANK', -1);
-    else tx.zrank(keys.prioritized, id);
-    const [[, waiting], [, place]] = ((await tx.exec()) ?? []) as [unknown, unknown][];
-    if (typeof place !== 'number') return undefined;
-    return state === 'waiting' ? Number(waiting) - 1 - place : Number(waiting) + place;
+    return placeInLine(redis, queues.queues[job.data.type], String(job.id), state);
   };
 
   return {

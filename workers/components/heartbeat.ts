@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Config } from '../../src/config';
+import { removeHeartbeat, writeHeartbeat } from '../../src/jobs/worker-directory';
+import type { Logger } from '../../src/logger';
+import type { ResultCache } from '../cache/result-cache';
+import type { ModelRegistry } from '../model-registry';
+import { atStop, type Component, type Resource } from './component';
+
+const INTERVAL_MS = 2000;
+/** A record outlives a few missed beats, not a dead process. */
+const TTL_SECONDS = 15;
+
+export interface HeartbeatDeps {
+  config: Config;
+  logger: Logger;
+  id: string;
+  redis: Resource<Redis>;
+  registry: Resource<ModelRegistry>;
+  cache: ResultCache;
+}
+
+/**
+ * The heartbeat tells operators (and tests) which workers are alive, what they run on, and how
+ * long the event loop was blocked: inference runs on threads, so this must stay small. Two
+ * components for its two ends: `beat` starts once the process takes work and stops when it stops
+ * taking work (a draining worker's record ages); `record` removes the record once the process has
+ * drained, so it belongs before the queue workers in the list.
+ */
+export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Component } {
+  const { config, logger, id } = deps;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  const startedAt = new Date().toISOString();
+  let timer: NodeJS.Timeout | undefined;
+
+  const beatOnce = async () => {
+    const info = {
+      id,
+      pid: process.pid,
+      host: os.hostname(),
+      started_at: startedAt,
+      queues: config.WORKER_QUEUES,
+      concurrency: config.WORKER_CONCURRENCY,
+      models: deps.registry.value.runners().map((r) => ({ name: r.name, provider: r.provider, ...r.stats() })),
+      // Since the previous heartbeat.
+      event_loop_max_ms: Number((lag.max / 1e6).toFixed(1)),
+      event_loop_p99_ms: Number((lag.percentile(99) / 1e6).toFixed(1)),
+      cache: deps.cache.stats(),
+    };
+    lag.reset();
+    logger.debug(info, 'heartbeat');
+    await writeHeartbeat(deps.redis.value, config.QUEUE_PREFIX, id, info, TTL_SECONDS).catch((err: Error) =>
+      logger.debug({ err: err.message }, 'heartbeat not written (Redis away?); the next one tries again'),
+    );
+  };
+
+  const record = atStop('heartbeat record', async () => {
+    await removeHeartbeat(deps.redis.value, config.QUEUE_PREFIX, id).catch((err: Error) =>
+      logger.debug({ err: err.message }, `heartbeat record not removed (Redis away?); it expires within ${TTL_SECONDS} s`),
+    );
+    lag.disable();
+  });
+  const beat: Component = {
+    name: 'heartbeat',
+    async start() {
+      lag.enable();
+      await beatOnce();
+      timer = setInterval(() => void beatOnce(), INTERVAL_MS);
+    },
+    async stop() {
+      clearInterval(timer);
+    },
+  };
+  return { record, beat };
+}

@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config';
+import type { Logger } from '../../src/logger';
+import { checkRedisPolicy, createRedis } from '../../src/redis/redis-connection';
+import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
+import { resource, type Component, type Resource } from './component';
+
+/** The process's ordinary connection: jobs' own reads and writes, heartbeats, metrics, hand-backs. */
+export function mainRedis(config: Config, logger: Logger, redisErrors: RedisErrorLog): Resource<Redis> {
+  return resource(
+    'redis',
+    () => {
+      const redis = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
+      void checkRedisPolicy(redis).then(
+        (warning) => warning && logger.warn(warning),
+        // Redis not reachable yet: the reconnect log says so; only this advisory check is lost.
+        (err: Error) => logger.debug({ err: err.message }, 'could not check the Redis eviction policy'),
+      );
+      return redis;
+    },
+    (redis) => redis.disconnect(),
+  );
+}
+
+/** The BullMQ workers' own connections: one each, since BullMQ leaves a connection it was given open when it closes. */
+export interface WorkerConnections extends Component {
+  open(): Redis;
+  /** Disconnects one (its worker has closed). */
+  close(connection: Redis): void;
+}
+
+export function workerConnections(config: Config, redisErrors: RedisErrorLog): WorkerConnections {
+  const open = new Set<Redis>();
+  return {
+    name: 'worker connections',
+    async start() {
+      // Nothing to open yet: each worker opens its connection as it starts.
+    },
+    async stop() {
+      for (const connection of open) connection.disconnect();
+      open.clear();
+    },
+    open() {
+      const connection = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
+      open.add(connection);
+      return connection;
+    },
+    close(connection) {
+      connection.disconnect();
+      open.delete(connection);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config';
+import { blockingConnectionStatus, waitingCount } from '../../src/jobs/bullmq-internals';
+import type { QueueName } from '../../src/jobs/job-contract';
+import type { Logger } from '../../src/logger';
+import { createQueueWatchdog, type WatchedWorker } from '../queue-watchdog';
+import type { Component, Resource } from './component';
+import type { QueueWorkers } from './queue-workers';
+
+/** Watches the queue workers and replaces one that is stuck (see createQueueWatchdog); off when WORKER_WATCHDOG_MS is 0. */
+export function queueWatchdog(config: Config, logger: Logger, redis: Resource<Redis>, workers: QueueWorkers): Component {
+  const watched = (queue: QueueName, worker: Worker): WatchedWorker => ({
+    queue,
+    isRunning: () => worker.isRunning(),
+    blockingStatus: () => blockingConnectionStatus(worker),
+    held: () => workers.held().count(worker),
+    concurrency: config.WORKER_CONCURRENCY,
+    lastTakenAt: () => workers.held().lastTakenAt(worker),
+  });
+  const watchdog = createQueueWatchdog({
+    stuckAfterMs: config.WORKER_WATCHDOG_MS,
+    intervalMs: Math.min(5000, Math.max(250, Math.floor(config.WORKER_WATCHDOG_MS / 4))),
+    workers: () => workers.current().map(({ queue, worker }) => watched(queue, worker)),
+    redisReady: () => redis.value.status === 'ready',
+    waiting: async (queue) => {
+      const entry = workers.current().find((c) => c.queue === queue);
+      return entry ? waitingCount(redis.value, entry.worker) : 0;
+    },
+    recreate: async (queue) => workers.replace(queue as QueueName),
+    logger,
+  });
+  return {
+    name: 'queue watchdog',
+    async start() {
+      if (config.WORKER_WATCHDOG_MS > 0) watchdog.start();
+    },
+    async stop() {
+      watchdog.stop();
+    },
+  };
+}

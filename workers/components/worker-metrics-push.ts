@@ -1,0 +1,28 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config';
+import type { Logger } from '../../src/logger';
+import { startWorkerMetrics, type WorkerMetrics } from '../worker-metrics';
+import { atStop, interval, resource, type Component, type Resource } from './component';
+
+/** Measuring, and the worker's own /metrics when WORKER_METRICS_PORT is set (start it before the models load, so a busy port fails the start at once). */
+export function workerMetrics(config: Config, logger: Logger): Resource<WorkerMetrics> {
+  return resource(
+    'metrics',
+    () => startWorkerMetrics(logger, { port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST }),
+    (metrics) => metrics.close(),
+  );
+}
+
+/**
+ * Metrics reach the API's /metrics through Redis; what a flush cannot push is kept for the next.
+ * Two components: `timer` pushes every 2 s while the process takes work; `last` pushes once more
+ * after it has drained, so it belongs before the queue workers in the list.
+ */
+export function metricsPush(config: Config, logger: Logger, metrics: Resource<WorkerMetrics>, redis: Resource<Redis>): { timer: Component; last: Component } {
+  const flush = () =>
+    metrics.value.flush(redis.value, config.QUEUE_PREFIX).catch((err: Error) => logger.debug({ err: err.message }, 'metrics flush failed'));
+  return {
+    timer: interval('metrics push', 2000, () => void flush()),
+    last: atStop('last metrics push', flush),
+  };
+}
