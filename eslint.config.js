@@ -19,7 +19,16 @@ function restrictedImports(area, exceptLib) {
 }
 
 module.exports = tseslint.config(
-  { ignores: ['tests/helpers/node-realm-environment.js', 'dist/', 'node_modules/', 'models/demo/', 'data/', 'coverage/'] },
+  {
+    ignores: [
+      'tests/helpers/node-realm-environment.js',
+      'dist/',
+      'node_modules/',
+      'models/demo/',
+      'data/',
+      'coverage/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -29,12 +38,20 @@ module.exports = tseslint.config(
   },
   { files: ['src/**/*.ts'], rules: { 'no-restricted-imports': restrictedImports('src') } },
   { files: ['workers/**/*.ts'], rules: { 'no-restricted-imports': restrictedImports('workers') } },
-  ...HOMES.map(({ lib, home }) => ({ files: [home], rules: { 'no-restricted-imports': restrictedImports(home.split('/')[0], lib) } })),
+  ...HOMES.map(({ lib, home }) => ({
+    files: [home],
+    rules: { 'no-restricted-imports': restrictedImports(home.split('/')[0], lib) },
+  })),
   {
     // Only the config module reads the environment; main.ts hands its own environment to the worker it supervises.
     files: ['src/**/*.ts', 'workers/**/*.ts'],
     ignores: ['src/config.ts', 'src/main.ts'],
-    rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read settings through src/config.ts (loadConfig)' }] },
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'read settings through src/config.ts (loadConfig)' },
+      ],
+    },
   },
   {
     // Tests read JSON responses whose shape is what they assert.
@@ -49,7 +66,18 @@ module.exports = tseslint.config(
     rules: {
       'no-undef': 'off',
       // Globals of the DOM that are easy to use by mistake for a local of the same name.
-      'no-restricted-globals': ['error', 'event', 'name', 'status', 'length', 'closed', 'parent', 'top', 'self', 'origin'],
+      'no-restricted-globals': [
+        'error',
+        'event',
+        'name',
+        'status',
+        'length',
+        'closed',
+        'parent',
+        'top',
+        'self',
+        'origin',
+      ],
     },
   },
   {

@@ -40,7 +40,12 @@ async function main() {
     const before = snapshot(liveChildren());
     const t = performance.now();
     const result = await run();
-    loads.push({ section: name, seconds: (performance.now() - t) / 1000, cpu: cpuBetween(before, snapshot(liveChildren())), loadAverage: os.loadavg()[0] });
+    loads.push({
+      section: name,
+      seconds: (performance.now() - t) / 1000,
+      cpu: cpuBetween(before, snapshot(liveChildren())),
+      loadAverage: os.loadavg()[0],
+    });
     return result;
   };
 
@@ -48,7 +53,9 @@ async function main() {
   const ceilings: CeilingResult[] = [];
   const e2e: EndToEndResult[] = [];
   const sameWork: string[] = [];
-  const systems = await section('start darkroom (x2) and the naive server', () => startSystems(redis, workloads, options));
+  const systems = await section('start darkroom (x2) and the naive server', () =>
+    startSystems(redis, workloads, options),
+  );
   try {
     // Each model's ceiling and end-to-end runs follow each other, so they see similar background load.
     for (const w of workloads) {

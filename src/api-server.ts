@@ -26,31 +26,45 @@ export interface ApiServer {
 /** Starts the API: Redis connection, queues, blob store, model catalog, HTTP listener. */
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
   const catalog = loadModelCatalog(config.modelsPath);
-  logger.info({ models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) }, 'model catalog loaded');
+  logger.info(
+    { models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) },
+    'model catalog loaded',
+  );
   const redisErrors = createRedisErrorLog(logger, config.redisUrl);
   const redis = redisErrors.watch(createRedis(config.redisUrl, 'api'));
   redis.once('ready', () => {
     void checkRedisPolicy(redis).then((warning) => warning && logger.warn(warning));
   });
   const queueError = (err: Error, queue: string) => redisErrors.report(err, { queue }, 'queue error');
-  const queues = createJobQueues(redis, { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS }, queueError);
+  const queues = createJobQueues(
+    redis,
+    { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS },
+    queueError,
+  );
   const store = createBlobStore(config);
   let password = config.ADMIN_PASSWORD;
   if (!password) {
     password = randomBytes(12).toString('base64url');
     // Printed once, to stdout, so an operator starting the server by hand can log in.
-    process.stdout.write(`darkroom admin: ${ADMIN_PATH} user "${config.ADMIN_USER}" password "${password}" (set ADMIN_PASSWORD to choose one)\n`);
+    process.stdout.write(
+      `darkroom admin: ${ADMIN_PATH} user "${config.ADMIN_USER}" password "${password}" (set ADMIN_PASSWORD to choose one)\n`,
+    );
   }
   const keys = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
   if (!keys.enabled && !isLoopbackHost(config.HOST)) {
-    logger.warn(`NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`);
+    logger.warn(
+      `NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`,
+    );
   }
   const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors });
   const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);
   webhookQueue.on('error', (err) => queueError(err, webhookQueue.name));
-  const app = createApp({ config, logger, redis, queues, store, catalog, keys, events, workers }, { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] });
+  const app = createApp(
+    { config, logger, redis, queues, store, catalog, keys, events, workers },
+    { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] },
+  );
   const server = createHttpServer(app, config);
   const { port } = await listen(server, { port: config.PORT, host: config.HOST, what: 'the API', variable: 'PORT' });
   const drain = createServerDrain(server);

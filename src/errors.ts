@@ -15,7 +15,10 @@ export class AppError extends Error {
 export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
 
 /** Redis cannot be reached: the client should retry shortly. */
-export const redisUnavailable = () => new AppError(503, 'redis_unavailable', 'the job store (Redis) is unreachable; try again shortly', undefined, { 'Retry-After': '5' });
+export const redisUnavailable = () =>
+  new AppError(503, 'redis_unavailable', 'the job store (Redis) is unreachable; try again shortly', undefined, {
+    'Retry-After': '5',
+  });
 
 /** Body of every error response. */
 export interface ErrorBody {

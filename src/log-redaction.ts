@@ -4,10 +4,22 @@
  */
 
 /** Request and response headers that carry credentials, lower case as Node gives them. */
-export const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-amz-security-token'];
+export const SECRET_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-auth-token',
+  'x-amz-security-token',
+];
 
 /** pino `redact` paths: the headers above wherever pino-http (or anyone logging a request) puts them. */
-export const REDACTED_LOG_PATHS = SECRET_HEADERS.flatMap((h) => [`req.headers["${h}"]`, `res.headers["${h}"]`, `headers["${h}"]`]);
+export const REDACTED_LOG_PATHS = SECRET_HEADERS.flatMap((h) => [
+  `req.headers["${h}"]`,
+  `res.headers["${h}"]`,
+  `headers["${h}"]`,
+]);
 
 export const REDACTED = '[redacted]';
 

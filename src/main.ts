@@ -6,7 +6,13 @@ import type { Config } from './config';
 import { maskUrlCredentials } from './log-redaction';
 import { createLogger, type Logger } from './logger';
 import { exitOnStartupError, isSetupFailure, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
-import { hasRedisServer, isPortOpen, REDIS_INSTALL_HINT, startLocalRedis, type LocalRedis } from './redis/local-redis-server';
+import {
+  hasRedisServer,
+  isPortOpen,
+  REDIS_INSTALL_HINT,
+  startLocalRedis,
+  type LocalRedis,
+} from './redis/local-redis-server';
 
 /**
  * `npm start`: everything on one machine. Uses REDIS_URL, or Redis on 127.0.0.1:6379, or starts a
@@ -20,11 +26,16 @@ async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis 
   if (config.REDIS_URL || !config.AUTO_REDIS) return undefined;
   if (await isPortOpen('127.0.0.1', 6379)) return undefined;
   if (!hasRedisServer()) {
-    process.stderr.write(`No Redis answers on 127.0.0.1:6379 and no redis-server is installed. Install it with:\n  ${REDIS_INSTALL_HINT}\nor set REDIS_URL.\n`);
+    process.stderr.write(
+      `No Redis answers on 127.0.0.1:6379 and no redis-server is installed. Install it with:\n  ${REDIS_INSTALL_HINT}\nor set REDIS_URL.\n`,
+    );
     process.exit(1);
   }
   const local = await startLocalRedis(path.join(config.dataDir, 'redis'), 6379);
-  logger.info({ url: maskUrlCredentials(local.url), dir: path.join(config.dataDir, 'redis') }, 'started a local redis-server (appendonly, noeviction)');
+  logger.info(
+    { url: maskUrlCredentials(local.url), dir: path.join(config.dataDir, 'redis') },
+    'started a local redis-server (appendonly, noeviction)',
+  );
   return local;
 }
 
@@ -32,12 +43,18 @@ function ensureDemoModels(config: Config, logger: Logger): void {
   const demoDir = path.join(REPO, 'models', 'demo');
   if (!config.modelsPath.includes(demoDir) || fs.existsSync(demoDir)) return;
   logger.info('building the demo models (first start)');
-  const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'build-demo-models.js'), demoDir], { stdio: 'inherit' });
+  const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'build-demo-models.js'), demoDir], {
+    stdio: 'inherit',
+  });
   if (built.status !== 0) throw new Error('building the demo models failed');
 }
 
 /** Runs the worker process, restarted when it dies; `onSetupFailure` when it cannot start at all (its own output said why). */
-function superviseWorker(env: NodeJS.ProcessEnv, logger: Logger, onSetupFailure: (code: number) => void): { stop(): Promise<void> } {
+function superviseWorker(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  onSetupFailure: (code: number) => void,
+): { stop(): Promise<void> } {
   let child: ChildProcess | undefined;
   let stopping = false;
   const start = () => {

@@ -83,7 +83,10 @@ export function createHeldJobs(logger: Logger, redis: Redis): HeldJobs {
             await wakeIdleWorkers(redis, entry.worker);
           } catch (err) {
             // Finished meanwhile, or the lock already expired: either way it is not ours any more.
-            logger.warn({ jobId: entry.job.id, err: (err as Error).message }, 'could not hand a job back; it runs again after the stall timeout');
+            logger.warn(
+              { jobId: entry.job.id, err: (err as Error).message },
+              'could not hand a job back; it runs again after the stall timeout',
+            );
           }
           giveUp(entry, 'shutdown');
         }),
@@ -99,7 +102,12 @@ export function createHeldJobs(logger: Logger, redis: Redis): HeldJobs {
  * renamed); and a job this process gave up is not recorded as failed: BullMQ's lock check turns
  * the thrown error into a no-op, because another worker owns the job now.
  */
-export function holdingProcessor(held: HeldJobs, store: BlobStore, workerOf: () => Worker, processor: Processor): Processor {
+export function holdingProcessor(
+  held: HeldJobs,
+  store: BlobStore,
+  workerOf: () => Worker,
+  processor: Processor,
+): Processor {
   return (job, token, signal) => {
     const id = String(job.id);
     return held.track(workerOf(), job, token ?? '', async () => {

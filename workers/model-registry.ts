@@ -3,7 +3,12 @@ import path from 'node:path';
 import type { Config } from '../src/config';
 import type { Logger } from '../src/logger';
 import type { CatalogEntry, ModelCatalog } from '../src/models/model-catalog';
-import type { ClassifierManifest, DiffusionManifest, GeneratorManifest, ImageToImageManifest } from '../src/models/model-manifest';
+import type {
+  ClassifierManifest,
+  DiffusionManifest,
+  GeneratorManifest,
+  ImageToImageManifest,
+} from '../src/models/model-manifest';
 import { loadDiffusionPipeline, type DiffusionPipeline } from './diffusion/diffusion-pipeline';
 import { defaultIntraOpThreads } from './runtime/intra-op-threads';
 import { startModelRunner, type ModelRunner, type RunnerFactory } from './runtime/model-runner';
@@ -32,9 +37,20 @@ export function loadLabels(manifest: ClassifierManifest, dir: string): string[] 
       return (JSON.parse(text) as (string | { name: string })[]).map((l) => (typeof l === 'string' ? l : l.name));
     case 'synset':
       // "n01440764 tench, Tinca tinca" -> "tench"
-      return text.split('\n').filter(Boolean).map((line) => line.replace(/^\S+\s+/, '').split(',')[0].trim());
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) =>
+          line
+            .replace(/^\S+\s+/, '')
+            .split(',')[0]
+            .trim(),
+        );
     case 'lines':
-      return text.split('\n').map((l) => l.trim()).filter(Boolean);
+      return text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
   }
 }
 
@@ -43,7 +59,9 @@ async function checkInputs(runner: ModelRunner, declared: string[]): Promise<Mod
   const missing = declared.filter((n) => !runner.inputNames.includes(n));
   if (missing.length) {
     await runner.close();
-    throw new Error(`model ${runner.name}: the graph has no input(s) ${missing.join(', ')}; it has ${runner.inputNames.join(', ')}`);
+    throw new Error(
+      `model ${runner.name}: the graph has no input(s) ${missing.join(', ')}; it has ${runner.inputNames.join(', ')}`,
+    );
   }
   return runner;
 }
@@ -51,19 +69,38 @@ async function checkInputs(runner: ModelRunner, declared: string[]): Promise<Mod
 async function loadModel(entry: CatalogEntry, startRunner: RunnerFactory): Promise<LoadedModel> {
   const { manifest, dir } = entry;
   const single = (outputs: string[]) =>
-    startRunner({ name: manifest.name, modelPath: path.resolve(dir, 'files' in manifest ? manifest.files.model : ''), outputs, maxBatchSize: manifest.batching.max_batch_size, maxQueueDelayMs: manifest.batching.max_queue_delay_ms });
+    startRunner({
+      name: manifest.name,
+      modelPath: path.resolve(dir, 'files' in manifest ? manifest.files.model : ''),
+      outputs,
+      maxBatchSize: manifest.batching.max_batch_size,
+      maxQueueDelayMs: manifest.batching.max_queue_delay_ms,
+    });
   switch (manifest.kind) {
     case 'classifier':
-      return { kind: 'classifier', manifest, runner: await checkInputs(await single([manifest.outputs.scores]), [manifest.inputs.image]), labels: loadLabels(manifest, dir) };
+      return {
+        kind: 'classifier',
+        manifest,
+        runner: await checkInputs(await single([manifest.outputs.scores]), [manifest.inputs.image]),
+        labels: loadLabels(manifest, dir),
+      };
     case 'generator': {
       const inputs = [manifest.inputs.latent, ...(manifest.prompt ? [manifest.prompt.input] : [])];
       return { kind: 'generator', manifest, runner: await checkInputs(await single([manifest.outputs.image]), inputs) };
     }
     case 'image_to_image':
-      return { kind: 'image_to_image', manifest, runner: await checkInputs(await single([manifest.outputs.image]), [manifest.inputs.image]) };
+      return {
+        kind: 'image_to_image',
+        manifest,
+        runner: await checkInputs(await single([manifest.outputs.image]), [manifest.inputs.image]),
+      };
     case 'diffusion':
       if (!entry.pipeline) throw new Error(`model ${manifest.name}: pipeline folder not resolved`);
-      return { kind: 'diffusion', manifest, pipeline: await loadDiffusionPipeline(manifest, entry.pipeline, startRunner) };
+      return {
+        kind: 'diffusion',
+        manifest,
+        pipeline: await loadDiffusionPipeline(manifest, entry.pipeline, startRunner),
+      };
   }
 }
 
@@ -71,7 +108,12 @@ async function loadModel(entry: CatalogEntry, startRunner: RunnerFactory): Promi
  * Loads every model of the catalog, one inference thread per graph; sessions live as long as the
  * worker. `onBatch` hears of every inference run (runner name, items, ms), for metrics.
  */
-export async function loadModelRegistry(catalog: ModelCatalog, config: Config, logger: Logger, onBatch?: (model: string, items: number, ms: number) => void): Promise<ModelRegistry> {
+export async function loadModelRegistry(
+  catalog: ModelCatalog,
+  config: Config,
+  logger: Logger,
+  onBatch?: (model: string, items: number, ms: number) => void,
+): Promise<ModelRegistry> {
   const startRunner: RunnerFactory = (opts) =>
     startModelRunner({
       ...opts,
@@ -85,7 +127,8 @@ export async function loadModelRegistry(catalog: ModelCatalog, config: Config, l
   for (const entry of catalog.entries) {
     models.set(entry.manifest.name, await loadModel(entry, startRunner));
   }
-  const runners = () => [...models.values()].flatMap((m) => (m.kind === 'diffusion' ? m.pipeline.runners() : [m.runner]));
+  const runners = () =>
+    [...models.values()].flatMap((m) => (m.kind === 'diffusion' ? m.pipeline.runners() : [m.runner]));
   return {
     get: (name) => models.get(name),
     all: () => [...models.values()],

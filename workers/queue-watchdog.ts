@@ -82,7 +82,9 @@ export function createQueueWatchdog(opts: WatchdogOptions): QueueWatchdog {
         if (now() - since < opts.stuckAfterMs) continue;
         suspectSince.delete(w.queue);
         opts.logger.error({ queue: w.queue, reason, stuck_ms: now() - since }, 'queue worker is stuck; recreating it');
-        await opts.recreate(w.queue, reason).catch((err) => opts.logger.error({ queue: w.queue, err }, 'recreating the queue worker failed'));
+        await opts
+          .recreate(w.queue, reason)
+          .catch((err) => opts.logger.error({ queue: w.queue, err }, 'recreating the queue worker failed'));
       }
     } finally {
       checking = false;

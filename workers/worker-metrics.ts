@@ -13,7 +13,13 @@ import { FLEET_METRICS, FleetDeltas, type FleetMetric } from '../src/metrics/fle
  */
 export interface WorkerMetrics {
   jobStarted(jobType: QueueName, model: string, waitMs: number): void;
-  jobEnded(jobType: QueueName, model: string, outcome: 'succeeded' | 'failed' | 'canceled', runMs: number, images: number): void;
+  jobEnded(
+    jobType: QueueName,
+    model: string,
+    outcome: 'succeeded' | 'failed' | 'canceled',
+    runMs: number,
+    images: number,
+  ): void;
   inferenceRun(model: string, items: number, ms: number): void;
   /** Adds what was measured since the last flush to Redis. */
   flush(redis: Redis, prefix: string): Promise<void>;
@@ -35,9 +41,15 @@ export async function startWorkerMetrics(logger: Logger, listenOn: WorkerMetrics
   const local = new Map<FleetMetric, LocalMetric>();
   for (const metric of Object.values(FLEET_METRICS) as FleetMetric[]) {
     const config = { name: metric.name, help: metric.help, labelNames: [...metric.labels], registers: [registry] };
-    local.set(metric, metric.type === 'histogram' ? new Histogram({ ...config, buckets: [...(metric.buckets ?? [])] }) : new Counter(config));
+    local.set(
+      metric,
+      metric.type === 'histogram'
+        ? new Histogram({ ...config, buckets: [...(metric.buckets ?? [])] })
+        : new Counter(config),
+    );
   }
-  const labelsOf = (metric: FleetMetric, values: string[]) => Object.fromEntries(metric.labels.map((name, i) => [name, values[i]]));
+  const labelsOf = (metric: FleetMetric, values: string[]) =>
+    Object.fromEntries(metric.labels.map((name, i) => [name, values[i]]));
   const observe = (metric: FleetMetric, values: string[], value: number) => {
     (local.get(metric) as Histogram<string>).observe(labelsOf(metric, values), value);
     deltas.observe(metric, values, value);
@@ -59,7 +71,12 @@ export async function startWorkerMetrics(logger: Logger, listenOn: WorkerMetrics
       );
     });
     // Unauthenticated, so loopback unless WORKER_METRICS_HOST says otherwise.
-    const bound = await listen(server, { port, host, what: 'the worker metrics server', variable: 'WORKER_METRICS_PORT' });
+    const bound = await listen(server, {
+      port,
+      host,
+      what: 'the worker metrics server',
+      variable: 'WORKER_METRICS_PORT',
+    });
     logger.info({ address: bound.address, port: bound.port }, 'worker metrics on /metrics');
   }
 

@@ -59,7 +59,8 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
     if (signal) setMaxListeners(0, signal);
     const model = 'params' in job.data ? job.data.params.model : '';
     const started = Date.now();
-    if (measured && job.attemptsStarted <= 1 && job.processedOn) metrics.jobStarted(queue, model, job.processedOn - job.timestamp);
+    if (measured && job.attemptsStarted <= 1 && job.processedOn)
+      metrics.jobStarted(queue, model, job.processedOn - job.timestamp);
     logger.debug({ attempt: job.attemptsStarted }, 'job started');
     if (await isCancelRequested(ctx.redis, ctx.config.QUEUE_PREFIX, String(job.id))) {
       throw new JobFailure(CANCELED_CODE, 'canceled by the client');
@@ -72,15 +73,23 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
         metrics.jobEnded(queue, model, 'succeeded', ms, output.success ? output.data.images.length : 0);
         // Answers from the result cache say nothing about how long the work takes.
         if (!(result as { cached?: boolean } | undefined)?.cached) {
-          void recordRunTime(ctx.redis, ctx.config.QUEUE_PREFIX, queue, model, ms, workUnits(job.data)).catch((err: Error) =>
-            logger.debug({ err: err.message }, 'run time not recorded (Redis away?); only the ETAs miss one sample'),
+          void recordRunTime(ctx.redis, ctx.config.QUEUE_PREFIX, queue, model, ms, workUnits(job.data)).catch(
+            (err: Error) =>
+              logger.debug({ err: err.message }, 'run time not recorded (Redis away?); only the ETAs miss one sample'),
           );
         }
       }
       return result;
     } catch (err) {
       const failure = toJobFailure(err, signal?.aborted ?? false);
-      if (measured) metrics.jobEnded(queue, model, failureCode(failure) === CANCELED_CODE ? 'canceled' : 'failed', Date.now() - started, 0);
+      if (measured)
+        metrics.jobEnded(
+          queue,
+          model,
+          failureCode(failure) === CANCELED_CODE ? 'canceled' : 'failed',
+          Date.now() - started,
+          0,
+        );
       throw failure;
     }
   };
@@ -102,16 +111,36 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const queues = config.WORKER_QUEUES.filter((q): q is QueueName => q !== WEBHOOK_QUEUE);
 
   const metrics = workerMetrics(config, logger);
-  const registry = resource('model registry', () => loadModelRegistry(catalog, config, logger, metrics.value.inferenceRun), (r) => r.close());
+  const registry = resource(
+    'model registry',
+    () => loadModelRegistry(catalog, config, logger, metrics.value.inferenceRun),
+    (r) => r.close(),
+  );
   const redis = mainRedis(config, logger, redisErrors);
   // Producer-side handles, for looking jobs up by id (the blob sweep asks whether a job still exists).
-  const lookups = resource('job lookups', () => openLookups(config, redis.value, redisErrors), (l) => closeLookups(l, logger));
+  const lookups = resource(
+    'job lookups',
+    () => openLookups(config, redis.value, redisErrors),
+    (l) => closeLookups(l, logger),
+  );
   const beats = heartbeat({ config, logger, id, redis, registry, cache });
   const push = metricsPush(config, logger, metrics, redis);
   const connections = workerConnections(config, redisErrors);
   const hooks = webhooks({ config, logger, id, redis, redisErrors });
-  const processor = (queue: QueueName) => guarded({ config, logger, redis: redis.value, store, registry: registry.value, cache }, queue, metrics.value);
-  const workers = queueWorkers({ config, logger, id, queues, redis, redisErrors, connections, webhooks: hooks, store, processor });
+  const processor = (queue: QueueName) =>
+    guarded({ config, logger, redis: redis.value, store, registry: registry.value, cache }, queue, metrics.value);
+  const workers = queueWorkers({
+    config,
+    logger,
+    id,
+    queues,
+    redis,
+    redisErrors,
+    connections,
+    webhooks: hooks,
+    store,
+    processor,
+  });
 
   const stop = await startComponents(
     [
@@ -132,16 +161,30 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     ],
     logger,
   );
-  logger.info({ id, queues: config.WORKER_QUEUES, concurrency: config.WORKER_CONCURRENCY, models: registry.value.runners().map((r) => `${r.name}@${r.provider}`) }, 'worker ready');
+  logger.info(
+    {
+      id,
+      queues: config.WORKER_QUEUES,
+      concurrency: config.WORKER_CONCURRENCY,
+      models: registry.value.runners().map((r) => `${r.name}@${r.provider}`),
+    },
+    'worker ready',
+  );
   return { id, close: stop };
 }
 
 function openLookups(config: Config, redis: Redis, redisErrors: RedisErrorLog): JobQueues {
-  const policy = { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS };
+  const policy = {
+    prefix: config.QUEUE_PREFIX,
+    attempts: config.JOB_ATTEMPTS,
+    retentionSeconds: config.JOB_RETENTION_SECONDS,
+  };
   return createJobQueues(redis, policy, (err, queue) => redisErrors.report(err, { queue }, 'queue error'));
 }
 
 async function closeLookups(lookups: JobQueues, logger: Logger): Promise<void> {
   // They share the main connection, which is disconnected next either way.
-  await lookups.close().catch((err: Error) => logger.debug({ err: err.message }, 'the job lookups closed with an error'));
+  await lookups
+    .close()
+    .catch((err: Error) => logger.debug({ err: err.message }, 'the job lookups closed with an error'));
 }

@@ -7,14 +7,36 @@ import { runClosedLoop, runOpenLoop } from './load-generators';
 import type { BenchRedis } from './redis-launcher';
 
 export interface ApiResult {
-  post: { rate: number; seconds: number; sent: number; errors: number; errorKinds: Record<string, number>; fromSchedule: LatencySummary; fromSend: LatencySummary; maxLateness: number; cpu: CpuUse };
-  read: { connections: number; seconds: number; requestsPerSecond: number; errors: number; firstError?: string; latency: LatencySummary; cpu: CpuUse };
+  post: {
+    rate: number;
+    seconds: number;
+    sent: number;
+    errors: number;
+    errorKinds: Record<string, number>;
+    fromSchedule: LatencySummary;
+    fromSend: LatencySummary;
+    maxLateness: number;
+    cpu: CpuUse;
+  };
+  read: {
+    connections: number;
+    seconds: number;
+    requestsPerSecond: number;
+    errors: number;
+    firstError?: string;
+    latency: LatencySummary;
+    cpu: CpuUse;
+  };
 }
 
 const generationBody = (seed: number) => JSON.stringify({ model: 'omori-sprite-gan', n: 1, seed });
 
 async function post(url: string, seed: number): Promise<string> {
-  const res = await fetch(`${url}/v1/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: generationBody(seed) });
+  const res = await fetch(`${url}/v1/generations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: generationBody(seed),
+  });
   const text = await res.text();
   if (res.status !== 202) throw new Error(`POST /v1/generations answered ${res.status}: ${text.slice(0, 200)}`);
   return (JSON.parse(text) as { id: string }).id;
@@ -27,7 +49,10 @@ async function post(url: string, seed: number): Promise<string> {
 export async function measureApi(redis: BenchRedis, options: BenchOptions): Promise<ApiResult> {
   await redis.flush();
   const stack = await startDarkroomStack(redis, options, 0);
-  const procs = [{ name: 'API', pid: stack.api.pid }, { name: 'redis', pid: redis.proc.pid }];
+  const procs = [
+    { name: 'API', pid: stack.api.pid },
+    { name: 'redis', pid: redis.proc.pid },
+  ];
   try {
     const ids: string[] = [];
     // Warm-up: connections, JIT, BullMQ's Lua scripts.
@@ -50,8 +75,26 @@ export async function measureApi(redis: BenchRedis, options: BenchOptions): Prom
     });
     const readCpu = cpuBetween(before, snapshot(procs));
     return {
-      post: { rate: options.apiRate, seconds: options.apiSeconds, sent: open.sent, errors: open.errors, errorKinds: open.errorKinds, fromSchedule: summarize(open.fromSchedule), fromSend: summarize(open.fromSend), maxLateness: open.maxLateness, cpu: postCpu },
-      read: { connections: options.readConnections, seconds: read.seconds, requestsPerSecond: read.requests / read.seconds, errors: read.errors, firstError: read.firstError, latency: summarize(read.latencies), cpu: readCpu },
+      post: {
+        rate: options.apiRate,
+        seconds: options.apiSeconds,
+        sent: open.sent,
+        errors: open.errors,
+        errorKinds: open.errorKinds,
+        fromSchedule: summarize(open.fromSchedule),
+        fromSend: summarize(open.fromSend),
+        maxLateness: open.maxLateness,
+        cpu: postCpu,
+      },
+      read: {
+        connections: options.readConnections,
+        seconds: read.seconds,
+        requestsPerSecond: read.requests / read.seconds,
+        errors: read.errors,
+        firstError: read.firstError,
+        latency: summarize(read.latencies),
+        cpu: readCpu,
+      },
     };
   } finally {
     await stack.stop();

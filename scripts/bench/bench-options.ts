@@ -49,13 +49,15 @@ export const CLIENT_MODES = ['wait', 'poll'] as const;
 export type ClientMode = (typeof CLIENT_MODES)[number];
 
 const clientMode = (value: string): ClientMode => {
-  if (!(CLIENT_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${CLIENT_MODES.join(', ')}`);
+  if (!(CLIENT_MODES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${CLIENT_MODES.join(', ')}`);
   return value as ClientMode;
 };
 
 const intList = (value: string): number[] => {
   const list = value.split(',').map((v) => Number(v.trim()));
-  if (!list.length || list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError('expected positive integers separated by commas');
+  if (!list.length || list.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError('expected positive integers separated by commas');
   return list;
 };
 
@@ -72,9 +74,15 @@ const nonNegativeInt = (value: string): number => {
 };
 
 const modelList = (value: string): BenchModel[] => {
-  const names = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(BENCH_MODELS as readonly string[]).includes(n));
-  if (unknown.length || !names.length) throw new InvalidArgumentError(`unknown model(s) ${unknown.join(', ') || '(none)'}; known: ${BENCH_MODELS.join(', ')}`);
+  if (unknown.length || !names.length)
+    throw new InvalidArgumentError(
+      `unknown model(s) ${unknown.join(', ') || '(none)'}; known: ${BENCH_MODELS.join(', ')}`,
+    );
   return BENCH_MODELS.filter((m) => names.includes(m));
 };
 
@@ -88,14 +96,35 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     .option('--out <file>', 'markdown report to write', 'docs/benchmarks.md')
     .option('--concurrency <list>', 'closed-loop client counts (default 8,16,32; quick: 16)', intList)
     .option('--seconds <s>', 'measured seconds per closed-loop run (default 8; quick: 2)', positive)
-    .option('--clients <mode>', 'how darkroom clients wait for a job: "wait" (Prefer: wait on the submission) or "poll" (GET every --poll-ms)', clientMode, 'wait')
-    .option('--poll-ms <ms>', 'interval between a client\'s job polls', positive, 25)
+    .option(
+      '--clients <mode>',
+      'how darkroom clients wait for a job: "wait" (Prefer: wait on the submission) or "poll" (GET every --poll-ms)',
+      clientMode,
+      'wait',
+    )
+    .option('--poll-ms <ms>', "interval between a client's job polls", positive, 25)
     .option('--worker-concurrency <n>', 'WORKER_CONCURRENCY of the benchmarked worker', positive, 32)
-    .option('--worker-threads <n>', 'ORT_INTRA_OP_THREADS of the benchmarked workers (0: darkroom\'s default)', nonNegativeInt, 0)
+    .option(
+      '--worker-threads <n>',
+      "ORT_INTRA_OP_THREADS of the benchmarked workers (0: darkroom's default)",
+      nonNegativeInt,
+      0,
+    )
     .option('--log-level <level>', 'LOG_LEVEL of the API and worker processes', 'warn')
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ quick: boolean; models: BenchModel[]; out: string; concurrency?: number[]; seconds?: number; clients: ClientMode; pollMs: number; workerConcurrency: number; workerThreads: number; logLevel: string }>();
+  const o = program.opts<{
+    quick: boolean;
+    models: BenchModel[];
+    out: string;
+    concurrency?: number[];
+    seconds?: number;
+    clients: ClientMode;
+    pollMs: number;
+    workerConcurrency: number;
+    workerThreads: number;
+    logLevel: string;
+  }>();
   const quick = o.quick;
   return {
     quick,

@@ -5,7 +5,11 @@ import path from 'node:path';
 function findRepo(start: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'darkroom') return dir;
+    if (
+      fs.existsSync(manifest) &&
+      (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'darkroom'
+    )
+      return dir;
     if (path.dirname(dir) === dir) throw new Error(`no darkroom package.json above ${start}`);
   }
 }
@@ -22,8 +26,14 @@ export const PHOTOS = path.join(SHARED, 'images');
 /** Everything the benchmark needs on disk; throws one message listing what is missing and how to get it. */
 export function requireBenchInputs(): void {
   const needs: [string, string][] = [
-    [path.join(SHARED, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.onnx'), 'the ../shared folder beside the repo (real models and photos)'],
-    [path.join(SHARED, 'models', 'omori-sprite-gan', 'omori-sprite-gan-dynbatch.onnx'), 'the ../shared folder beside the repo (real models and photos)'],
+    [
+      path.join(SHARED, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.onnx'),
+      'the ../shared folder beside the repo (real models and photos)',
+    ],
+    [
+      path.join(SHARED, 'models', 'omori-sprite-gan', 'omori-sprite-gan-dynbatch.onnx'),
+      'the ../shared folder beside the repo (real models and photos)',
+    ],
     [PHOTOS, 'the photos in ../shared/images'],
     [path.join(DEMO_MODELS, 'demo-diffusion', 'unet', 'model.onnx'), 'the demo models: run `npm run models:build`'],
     [path.join(DIST, 'src', 'api-main.js'), 'the compiled API: run `npm run build`'],

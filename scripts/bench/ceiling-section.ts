@@ -28,7 +28,13 @@ export interface CeilingResult {
  * in this process with no HTTP and no queue. With `overlap`, the next batch is decoded and the
  * previous one encoded (both on libuv's pool) while the current one runs, as a server would.
  */
-async function rawLoop(model: InlineModel, workload: Workload, batch: number, overlap: boolean, seconds: number): Promise<number> {
+async function rawLoop(
+  model: InlineModel,
+  workload: Workload,
+  batch: number,
+  overlap: boolean,
+  seconds: number,
+): Promise<number> {
   let seq = 0;
   const items = () => Array.from({ length: batch }, () => workload.item(seq++));
   const once = async () => (await (await model.prepare(items())).infer()).finish();
@@ -70,7 +76,11 @@ export function ceilingThreads(options: BenchOptions): number[] {
 const threadsLabel = (threads: number) => (threads ? String(threads) : "onnxruntime's default");
 
 /** Tries every thread setting and batch size, sequential and overlapped, and keeps the fastest as the ceiling. */
-export async function measureCeiling(workload: Workload, options: BenchOptions, log: (line: string) => void): Promise<CeilingResult> {
+export async function measureCeiling(
+  workload: Workload,
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<CeilingResult> {
   const tries: CeilingTry[] = [];
   let describe = '';
   for (const threads of ceilingThreads(options)) {
@@ -81,7 +91,9 @@ export async function measureCeiling(workload: Workload, options: BenchOptions, 
         for (const overlap of [false, true]) {
           const imagesPerSecond = await rawLoop(model, workload, batch, overlap, options.ceilingSeconds);
           tries.push({ threads, batch, overlap, imagesPerSecond });
-          log(`  ceiling ${workload.model} threads ${threadsLabel(threads)} batch ${batch}${overlap ? ' overlapped' : ''}: ${num(imagesPerSecond)} images/s`);
+          log(
+            `  ceiling ${workload.model} threads ${threadsLabel(threads)} batch ${batch}${overlap ? ' overlapped' : ''}: ${num(imagesPerSecond)} images/s`,
+          );
         }
       }
     } finally {
@@ -94,7 +106,8 @@ export async function measureCeiling(workload: Workload, options: BenchOptions, 
 
 export function ceilingTable(results: CeilingResult[], batches: number[]): Table {
   return {
-    caption: 'Raw loop, images per second (sequential / overlapped), per intra-op thread setting; the best is the ceiling',
+    caption:
+      'Raw loop, images per second (sequential / overlapped), per intra-op thread setting; the best is the ceiling',
     header: ['model', 'per item', 'threads per session', ...batches.map((b) => `batch ${b}`), 'ceiling'],
     rows: results.flatMap((r) =>
       [...new Set(r.tries.map((t) => t.threads))].map((threads, i) => [
@@ -106,7 +119,9 @@ export function ceilingTable(results: CeilingResult[], batches: number[]): Table
           const ovl = r.tries.find((t) => t.threads === threads && t.batch === b && t.overlap);
           return `${num(seq?.imagesPerSecond ?? NaN, 0)} / ${num(ovl?.imagesPerSecond ?? NaN, 0)}`;
         }),
-        i ? '' : `**${num(r.best.imagesPerSecond, 0)}** (threads ${threadsLabel(r.best.threads)}, batch ${r.best.batch}${r.best.overlap ? ', overlapped' : ''})`,
+        i
+          ? ''
+          : `**${num(r.best.imagesPerSecond, 0)}** (threads ${threadsLabel(r.best.threads)}, batch ${r.best.batch}${r.best.overlap ? ', overlapped' : ''})`,
       ]),
     ),
   };

@@ -23,7 +23,10 @@ function machineTicks(): [number, number] {
 function processTicks(pid: number | 'self', children = false): number {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     // Fields 14-17 of stat(5), counted after the command name: utime, stime, cutime, cstime.
     return f[11] + f[12] + (children ? f[13] + f[14] : 0);
   } catch {
@@ -42,7 +45,13 @@ export interface CpuSnapshot {
 
 export function snapshot(procs: { name: string; pid: number }[] = []): CpuSnapshot {
   const [busy, total] = machineTicks();
-  return { at: performance.now(), busy, total, self: processTicks('self', true), procs: new Map(procs.map((p) => [p.pid, { name: p.name, ticks: processTicks(p.pid) }])) };
+  return {
+    at: performance.now(),
+    busy,
+    total,
+    self: processTicks('self', true),
+    procs: new Map(procs.map((p) => [p.pid, { name: p.name, ticks: processTicks(p.pid) }])),
+  };
 }
 
 /** CPU used between two snapshots, in cores (1.0 = one core busy all the time); same-named processes are summed. */

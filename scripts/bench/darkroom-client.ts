@@ -46,11 +46,17 @@ const PREFER_WAIT_SECONDS = 60;
  * carried the result; readyMs is submit -> the job's finish time recorded in Redis (same machine,
  * same clock), i.e. without the delay of learning about it.
  */
-export async function submitAndWait(baseUrl: string, req: BenchRequest, mode: ClientMode, pollMs: number): Promise<RequestOutcome> {
+export async function submitAndWait(
+  baseUrl: string,
+  req: BenchRequest,
+  mode: ClientMode,
+  pollMs: number,
+): Promise<RequestOutcome> {
   const wallStart = Date.now();
   const start = performance.now();
   const outcome = (job: JobView, polls: number): RequestOutcome => {
-    if (job.status !== 'succeeded') throw new Error(`job ${job.id} ${job.status}: ${job.error?.code} ${job.error?.message}`);
+    if (job.status !== 'succeeded')
+      throw new Error(`job ${job.id} ${job.status}: ${job.error?.code} ${job.error?.message}`);
     const images = job.result?.images?.length ?? job.result?.predictions?.length ?? 0;
     const finished = job.finished_at ? Date.parse(job.finished_at) - wallStart : undefined;
     return { images, latencyMs: performance.now() - start, readyMs: finished, polls };

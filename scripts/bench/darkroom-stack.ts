@@ -52,7 +52,12 @@ function baseEnv(redis: BenchRedis, dataDir: string, settings: StackSettings, pr
 }
 
 /** Starts the API (and `workers` workers), each waited for: the API until /readyz, a worker until its heartbeat is in Redis. */
-export async function startDarkroomStack(redis: BenchRedis, settings: StackSettings, workers = 1, prefix = 'darkroom'): Promise<DarkroomStack> {
+export async function startDarkroomStack(
+  redis: BenchRedis,
+  settings: StackSettings,
+  workers = 1,
+  prefix = 'darkroom',
+): Promise<DarkroomStack> {
   const dataDir = makeTempDir('data');
   const env = baseEnv(redis, dataDir, settings, prefix);
   const port = await freePort();
@@ -69,7 +74,12 @@ export async function startDarkroomStack(redis: BenchRedis, settings: StackSetti
       const worker = launchNode(`darkroom worker ${stack.workers.length + 1}`, 'workers/main.js', { ...env, ...extra });
       stack.workers.push(worker);
       // The heartbeat is written after every queue's consumer started (worker-process.ts).
-      await waitUntil('the worker heartbeat', worker, async () => (await client.keys(`${prefix}:workers:*-${worker.pid}-*`)).length > 0, 180_000);
+      await waitUntil(
+        'the worker heartbeat',
+        worker,
+        async () => (await client.keys(`${prefix}:workers:*-${worker.pid}-*`)).length > 0,
+        180_000,
+      );
       return worker;
     },
     async stopWorkers() {
@@ -81,7 +91,8 @@ export async function startDarkroomStack(redis: BenchRedis, settings: StackSetti
       const keys = await client.keys(`${prefix}:workers:*`);
       const beats = keys.length ? await client.mget(keys) : [];
       for (const beat of beats) {
-        const models = (JSON.parse(beat ?? '{}') as { models?: { name: string; runs: number; items: number }[] }).models ?? [];
+        const models =
+          (JSON.parse(beat ?? '{}') as { models?: { name: string; runs: number; items: number }[] }).models ?? [];
         for (const m of models) {
           const s = stats.get(m.name) ?? { runs: 0, items: 0 };
           stats.set(m.name, { runs: s.runs + m.runs, items: s.items + m.items });

@@ -61,14 +61,26 @@ async function naiveRequest(url: string, workload: Workload, seq: number): Promi
   return { images: body.images?.length ?? body.predictions?.length ?? 0, latencyMs: performance.now() - start };
 }
 
-async function measure(target: Target, clients: number, options: BenchOptions, withHealth: boolean, runner: string): Promise<EndToEndRun> {
+async function measure(
+  target: Target,
+  clients: number,
+  options: BenchOptions,
+  withHealth: boolean,
+  runner: string,
+): Promise<EndToEndRun> {
   const statsBefore = await target.stack?.runnerStats();
   const before = snapshot(target.procs);
   const probe = withHealth ? startProbe(`${target.url}/healthz`, options.healthRate) : undefined;
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   // At least two results per client in the window, so a short run still measures a steady state.
-  const result = await runClosedLoop(clients, options.warmupSeconds * 1000, options.runSeconds * 1000, (_client, seq) => target.request(seq), 2 * clients);
+  const result = await runClosedLoop(
+    clients,
+    options.warmupSeconds * 1000,
+    options.runSeconds * 1000,
+    (_client, seq) => target.request(seq),
+    2 * clients,
+  );
   lag.disable();
   const health = await probe?.stop();
   const cpu = cpuBetween(before, snapshot(target.procs));
@@ -96,14 +108,30 @@ async function measure(target: Target, clients: number, options: BenchOptions, w
   };
 }
 
-function darkroomTarget(system: SystemName, stack: DarkroomStack, workload: Workload, options: BenchOptions, procs: Target['procs']): Target {
-  return { system, url: stack.url, stack, procs, request: (seq) => submitAndWait(stack.url, workload.darkroom(seq), options.clientMode, options.pollMs) };
+function darkroomTarget(
+  system: SystemName,
+  stack: DarkroomStack,
+  workload: Workload,
+  options: BenchOptions,
+  procs: Target['procs'],
+): Target {
+  return {
+    system,
+    url: stack.url,
+    stack,
+    procs,
+    request: (seq) => submitAndWait(stack.url, workload.darkroom(seq), options.clientMode, options.pollMs),
+  };
 }
 
 /** Starts the naive server with `models` (comma-separated) and waits until it answers. */
 async function startNaiveServer(models: string): Promise<{ url: string; proc: Launched }> {
   const port = await freePort();
-  const proc = launchNode('naive server', 'scripts/bench/naive-server.js', { ...process.env, NAIVE_PORT: String(port), NAIVE_MODELS: models });
+  const proc = launchNode('naive server', 'scripts/bench/naive-server.js', {
+    ...process.env,
+    NAIVE_PORT: String(port),
+    NAIVE_MODELS: models,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitUntil('the naive server to answer /healthz', proc, () => answers(`${url}/healthz`), 120_000);
   return { url, proc };
@@ -162,14 +190,32 @@ function processesOf(systems: Systems, redis: BenchRedis, active: 'batching' | '
  * One model: darkroom and the naive server back to back at every client count, darkroom with
  * batching off at the largest; each system warmed first.
  */
-export async function measureModel(systems: Systems, redis: BenchRedis, workload: Workload, options: BenchOptions, log: (line: string) => void): Promise<EndToEndRun[]> {
+export async function measureModel(
+  systems: Systems,
+  redis: BenchRedis,
+  workload: Workload,
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<EndToEndRun[]> {
   const runner = mainRunner(workload.model);
   const on = darkroomTarget('darkroom', systems.batching, workload, options, processesOf(systems, redis, 'batching'));
-  const off = darkroomTarget('darkroom, batching off', systems.unbatched, workload, options, processesOf(systems, redis, 'unbatched'));
-  const naive: Target = { system: 'naive server', url: systems.naive.url, procs: processesOf(systems, redis, 'naive'), request: (seq) => naiveRequest(systems.naive.url, workload, seq) };
+  const off = darkroomTarget(
+    'darkroom, batching off',
+    systems.unbatched,
+    workload,
+    options,
+    processesOf(systems, redis, 'unbatched'),
+  );
+  const naive: Target = {
+    system: 'naive server',
+    url: systems.naive.url,
+    procs: processesOf(systems, redis, 'naive'),
+    request: (seq) => naiveRequest(systems.naive.url, workload, seq),
+  };
   const maxClients = Math.max(...options.concurrency);
   if (options.extraWarmupSeconds) {
-    for (const t of [on, off, naive]) await runClosedLoop(maxClients, 0, options.extraWarmupSeconds * 1000, (_c, seq) => t.request(seq));
+    for (const t of [on, off, naive])
+      await runClosedLoop(maxClients, 0, options.extraWarmupSeconds * 1000, (_c, seq) => t.request(seq));
   }
   const runs: EndToEndRun[] = [];
   for (const clients of options.concurrency) {
@@ -177,7 +223,9 @@ export async function measureModel(systems: Systems, redis: BenchRedis, workload
       const run = await measure(target, clients, options, clients === maxClients, runner);
       runs.push(run);
       const health = run.health ? `, healthz p99 ${run.health.p99.toFixed(1)} ms` : '';
-      log(`  ${workload.model} ${target.system}, ${clients} clients: ${run.imagesPerSecond.toFixed(1)} images/s, p99 ${run.latency.p99.toFixed(0)} ms${run.meanBatch ? `, mean batch ${run.meanBatch.toFixed(1)}` : ''}${health}${run.errors ? `, ${run.errors} errors (${run.firstError})` : ''}`);
+      log(
+        `  ${workload.model} ${target.system}, ${clients} clients: ${run.imagesPerSecond.toFixed(1)} images/s, p99 ${run.latency.p99.toFixed(0)} ms${run.meanBatch ? `, mean batch ${run.meanBatch.toFixed(1)}` : ''}${health}${run.errors ? `, ${run.errors} errors (${run.firstError})` : ''}`,
+      );
     }
   }
   return runs;

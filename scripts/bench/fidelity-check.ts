@@ -30,7 +30,9 @@ export async function checkSameWork(stack: DarkroomStack, workload: Workload): P
   const model = await loadInlineModel(workload.model);
   try {
     if (workload.imagesPerRequest === 1 && job.result?.predictions) {
-      const [inline] = (await (await (await model.prepare([workload.item(0)])).infer()).finish()) as { class_index: number }[][];
+      const [inline] = (await (await (await model.prepare([workload.item(0)])).infer()).finish()) as {
+        class_index: number;
+      }[][];
       const a = job.result.predictions[0].labels.map((l) => l.class_index).join(',');
       const b = inline.map((l) => l.class_index).join(',');
       return `${workload.model}: top-5 classes of the first photo ${a === b ? `identical (${a})` : `DIFFER: darkroom ${a}, inline ${b}`}`;
@@ -38,7 +40,9 @@ export async function checkSameWork(stack: DarkroomStack, workload: Workload): P
     const body = JSON.parse(String(req.init.body)) as { seed: number; prompt?: string };
     const res = await fetch(`${stack.url}/v1/jobs/${id}/images/0`);
     const png = Buffer.from(await res.arrayBuffer());
-    const [inline] = (await (await (await model.prepare([{ seed: body.seed, prompt: body.prompt ?? '' }])).infer()).finish()) as Buffer[];
+    const [inline] = (await (
+      await (await model.prepare([{ seed: body.seed, prompt: body.prompt ?? '' }])).infer()
+    ).finish()) as Buffer[];
     return `${workload.model}: image 0 (seed ${body.seed}) ${png.equals(inline) ? `byte-identical PNG (${png.length} bytes)` : `DIFFERS: darkroom ${png.length} bytes, inline ${inline.length} bytes`}`;
   } finally {
     await model.close();

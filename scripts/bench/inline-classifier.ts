@@ -8,10 +8,19 @@ import { DEFAULT_CONFIG, openSession, toOrt, type InlineModel } from './inline-m
 const TOP_K = 5;
 
 /** Decode + resize + normalise each photo, one session.run per batch, softmax and top-5 per image. */
-export async function loadInlineClassifier(manifest: ClassifierManifest, dir: string, threads = 0): Promise<InlineModel> {
+export async function loadInlineClassifier(
+  manifest: ClassifierManifest,
+  dir: string,
+  threads = 0,
+): Promise<InlineModel> {
   const session = await openSession(path.resolve(dir, manifest.files.model), threads);
   const pre = manifest.preprocess;
-  const activate = (raw: Float32Array) => (manifest.output_activation === 'softmax' ? softmax(raw) : manifest.output_activation === 'sigmoid' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw);
+  const activate = (raw: Float32Array) =>
+    manifest.output_activation === 'softmax'
+      ? softmax(raw)
+      : manifest.output_activation === 'sigmoid'
+        ? raw.map((v) => 1 / (1 + Math.exp(-v)))
+        : raw;
   return {
     name: manifest.name,
     kind: 'classifier',
@@ -20,7 +29,14 @@ export async function loadInlineClassifier(manifest: ClassifierManifest, dir: st
       const tensors = await Promise.all(
         items.map(async (item) => {
           if (!item.image) throw new Error('a classifier needs an image');
-          const image = await decodeImage(item.image, { maxPixels: DEFAULT_CONFIG.MAX_IMAGE_PIXELS, width: pre.width, height: pre.height, fit: pre.resize, shorterSide: pre.resize_shorter_side, filter: pre.resize_filter });
+          const image = await decodeImage(item.image, {
+            maxPixels: DEFAULT_CONFIG.MAX_IMAGE_PIXELS,
+            width: pre.width,
+            height: pre.height,
+            fit: pre.resize,
+            shorterSide: pre.resize_shorter_side,
+            filter: pre.resize_filter,
+          });
           return imageToTensor(image, pre);
         }),
       );

@@ -13,7 +13,14 @@ import type { TensorData } from '../../workers/runtime/tensor-data';
 import { openSession, toOrt, type InlineModel } from './inline-model';
 
 /** The text-to-image settings every diffusion request of the benchmark uses. */
-export const DIFFUSION_SETTINGS = { width: 256, height: 256, steps: 4, scheduler: 'euler' as SchedulerName, guidance_scale: 7.5, negative_prompt: '' };
+export const DIFFUSION_SETTINGS = {
+  width: 256,
+  height: 256,
+  steps: 4,
+  scheduler: 'euler' as SchedulerName,
+  guidance_scale: 7.5,
+  negative_prompt: '',
+};
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 
@@ -22,10 +29,15 @@ function typed(session: ort.InferenceSession, input: string, dims: number[], val
   const meta = session.inputMetadata.find((m) => m.name === input);
   const type = meta?.isTensor ? meta.type : 'float32';
   const data: TensorData =
-    type === 'int64' ? { type, dims, data: BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))) }
-    : type === 'int32' ? { type, dims, data: Int32Array.from(values) }
-    : type === 'float32' ? { type, dims, data: Float32Array.from(values) }
-    : (() => { throw new Error(`input ${input}: element type ${type} is not handled by the benchmark`); })();
+    type === 'int64'
+      ? { type, dims, data: BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))) }
+      : type === 'int32'
+        ? { type, dims, data: Int32Array.from(values) }
+        : type === 'float32'
+          ? { type, dims, data: Float32Array.from(values) }
+          : (() => {
+              throw new Error(`input ${input}: element type ${type} is not handled by the benchmark`);
+            })();
   return toOrt(data);
 }
 
@@ -34,7 +46,11 @@ function typed(session: ort.InferenceSession, input: string, dims: number[], val
  * at batch 2B ([negative, prompt] per image), `steps` UNet calls at batch 2B with classifier-free
  * guidance and the scheduler step in between, the VAE decoder at batch B, then PNG encoding.
  */
-export async function loadInlineDiffusion(manifest: DiffusionManifest, info: PipelineInfo, threads = 0): Promise<InlineModel> {
+export async function loadInlineDiffusion(
+  manifest: DiffusionManifest,
+  info: PipelineInfo,
+  threads = 0,
+): Promise<InlineModel> {
   const dir = info.dir;
   const s = DIFFUSION_SETTINGS;
   const [tokenizer, text, unet, vae] = await Promise.all([
@@ -59,15 +75,23 @@ export async function loadInlineDiffusion(manifest: DiffusionManifest, info: Pip
     describe: `prompt + seed -> ${s.width}x${s.height} PNG, ${s.steps} ${s.scheduler} steps, guidance ${s.guidance_scale}`,
     async prepare(items) {
       const b = items.length;
-      const rows = items.flatMap((item) => [tokenizer.encodePadded(s.negative_prompt), tokenizer.encodePadded(item.prompt)]);
+      const rows = items.flatMap((item) => [
+        tokenizer.encodePadded(s.negative_prompt),
+        tokenizer.encodePadded(item.prompt),
+      ]);
       const ids = new Int32Array(rows.length * tokenizer.maxLength);
       rows.forEach((r, i) => ids.set(r, i * tokenizer.maxLength));
       const schedulers = items.map(() => createScheduler(s.scheduler, schedulerConfig, s.steps));
       const rngs = items.map((item) => createNormalRng(item.seed));
-      let latents: Float32Array[] = items.map((_, i) => normalArray(rngs[i], size).map((v) => v * schedulers[i].initNoiseSigma));
+      let latents: Float32Array[] = items.map((_, i) =>
+        normalArray(rngs[i], size).map((v) => v * schedulers[i].initNoiseSigma),
+      );
       return {
         async infer() {
-          const encoded = await text.run({ [textInput]: typed(text, textInput, [rows.length, tokenizer.maxLength], ids) }, [textOutput]);
+          const encoded = await text.run(
+            { [textInput]: typed(text, textInput, [rows.length, tokenizer.maxLength], ids) },
+            [textOutput],
+          );
           const hidden = encoded[textOutput];
           const timesteps = schedulers[0].timesteps;
           for (let step = 0; step < timesteps.length; step++) {
@@ -77,27 +101,52 @@ export async function loadInlineDiffusion(manifest: DiffusionManifest, info: Pip
               samples.set(x, 2 * i * size);
               samples.set(x, (2 * i + 1) * size);
             });
-            const out = await unet.run({
-              [sampleName]: toOrt({ type: 'float32', dims: [2 * b, 4, ...latentHw], data: samples }),
-              [timestepName]: typed(unet, timestepName, [2 * b], new Array<number>(2 * b).fill(timesteps[step])),
-              [hiddenName]: hidden,
-            }, [unetOutput]);
+            const out = await unet.run(
+              {
+                [sampleName]: toOrt({ type: 'float32', dims: [2 * b, 4, ...latentHw], data: samples }),
+                [timestepName]: typed(unet, timestepName, [2 * b], new Array<number>(2 * b).fill(timesteps[step])),
+                [hiddenName]: hidden,
+              },
+              [unetOutput],
+            );
             const predicted = out[unetOutput].data as Float32Array;
             latents = latents.map((latent, i) => {
               const eps = new Float32Array(size);
               const uncond = 2 * i * size;
               const cond = uncond + size;
-              for (let k = 0; k < size; k++) eps[k] = predicted[uncond + k] + s.guidance_scale * (predicted[cond + k] - predicted[uncond + k]);
+              for (let k = 0; k < size; k++)
+                eps[k] = predicted[uncond + k] + s.guidance_scale * (predicted[cond + k] - predicted[uncond + k]);
               return schedulers[i].step(eps, step, latent, rngs[i]);
             });
           }
           const scaled = new Float32Array(b * size);
-          latents.forEach((latent, i) => scaled.set(latent.map((v) => v / scaling), i * size));
+          latents.forEach((latent, i) =>
+            scaled.set(
+              latent.map((v) => v / scaling),
+              i * size,
+            ),
+          );
           const vaeInput = vae.inputNames[0];
-          const decoded = await vae.run({ [vaeInput]: toOrt({ type: 'float32', dims: [b, 4, ...latentHw], data: scaled }) });
+          const decoded = await vae.run({
+            [vaeInput]: toOrt({ type: 'float32', dims: [b, 4, ...latentHw], data: scaled }),
+          });
           const pixels = decoded[vae.outputNames[0]].data as Float32Array;
           return {
-            finish: () => Promise.all(items.map((_, i) => encodeImage(tensorToImage(pixels, i, { width: s.width, height: s.height, layout: 'NCHW', channel_order: 'RGB', range: [-1, 1] }), 'png'))),
+            finish: () =>
+              Promise.all(
+                items.map((_, i) =>
+                  encodeImage(
+                    tensorToImage(pixels, i, {
+                      width: s.width,
+                      height: s.height,
+                      layout: 'NCHW',
+                      channel_order: 'RGB',
+                      range: [-1, 1],
+                    }),
+                    'png',
+                  ),
+                ),
+              ),
           };
         },
       };

@@ -44,7 +44,11 @@ export const DEFAULT_CONFIG = loadConfig({});
  * intra-op threads (0: onnxruntime's own default, as a naive server would leave it).
  */
 export function openSession(file: string, threads = 0): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...(threads > 0 ? { intraOpNumThreads: threads } : {}) });
+  return ort.InferenceSession.create(file, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+  });
 }
 
 export const toOrt = (t: TensorData) => new ort.Tensor(t.type, t.data as never, t.dims);

@@ -30,13 +30,28 @@ export interface ClosedLoopResult {
  * fewer than `minRequests` requests finished in it (slow model, busy machine), up to 4x; a
  * request finishing after the window closed is not counted, and nothing new starts after it.
  */
-export async function runClosedLoop(clients: number, warmupMs: number, measureMs: number, request: (client: number, seq: number) => Promise<RequestOutcome>, minRequests = 0): Promise<ClosedLoopResult> {
+export async function runClosedLoop(
+  clients: number,
+  warmupMs: number,
+  measureMs: number,
+  request: (client: number, seq: number) => Promise<RequestOutcome>,
+  minRequests = 0,
+): Promise<ClosedLoopResult> {
   const start = performance.now();
   const from = start + warmupMs;
   const until = from + measureMs;
   const hardUntil = from + 4 * measureMs;
   let closedAt: number | undefined;
-  const result: ClosedLoopResult = { clients, seconds: 0, requests: 0, images: 0, errors: 0, latencies: [], ready: [], polls: 0 };
+  const result: ClosedLoopResult = {
+    clients,
+    seconds: 0,
+    requests: 0,
+    images: 0,
+    errors: 0,
+    latencies: [],
+    ready: [],
+    polls: 0,
+  };
   const open = (now: number) => {
     if (closedAt === undefined && now >= until && (result.requests >= minRequests || now >= hardUntil)) closedAt = now;
     return closedAt === undefined;
@@ -83,7 +98,12 @@ export interface OpenLoopResult {
  * Open loop: request i is scheduled at i / rate seconds and sent then, whether or not earlier
  * ones have answered, so a slow server cannot slow the offered load down.
  */
-export async function runOpenLoop(rate: number, seconds: number, send: (i: number) => Promise<void>, shouldStop: () => boolean = () => false): Promise<OpenLoopResult> {
+export async function runOpenLoop(
+  rate: number,
+  seconds: number,
+  send: (i: number) => Promise<void>,
+  shouldStop: () => boolean = () => false,
+): Promise<OpenLoopResult> {
   const total = Math.round(rate * seconds);
   const result: OpenLoopResult = { sent: 0, errors: 0, errorKinds: {}, fromSchedule: [], fromSend: [], maxLateness: 0 };
   const inFlight: Promise<void>[] = [];
@@ -118,11 +138,16 @@ export async function runOpenLoop(rate: number, seconds: number, send: (i: numbe
 /** GET `url` at `rate` per second in the background (open loop) until stopped; resolves with the latencies. */
 export function startProbe(url: string, rate: number): { stop(): Promise<OpenLoopResult> } {
   let stopped = false;
-  const run = runOpenLoop(rate, 3600, async () => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-  }, () => stopped);
+  const run = runOpenLoop(
+    rate,
+    3600,
+    async () => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+    },
+    () => stopped,
+  );
   return {
     stop() {
       stopped = true;

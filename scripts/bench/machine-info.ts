@@ -24,7 +24,9 @@ export interface MachineInfo {
 
 const packageVersion = (name: string) => {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return 'unknown';
   }
@@ -33,7 +35,10 @@ const packageVersion = (name: string) => {
 function gitCommit(): string {
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' });
   if (head.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  }).stdout.trim();
   return `${head.stdout.trim()}${dirty ? ' + uncommitted changes' : ''}`;
 }
 

@@ -54,12 +54,23 @@ export function launchNode(name: string, script: string, env: NodeJS.ProcessEnv)
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `ready` until it resolves true; fails early, with the process output, if `proc` exits. */
-export async function waitUntil(what: string, proc: Launched, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  proc: Launched,
+  ready: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!proc.running()) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before ${what}; its output:\n${proc.output().slice(-3000)}`);
+    if (!proc.running())
+      throw new Error(
+        `${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before ${what}; its output:\n${proc.output().slice(-3000)}`,
+      );
     if (await ready().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${proc.name} output:\n${proc.output().slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; ${proc.name} output:\n${proc.output().slice(-3000)}`,
+      );
     await sleep(50);
   }
 }

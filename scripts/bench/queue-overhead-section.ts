@@ -14,7 +14,14 @@ export interface QueueOverheadResult {
   /** BullMQ alone: add() -> the no-op worker's job is completed. */
   noop: { add: LatencySummary; completed: LatencySummary; jobs: number };
   /** The cheapest real job (omori, n = 1) through darkroom's API and worker. */
-  real: { post: LatencySummary; finished: LatencySummary; seen: LatencySummary; wait: LatencySummary; processing: LatencySummary; jobs: number };
+  real: {
+    post: LatencySummary;
+    finished: LatencySummary;
+    seen: LatencySummary;
+    wait: LatencySummary;
+    processing: LatencySummary;
+    jobs: number;
+  };
 }
 
 const payload = (seed: number): GenerationPayload => ({
@@ -35,7 +42,11 @@ async function measureNoop(redis: BenchRedis, jobs: number): Promise<QueueOverhe
   await waitForReady(connection);
   const queues = createJobQueues(connection, { prefix, attempts: 3, retentionSeconds: 3600 });
   const waiting = new Map<string, () => void>();
-  const worker = new Worker('generation', async () => ({ images: [] }), { connection: workerConnection, prefix, concurrency: 8 });
+  const worker = new Worker('generation', async () => ({ images: [] }), {
+    connection: workerConnection,
+    prefix,
+    concurrency: 8,
+  });
   worker.on('completed', (job) => waiting.get(String(job.id))?.());
   await worker.waitUntilReady();
   const add: number[] = [];
@@ -66,18 +77,36 @@ async function measureNoop(redis: BenchRedis, jobs: number): Promise<QueueOverhe
 }
 
 /** One client, one omori n = 1 job at a time through the API; polls back to back every 2 ms. */
-async function measureReal(redis: BenchRedis, options: BenchOptions, jobs: number): Promise<QueueOverheadResult['real']> {
+async function measureReal(
+  redis: BenchRedis,
+  options: BenchOptions,
+  jobs: number,
+): Promise<QueueOverheadResult['real']> {
   const stack = await startDarkroomStack(redis, options, 1);
-  const r = { post: [] as number[], finished: [] as number[], seen: [] as number[], wait: [] as number[], processing: [] as number[] };
+  const r = {
+    post: [] as number[],
+    finished: [] as number[],
+    seen: [] as number[],
+    wait: [] as number[],
+    processing: [] as number[],
+  };
   try {
     for (let i = 0; i < jobs + 10; i++) {
       const wallStart = Date.now();
       const start = performance.now();
-      const id = await submitJob(stack.url, { path: '/v1/generations', init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'omori-sprite-gan', n: 1, seed: 1_000_000 + i }) } });
+      const id = await submitJob(stack.url, {
+        path: '/v1/generations',
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'omori-sprite-gan', n: 1, seed: 1_000_000 + i }),
+        },
+      });
       const posted = performance.now();
       let job = await getJob(stack.url, id);
       while (job.status !== 'succeeded') {
-        if (job.status === 'failed' || job.status === 'canceled') throw new Error(`job ${id} ${job.status}: ${job.error?.message}`);
+        if (job.status === 'failed' || job.status === 'canceled')
+          throw new Error(`job ${id} ${job.status}: ${job.error?.message}`);
         await sleep(2);
         job = await getJob(stack.url, id);
       }
@@ -94,7 +123,14 @@ async function measureReal(redis: BenchRedis, options: BenchOptions, jobs: numbe
   } finally {
     await stack.stop();
   }
-  return { post: summarize(r.post), finished: summarize(r.finished), seen: summarize(r.seen), wait: summarize(r.wait), processing: summarize(r.processing), jobs };
+  return {
+    post: summarize(r.post),
+    finished: summarize(r.finished),
+    seen: summarize(r.seen),
+    wait: summarize(r.wait),
+    processing: summarize(r.processing),
+    jobs,
+  };
 }
 
 export async function measureQueueOverhead(redis: BenchRedis, options: BenchOptions): Promise<QueueOverheadResult> {

@@ -24,11 +24,27 @@ const portOpen = (port: number) =>
 /** Starts redis-server (appendonly yes, noeviction, like `npm start`); fails clearly when it is not installed. */
 export async function startBenchRedis(): Promise<BenchRedis> {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new Error('redis-server is not installed; the benchmark needs a real Redis (sudo apt-get install -y redis-server)');
+  if (probe.status !== 0)
+    throw new Error(
+      'redis-server is not installed; the benchmark needs a real Redis (sudo apt-get install -y redis-server)',
+    );
   const version = /v=(\S+)/.exec(probe.stdout)?.[1] ?? probe.stdout.trim();
   const port = await freePort();
   const dir = makeTempDir('redis');
-  const proc = launch('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction']);
+  const proc = launch('redis-server', 'redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+  ]);
   await waitUntil(`redis-server on port ${port}`, proc, () => portOpen(port), 10_000);
   const url = `redis://127.0.0.1:${port}`;
   return {

@@ -14,13 +14,23 @@ export interface SectionLoad {
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function table(t: Table): string {
-  const lines = [`| ${t.header.map(cell).join(' | ')} |`, `| ${t.header.map(() => '---').join(' | ')} |`, ...t.rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+  const lines = [
+    `| ${t.header.map(cell).join(' | ')} |`,
+    `| ${t.header.map(() => '---').join(' | ')} |`,
+    ...t.rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
   return `${t.caption ? `*${t.caption}*\n\n` : ''}${lines.join('\n')}\n`;
 }
 
 function section(s: SectionReport): string {
   const parts = [`## ${s.title}\n`, ...s.method.map((m) => `${m}\n`)];
-  if (s.goals.length) parts.push(table({ header: ['goal', 'measured', 'verdict', 'why (when missed)'], rows: s.goals.map((g) => [g.goal, g.measured, g.verdict === 'met' ? 'met' : `**${g.verdict}**`, g.why ?? '']) }));
+  if (s.goals.length)
+    parts.push(
+      table({
+        header: ['goal', 'measured', 'verdict', 'why (when missed)'],
+        rows: s.goals.map((g) => [g.goal, g.measured, g.verdict === 'met' ? 'met' : `**${g.verdict}**`, g.why ?? '']),
+      }),
+    );
   parts.push(...s.tables.map(table));
   parts.push(...s.notes.map((n) => `> ${n}\n`));
   return parts.join('\n');
@@ -30,11 +40,22 @@ function section(s: SectionReport): string {
 function busyNote(whole: CpuUse, loads: SectionLoad[]): string {
   const share = whole.others / whole.cores;
   const worst = loads.reduce((a, b) => (b.cpu.others > a.cpu.others ? b : a), loads[0]);
-  const level = share >= 0.25 ? '**The machine was busy with other processes**' : share >= 0.05 ? 'Other processes used part of the machine' : 'The machine was otherwise quiet';
+  const level =
+    share >= 0.25
+      ? '**The machine was busy with other processes**'
+      : share >= 0.05
+        ? 'Other processes used part of the machine'
+        : 'The machine was otherwise quiet';
   return `${level}: besides the benchmark and the processes it started, other processes used ${whole.others.toFixed(2)} of ${whole.cores} cores on average over the run (${(share * 100).toFixed(0)}% of the machine)${worst ? `, most during "${worst.section}" (${worst.cpu.others.toFixed(2)} cores)` : ''}. Figures that depend on CPU time (throughput, tail latency) are lower or noisier than on an idle machine by roughly that much.`;
 }
 
-export function renderReport(options: BenchOptions, machine: MachineInfo, whole: CpuUse, loads: SectionLoad[], sections: SectionReport[]): string {
+export function renderReport(
+  options: BenchOptions,
+  machine: MachineInfo,
+  whole: CpuUse,
+  loads: SectionLoad[],
+  sections: SectionReport[],
+): string {
   const goals = sections.flatMap((s) => s.goals.map((g) => ({ ...g, section: s.title.replace(/^\d+\.\s*/, '') })));
   const met = goals.filter((g) => g.verdict === 'met').length;
   const head = [
@@ -46,19 +67,41 @@ export function renderReport(options: BenchOptions, machine: MachineInfo, whole:
     options.command,
     '```',
     '',
-    ...(options.quick ? ['> **Quick mode** (`--quick`): short runs and few samples, for smoke testing; do not quote these figures.', ''] : []),
+    ...(options.quick
+      ? ['> **Quick mode** (`--quick`): short runs and few samples, for smoke testing; do not quote these figures.', '']
+      : []),
     '## Machine',
     '',
     table({
       header: ['CPU', 'cores', 'memory', 'OS', 'Node', 'runtime', 'sharp', 'BullMQ', 'Express', 'Redis', 'commit'],
-      rows: [[machine.cpu, String(machine.cores), `${machine.memoryGiB} GiB`, machine.os, machine.node, machine.onnxruntime, machine.sharp, machine.bullmq, machine.express, machine.redis, machine.commit]],
+      rows: [
+        [
+          machine.cpu,
+          String(machine.cores),
+          `${machine.memoryGiB} GiB`,
+          machine.os,
+          machine.node,
+          machine.onnxruntime,
+          machine.sharp,
+          machine.bullmq,
+          machine.express,
+          machine.redis,
+          machine.commit,
+        ],
+      ],
     }),
     busyNote(whole, loads),
     '',
     table({
       caption: 'Load per section (CPU cores in use; "others" = processes the benchmark did not start)',
       header: ['section', 'seconds', 'benchmark + its processes', 'others', '1-min load average at end'],
-      rows: loads.map((l) => [l.section, l.seconds.toFixed(0), (l.cpu.machine - l.cpu.others).toFixed(2), l.cpu.others.toFixed(2), l.loadAverage.toFixed(2)]),
+      rows: loads.map((l) => [
+        l.section,
+        l.seconds.toFixed(0),
+        (l.cpu.machine - l.cpu.others).toFixed(2),
+        l.cpu.others.toFixed(2),
+        l.loadAverage.toFixed(2),
+      ]),
     }),
     `Load generator, servers and models all share these ${machine.cores} cores: the clients run in the benchmark process, so the CPU they use is taken from the servers they measure (shown per run below).`,
     '',
@@ -66,7 +109,16 @@ export function renderReport(options: BenchOptions, machine: MachineInfo, whole:
     '',
     `${met} of ${goals.length} goals met. Goals are figures to report against, not assertions.`,
     '',
-    table({ header: ['section', 'goal', 'measured', 'verdict', 'why (when missed)'], rows: goals.map((g) => [g.section, g.goal, g.measured, g.verdict === 'met' ? 'met' : `**${g.verdict}**`, g.why ?? '']) }),
+    table({
+      header: ['section', 'goal', 'measured', 'verdict', 'why (when missed)'],
+      rows: goals.map((g) => [
+        g.section,
+        g.goal,
+        g.measured,
+        g.verdict === 'met' ? 'met' : `**${g.verdict}**`,
+        g.why ?? '',
+      ]),
+    }),
   ].join('\n');
   return `${head}\n${sections.map(section).join('\n')}`;
 }

@@ -20,7 +20,9 @@ export function queueSection(q: QueueOverheadResult, others: number): SectionRep
         goal: 'queue overhead (no-op job, idle system) p50 <= 2 ms, p99 <= 10 ms',
         measured: `p50 ${ms(noop.completed.p50)}, p99 ${ms(noop.completed.p99)}`,
         verdict: verdict(met),
-        why: met ? undefined : `each job is several Redis round trips (add script, the worker's wake-up and move to active, move to completed); other processes kept ${others.toFixed(2)} cores busy during this section`,
+        why: met
+          ? undefined
+          : `each job is several Redis round trips (add script, the worker's wake-up and move to active, move to completed); other processes kept ${others.toFixed(2)} cores busy during this section`,
       },
     ],
     tables: [
@@ -65,8 +67,22 @@ export function apiSection(api: ApiResult): SectionReport {
       {
         header: ['what', 'load', 'result', 'latency p50 / p95 / p99', 'max', 'CPU (cores)'],
         rows: [
-          ['POST /v1/generations', `${post.rate}/s open loop, ${post.sent} sent`, `${post.errors} errors`, `**${triple(post.fromSchedule)}** (${triple(post.fromSend)})`, ms(post.fromSchedule.max), `API ${apiCores.toFixed(2)}, redis ${(post.cpu.byProcess.redis ?? 0).toFixed(2)}, clients ${(post.cpu.byProcess.bench ?? 0).toFixed(2)}, others ${post.cpu.others.toFixed(2)}`],
-          ['GET /v1/jobs/{id}', `${read.connections} connections, closed loop`, `**${num(read.requestsPerSecond, 0)} requests/s**, ${read.errors} errors`, triple(read.latency), ms(read.latency.max), `API ${(read.cpu.byProcess.API ?? 0).toFixed(2)}, redis ${(read.cpu.byProcess.redis ?? 0).toFixed(2)}, clients ${(read.cpu.byProcess.bench ?? 0).toFixed(2)}, others ${read.cpu.others.toFixed(2)}`],
+          [
+            'POST /v1/generations',
+            `${post.rate}/s open loop, ${post.sent} sent`,
+            `${post.errors} errors`,
+            `**${triple(post.fromSchedule)}** (${triple(post.fromSend)})`,
+            ms(post.fromSchedule.max),
+            `API ${apiCores.toFixed(2)}, redis ${(post.cpu.byProcess.redis ?? 0).toFixed(2)}, clients ${(post.cpu.byProcess.bench ?? 0).toFixed(2)}, others ${post.cpu.others.toFixed(2)}`,
+          ],
+          [
+            'GET /v1/jobs/{id}',
+            `${read.connections} connections, closed loop`,
+            `**${num(read.requestsPerSecond, 0)} requests/s**, ${read.errors} errors`,
+            triple(read.latency),
+            ms(read.latency.max),
+            `API ${(read.cpu.byProcess.API ?? 0).toFixed(2)}, redis ${(read.cpu.byProcess.redis ?? 0).toFixed(2)}, clients ${(read.cpu.byProcess.bench ?? 0).toFixed(2)}, others ${read.cpu.others.toFixed(2)}`,
+          ],
         ],
       },
     ],
@@ -92,13 +108,38 @@ export function zipSection(zip: ZipResult): SectionReport {
         goal: `zip of ${zip.images} images: API peak RSS growth < 64 MiB`,
         measured: `${num(worst)} MiB (worst of ${zip.downloads.length}), ${num(median)} MB/s`,
         verdict: verdict(worst < 64 && entriesOk),
-        why: worst < 64 ? (entriesOk ? undefined : 'the archive did not hold every image') : 'the archive is not streamed entry by entry',
+        why:
+          worst < 64
+            ? entriesOk
+              ? undefined
+              : 'the archive did not hold every image'
+            : 'the archive is not streamed entry by entry',
       },
     ],
     tables: [
       {
-        header: ['download', 'size', 'entries', 'first byte', 'time', 'MB/s', 'RSS before', 'peak growth', 'RSS samples'],
-        rows: zip.downloads.map((d, i) => [String(i + 1), `${num(d.bytes / 1e6, 2)} MB`, String(d.entries), ms(d.firstByteMs), `${(d.seconds * 1000).toFixed(0)} ms`, `**${num(d.megabytesPerSecond)}**`, `${num(d.baselineMiB)} MiB`, `**${num(d.peakGrowthMiB)} MiB**`, String(d.samples)]),
+        header: [
+          'download',
+          'size',
+          'entries',
+          'first byte',
+          'time',
+          'MB/s',
+          'RSS before',
+          'peak growth',
+          'RSS samples',
+        ],
+        rows: zip.downloads.map((d, i) => [
+          String(i + 1),
+          `${num(d.bytes / 1e6, 2)} MB`,
+          String(d.entries),
+          ms(d.firstByteMs),
+          `${(d.seconds * 1000).toFixed(0)} ms`,
+          `**${num(d.megabytesPerSecond)}**`,
+          `${num(d.baselineMiB)} MiB`,
+          `**${num(d.peakGrowthMiB)} MiB**`,
+          String(d.samples),
+        ]),
       },
     ],
     notes: [],

@@ -11,7 +11,8 @@ import type { Workload } from './workloads';
 /** Sections 1-3: the ceiling, darkroom end to end (with and without batching), the naive server. */
 
 const runsOf = (r: EndToEndResult, system: SystemName) => r.runs.filter((x) => x.system === system);
-const best = (runs: EndToEndRun[]) => runs.reduce<EndToEndRun | undefined>((a, b) => (!a || b.imagesPerSecond > a.imagesPerSecond ? b : a), undefined);
+const best = (runs: EndToEndRun[]) =>
+  runs.reduce<EndToEndRun | undefined>((a, b) => (!a || b.imagesPerSecond > a.imagesPerSecond ? b : a), undefined);
 const cores = (cpu: CpuUse, name: string) => cpu.byProcess[name] ?? 0;
 const cpuLine = (cpu: CpuUse) =>
   Object.entries(cpu.byProcess)
@@ -23,19 +24,32 @@ export function ceilingSection(ceilings: CeilingResult[], sameWork: string[], op
   return {
     title: '1. Ceiling: the raw loop',
     method: [
-      'One process, no HTTP, no queue: darkroom\'s own pre/post-processing (`decodeImage`, `imageToTensor`, `softmax`/`topK`, `sampleLatent`, `tensorToImage`, `encodeImage`, the CLIP tokenizer and schedulers of `workers/diffusion/`) around onnxruntime-node `session.run`, with the session options the worker uses (CPU EP, graph optimisation "all"), once per intra-op thread setting: onnxruntime\'s default and darkroom\'s (half the cores).',
+      "One process, no HTTP, no queue: darkroom's own pre/post-processing (`decodeImage`, `imageToTensor`, `softmax`/`topK`, `sampleLatent`, `tensorToImage`, `encodeImage`, the CLIP tokenizer and schedulers of `workers/diffusion/`) around onnxruntime-node `session.run`, with the session options the worker uses (CPU EP, graph optimisation \"all\"), once per intra-op thread setting: onnxruntime's default and darkroom's (half the cores).",
       `Each thread setting and batch size runs ${options.ceilingSeconds} s after 2 warm-up batches, twice: *sequential* (decode -> run -> encode, one batch at a time) and *overlapped* (the next batch decodes and the previous one encodes on libuv's pool while the current one runs). The best figure is the ceiling. Diffusion: per image the text encoder runs on [negative, prompt] and every UNet step on 2 latents (classifier-free guidance), so batch B means UNet batch 2B and VAE batch B.`,
     ],
     goals: [],
     tables: [ceilingTable(ceilings, options.ceilingBatches)],
-    notes: [`Same work as darkroom (the inline code behind the ceiling and the naive server, against a darkroom job with the same input): ${sameWork.join('; ')}.`],
+    notes: [
+      `Same work as darkroom (the inline code behind the ceiling and the naive server, against a darkroom job with the same input): ${sameWork.join('; ')}.`,
+    ],
   };
 }
 
 function runTable(result: EndToEndResult, workload: Workload): Table {
   return {
     caption: `${result.model}: ${workload.describe}`,
-    header: ['system', 'clients', 'window', 'images/s', 'latency p50 / p95 / p99', 'ready p50 / p99', 'mean batch', 'polls/s', 'CPU cores used (of 2)', 'errors'],
+    header: [
+      'system',
+      'clients',
+      'window',
+      'images/s',
+      'latency p50 / p95 / p99',
+      'ready p50 / p99',
+      'mean batch',
+      'polls/s',
+      'CPU cores used (of 2)',
+      'errors',
+    ],
     rows: result.runs.map((r) => [
       r.system,
       String(r.clients),
@@ -92,7 +106,12 @@ function throughputGoals(result: EndToEndResult, ceiling: CeilingResult | undefi
   return rows;
 }
 
-export function endToEndSection(results: EndToEndResult[], ceilings: CeilingResult[], workloads: Workload[], options: BenchOptions): SectionReport {
+export function endToEndSection(
+  results: EndToEndResult[],
+  ceilings: CeilingResult[],
+  workloads: Workload[],
+  options: BenchOptions,
+): SectionReport {
   const d = DIFFUSION_SETTINGS;
   return {
     title: '2. darkroom end to end, and what batching gives',
@@ -102,8 +121,18 @@ export function endToEndSection(results: EndToEndResult[], ceilings: CeilingResu
       `*batching off*: a second darkroom (its own API, worker and queue prefix on the same Redis) whose worker runs with MAX_BATCH_SIZE=1, at the largest client count. (For diffusion a UNet request already holds 2 latents, [negative, prompt], so "off" still runs 2 items per session.run.) Diffusion requests: ${d.width}x${d.height}, ${d.steps} ${d.scheduler} steps, guidance ${d.guidance_scale}, empty negative prompt.`,
       'Both darkrooms and the naive server are started once and stay up; the systems not being measured are idle (their CPU shows as "idle servers"). For each model the ceiling is measured first, then at each client count darkroom and the naive server back to back (and darkroom with batching off at the largest), so the figures compared with each other were taken within a minute or two of each other.',
     ],
-    goals: results.flatMap((r) => throughputGoals(r, ceilings.find((c) => c.model === r.model))),
-    tables: results.map((r) => runTable(r, workloads.find((w) => w.model === r.model)!)),
+    goals: results.flatMap((r) =>
+      throughputGoals(
+        r,
+        ceilings.find((c) => c.model === r.model),
+      ),
+    ),
+    tables: results.map((r) =>
+      runTable(
+        r,
+        workloads.find((w) => w.model === r.model)!,
+      ),
+    ),
     notes: [],
   };
 }
@@ -111,7 +140,9 @@ export function endToEndSection(results: EndToEndResult[], ceilings: CeilingResu
 function naiveGoals(result: EndToEndResult): GoalRow[] {
   const dark = runsOf(result, 'darkroom');
   const naive = runsOf(result, 'naive server');
-  const pairs = dark.map((d) => ({ d, n: naive.find((n) => n.clients === d.clients) })).filter((p): p is { d: EndToEndRun; n: EndToEndRun } => p.n !== undefined);
+  const pairs = dark
+    .map((d) => ({ d, n: naive.find((n) => n.clients === d.clients) }))
+    .filter((p): p is { d: EndToEndRun; n: EndToEndRun } => p.n !== undefined);
   const rows: GoalRow[] = [];
   if (pairs.length) {
     const slower = pairs.filter((p) => p.d.imagesPerSecond < p.n.imagesPerSecond);
@@ -119,7 +150,9 @@ function naiveGoals(result: EndToEndResult): GoalRow[] {
     const classify = result.model === 'mobilenetv2-12-int8';
     rows.push({
       goal: `${result.model}: throughput >= the naive server's at equal load`,
-      measured: pairs.map((p) => `${p.d.clients}: ${num(p.d.imagesPerSecond)} vs ${num(p.n.imagesPerSecond)}`).join('; ') + ' images/s',
+      measured:
+        pairs.map((p) => `${p.d.clients}: ${num(p.d.imagesPerSecond)} vs ${num(p.n.imagesPerSecond)}`).join('; ') +
+        ' images/s',
       verdict: verdict(!slower.length),
       why: slower.length
         ? `the naive process has the cores to itself; darkroom also runs the API (${cores(top.d.cpu, 'API').toFixed(2)} cores at ${top.d.clients} clients, ${num(top.d.pollsPerSecond ?? NaN, 0)} polls/s), Redis (${cores(top.d.cpu, 'redis').toFixed(2)}) and the blob store on the same 2 cores${classify ? ', and decodes every upload twice (API check, worker)' : ''}`
@@ -156,10 +189,32 @@ function healthTable(results: EndToEndResult[], rate: number): Table {
   for (const r of results) {
     for (const run of r.runs.filter((x) => x.health && x.system !== 'darkroom, batching off')) {
       const h = run.health!;
-      rows.push([r.model, run.system, String(run.clients), `${ms(h.p50)} / ${ms(h.p95)} / **${ms(h.p99)}**`, ms(h.max), String(run.healthErrors ?? 0), ms(run.clientLagP99), cpuLine(run.cpu)]);
+      rows.push([
+        r.model,
+        run.system,
+        String(run.clients),
+        `${ms(h.p50)} / ${ms(h.p95)} / **${ms(h.p99)}**`,
+        ms(h.max),
+        String(run.healthErrors ?? 0),
+        ms(run.clientLagP99),
+        cpuLine(run.cpu),
+      ]);
     }
   }
-  return { caption: `GET /healthz at ${rate} requests/s (open loop) while the server is saturated`, header: ['model', 'server', 'clients', 'p50 / p95 / p99', 'max', 'errors', 'client event-loop p99', 'CPU cores used (of 2)'], rows };
+  return {
+    caption: `GET /healthz at ${rate} requests/s (open loop) while the server is saturated`,
+    header: [
+      'model',
+      'server',
+      'clients',
+      'p50 / p95 / p99',
+      'max',
+      'errors',
+      'client event-loop p99',
+      'CPU cores used (of 2)',
+    ],
+    rows,
+  };
 }
 
 function comparisonTable(results: EndToEndResult[]): Table {
@@ -168,10 +223,32 @@ function comparisonTable(results: EndToEndResult[]): Table {
     for (const d of runsOf(r, 'darkroom')) {
       const n = runsOf(r, 'naive server').find((x) => x.clients === d.clients);
       if (!n) continue;
-      rows.push([r.model, String(d.clients), num(d.imagesPerSecond), num(n.imagesPerSecond), pct(d.imagesPerSecond / n.imagesPerSecond), ms(d.latency.p99), ms(d.ready?.p99 ?? NaN), ms(n.latency.p99)]);
+      rows.push([
+        r.model,
+        String(d.clients),
+        num(d.imagesPerSecond),
+        num(n.imagesPerSecond),
+        pct(d.imagesPerSecond / n.imagesPerSecond),
+        ms(d.latency.p99),
+        ms(d.ready?.p99 ?? NaN),
+        ms(n.latency.p99),
+      ]);
     }
   }
-  return { caption: 'darkroom vs the naive server at equal load', header: ['model', 'clients', 'darkroom images/s', 'naive images/s', 'darkroom / naive', 'darkroom p99', 'darkroom ready p99', 'naive p99'], rows };
+  return {
+    caption: 'darkroom vs the naive server at equal load',
+    header: [
+      'model',
+      'clients',
+      'darkroom images/s',
+      'naive images/s',
+      'darkroom / naive',
+      'darkroom p99',
+      'darkroom ready p99',
+      'naive p99',
+    ],
+    rows,
+  };
 }
 
 export function naiveSection(results: EndToEndResult[], options: BenchOptions): SectionReport {

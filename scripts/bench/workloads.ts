@@ -27,22 +27,42 @@ interface Photo {
 
 /** The photos in ../shared/images (not the bad/ inputs), read once. */
 function loadPhotos(): Photo[] {
-  const names = fs.readdirSync(PHOTOS).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+  const names = fs
+    .readdirSync(PHOTOS)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort();
   if (!names.length) throw new Error(`no photos in ${PHOTOS}`);
   return names.map((name) => {
     const bytes = fs.readFileSync(path.join(PHOTOS, name));
-    return { name, bytes, blob: new Blob([new Uint8Array(bytes)], { type: name.endsWith('.png') ? 'image/png' : 'image/jpeg' }) };
+    return {
+      name,
+      bytes,
+      blob: new Blob([new Uint8Array(bytes)], { type: name.endsWith('.png') ? 'image/png' : 'image/jpeg' }),
+    };
   });
 }
 
-const PROMPTS = ['a red apple on a blue table', 'a yellow sun over a green field', 'a purple flower in a white vase', 'an orange boat on a cyan sea'];
+const PROMPTS = [
+  'a red apple on a blue table',
+  'a yellow sun over a green field',
+  'a purple flower in a white vase',
+  'an orange boat on a cyan sea',
+];
 // Distinct seeds per run, so no result could come from an earlier one.
 const SEED_BASE = Math.floor(Math.random() * 1_000_000) * 1000;
 
-const jsonPost = (path: string, body: unknown): BenchRequest => ({ path, init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } });
+const jsonPost = (path: string, body: unknown): BenchRequest => ({
+  path,
+  init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+});
 
 /** Generation requests: darkroom's body, and the same body to the naive server. */
-function generation(model: BenchModel, n: number, describe: string, extra: (seq: number) => Record<string, unknown>): Workload {
+function generation(
+  model: BenchModel,
+  n: number,
+  describe: string,
+  extra: (seq: number) => Record<string, unknown>,
+): Workload {
   const body = (seq: number) => ({ model, n, seed: SEED_BASE + seq * n, output_format: 'png', ...extra(seq) });
   return {
     model,
@@ -69,22 +89,39 @@ export function workloadFor(model: BenchModel): Workload {
           form.append('image', photo(seq).blob, photo(seq).name);
           return { path: '/v1/classifications', init: { method: 'POST', body: form } };
         },
-        naive: (seq) => ({ path: `/classify?model=${model}`, init: { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(photo(seq).bytes) } }),
+        naive: (seq) => ({
+          path: `/classify?model=${model}`,
+          init: {
+            method: 'POST',
+            headers: { 'content-type': 'application/octet-stream' },
+            body: new Uint8Array(photo(seq).bytes),
+          },
+        }),
         item: (seq) => ({ image: photo(seq).bytes, seed: seq, prompt: '' }),
       };
     }
     case 'omori-sprite-gan':
-      return generation(model, 16, 'n = 16 sprites per request (32x32 PNG, the model\'s size), a new seed each', () => ({}));
+      return generation(
+        model,
+        16,
+        "n = 16 sprites per request (32x32 PNG, the model's size), a new seed each",
+        () => ({}),
+      );
     case 'demo-diffusion': {
       const { width, height, steps, scheduler, guidance_scale } = DIFFUSION_SETTINGS;
-      return generation(model, 1, `n = 1 image per request, ${width}x${height} PNG, ${steps} ${scheduler} steps, guidance ${guidance_scale}, 4 prompts in turn, a new seed each`, (seq) => ({
-        prompt: PROMPTS[seq % PROMPTS.length],
-        width,
-        height,
-        steps,
-        scheduler,
-        guidance_scale,
-      }));
+      return generation(
+        model,
+        1,
+        `n = 1 image per request, ${width}x${height} PNG, ${steps} ${scheduler} steps, guidance ${guidance_scale}, 4 prompts in turn, a new seed each`,
+        (seq) => ({
+          prompt: PROMPTS[seq % PROMPTS.length],
+          width,
+          height,
+          steps,
+          scheduler,
+          guidance_scale,
+        }),
+      );
     }
   }
 }

@@ -60,7 +60,8 @@ async function download(url: string, apiPid: number): Promise<ZipDownload> {
   let firstByte = NaN;
   try {
     const res = await fetch(url);
-    if (res.status !== 200 || !res.body) throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    if (res.status !== 200 || !res.body)
+      throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
     for await (const chunk of res.body) {
       const buf = Buffer.from(chunk as Uint8Array);
       if (!bytes) firstByte = performance.now() - start;
@@ -72,14 +73,27 @@ async function download(url: string, apiPid: number): Promise<ZipDownload> {
   }
   const seconds = (performance.now() - start) / 1000;
   peak = Math.max(peak, rssKiB(apiPid));
-  return { bytes, seconds, firstByteMs: firstByte, megabytesPerSecond: bytes / 1e6 / seconds, entries: zipEntries(tail), baselineMiB: baseline / 1024, peakGrowthMiB: (peak - baseline) / 1024, samples };
+  return {
+    bytes,
+    seconds,
+    firstByteMs: firstByte,
+    megabytesPerSecond: bytes / 1e6 / seconds,
+    entries: zipEntries(tail),
+    baselineMiB: baseline / 1024,
+    peakGrowthMiB: (peak - baseline) / 1024,
+    samples,
+  };
 }
 
 /**
  * A batch of generation jobs (omori, 64x64 PNG, 16 per job) making `images` images, then its
  * archive (GET /v1/batches/{id}/archive) downloaded `downloads` times with the worker stopped.
  */
-export async function measureZip(redis: BenchRedis, options: BenchOptions, log: (line: string) => void): Promise<ZipResult> {
+export async function measureZip(
+  redis: BenchRedis,
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<ZipResult> {
   await redis.flush();
   const stack = await startDarkroomStack(redis, options, 1);
   try {
@@ -93,12 +107,20 @@ export async function measureZip(redis: BenchRedis, options: BenchOptions, log: 
       seed: 5_000_000 + i * PER_JOB,
     }));
     const start = performance.now();
-    const res = await fetch(`${stack.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests }) });
+    const res = await fetch(`${stack.url}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requests }),
+    });
     const batch = (await res.json()) as { id: string };
-    if (res.status !== 202) throw new Error(`POST /v1/batches answered ${res.status}: ${JSON.stringify(batch).slice(0, 300)}`);
+    if (res.status !== 202)
+      throw new Error(`POST /v1/batches answered ${res.status}: ${JSON.stringify(batch).slice(0, 300)}`);
     for (;;) {
       await sleep(250);
-      const view = (await (await fetch(`${stack.url}/v1/batches/${batch.id}`)).json()) as { status: string; counts: Record<string, number> };
+      const view = (await (await fetch(`${stack.url}/v1/batches/${batch.id}`)).json()) as {
+        status: string;
+        counts: Record<string, number>;
+      };
       if (view.status === 'succeeded') break;
       if (view.status === 'failed') throw new Error(`batch ${batch.id} failed: ${JSON.stringify(view.counts)}`);
     }
@@ -109,7 +131,9 @@ export async function measureZip(redis: BenchRedis, options: BenchOptions, log: 
     for (let i = 0; i < options.zipDownloads; i++) {
       const d = await download(`${stack.url}/v1/batches/${batch.id}/archive`, stack.api.pid);
       downloads.push(d);
-      log(`  zip download ${i + 1}: ${(d.bytes / 1e6).toFixed(1)} MB, ${d.entries} entries, ${d.megabytesPerSecond.toFixed(1)} MB/s, peak RSS growth ${d.peakGrowthMiB.toFixed(1)} MiB`);
+      log(
+        `  zip download ${i + 1}: ${(d.bytes / 1e6).toFixed(1)} MB, ${d.entries} entries, ${d.megabytesPerSecond.toFixed(1)} MB/s, peak RSS growth ${d.peakGrowthMiB.toFixed(1)} MiB`,
+      );
     }
     return { images: total, jobs: requests.length, imageSize: IMAGE_SIZE, generateSeconds, downloads };
   } finally {

@@ -5,19 +5,112 @@
  */
 
 /** sRGB (0..255) prototypes per label; a pixel votes for the label of its nearest prototype. */
-export const COLOUR_PROTOTYPES: ReadonlyArray<{ label: string; srgb: ReadonlyArray<readonly [number, number, number]> }> = [
-  { label: 'red', srgb: [[255, 0, 0], [220, 30, 40], [170, 15, 25]] },
-  { label: 'orange', srgb: [[255, 140, 0], [245, 120, 40], [255, 170, 80]] },
-  { label: 'yellow', srgb: [[255, 235, 0], [245, 225, 90], [255, 250, 150]] },
-  { label: 'green', srgb: [[0, 255, 0], [40, 170, 60], [0, 110, 30], [140, 210, 80], [110, 130, 40]] },
-  { label: 'cyan', srgb: [[0, 255, 255], [0, 190, 200], [140, 235, 235]] },
-  { label: 'blue', srgb: [[0, 0, 255], [30, 80, 210], [0, 20, 130], [90, 150, 240], [140, 190, 240]] },
-  { label: 'purple', srgb: [[130, 0, 170], [150, 90, 210], [75, 20, 110], [190, 150, 230]] },
-  { label: 'pink', srgb: [[255, 105, 180], [255, 180, 205], [230, 0, 230], [215, 50, 130]] },
-  { label: 'brown', srgb: [[140, 75, 25], [100, 55, 25], [175, 120, 70], [70, 40, 20]] },
-  { label: 'black', srgb: [[0, 0, 0], [28, 28, 30]] },
-  { label: 'white', srgb: [[255, 255, 255], [238, 238, 232]] },
-  { label: 'gray', srgb: [[128, 128, 128], [80, 80, 82], [185, 185, 185], [120, 130, 140]] },
+export const COLOUR_PROTOTYPES: ReadonlyArray<{
+  label: string;
+  srgb: ReadonlyArray<readonly [number, number, number]>;
+}> = [
+  {
+    label: 'red',
+    srgb: [
+      [255, 0, 0],
+      [220, 30, 40],
+      [170, 15, 25],
+    ],
+  },
+  {
+    label: 'orange',
+    srgb: [
+      [255, 140, 0],
+      [245, 120, 40],
+      [255, 170, 80],
+    ],
+  },
+  {
+    label: 'yellow',
+    srgb: [
+      [255, 235, 0],
+      [245, 225, 90],
+      [255, 250, 150],
+    ],
+  },
+  {
+    label: 'green',
+    srgb: [
+      [0, 255, 0],
+      [40, 170, 60],
+      [0, 110, 30],
+      [140, 210, 80],
+      [110, 130, 40],
+    ],
+  },
+  {
+    label: 'cyan',
+    srgb: [
+      [0, 255, 255],
+      [0, 190, 200],
+      [140, 235, 235],
+    ],
+  },
+  {
+    label: 'blue',
+    srgb: [
+      [0, 0, 255],
+      [30, 80, 210],
+      [0, 20, 130],
+      [90, 150, 240],
+      [140, 190, 240],
+    ],
+  },
+  {
+    label: 'purple',
+    srgb: [
+      [130, 0, 170],
+      [150, 90, 210],
+      [75, 20, 110],
+      [190, 150, 230],
+    ],
+  },
+  {
+    label: 'pink',
+    srgb: [
+      [255, 105, 180],
+      [255, 180, 205],
+      [230, 0, 230],
+      [215, 50, 130],
+    ],
+  },
+  {
+    label: 'brown',
+    srgb: [
+      [140, 75, 25],
+      [100, 55, 25],
+      [175, 120, 70],
+      [70, 40, 20],
+    ],
+  },
+  {
+    label: 'black',
+    srgb: [
+      [0, 0, 0],
+      [28, 28, 30],
+    ],
+  },
+  {
+    label: 'white',
+    srgb: [
+      [255, 255, 255],
+      [238, 238, 232],
+    ],
+  },
+  {
+    label: 'gray',
+    srgb: [
+      [128, 128, 128],
+      [80, 80, 82],
+      [185, 185, 185],
+      [120, 130, 140],
+    ],
+  },
 ];
 
 /** Weight of the a and b (chroma) axes against lightness: hue names matter more than shade. */

@@ -52,7 +52,11 @@ export function buildClassifierModel(): Uint8Array {
   const lms = g.node('Conv', [linear, g.floats('w_lms', lmsWeight.dims, lmsWeight.values)]);
   const lmsRoot = g.node('Pow', [lms, g.floats('third', [], [1 / 3])]);
   const scoreWeight = pointwise(scoreRows);
-  const logits = g.node('Conv', [lmsRoot, g.floats('w_score', scoreWeight.dims, scoreWeight.values), g.floats('b_score', [prototypes.length], scoreBias)]);
+  const logits = g.node('Conv', [
+    lmsRoot,
+    g.floats('w_score', scoreWeight.dims, scoreWeight.values),
+    g.floats('b_score', [prototypes.length], scoreBias),
+  ]);
   const votes = g.node('Softmax', [logits], { axis: attr.int(1) });
   const shares = g.node('Flatten', [g.node('GlobalAveragePool', [votes])], { axis: attr.int(1) });
   g.node('MatMul', [shares, g.floats('w_labels', [prototypes.length, COLOUR_LABELS.length], membership)], {}, 'scores');

@@ -23,7 +23,12 @@ export const diffusionManifest = diffusionManifestSchema.parse({
 export async function writeDiffusionFolder(outDir: string): Promise<string | null> {
   const folder = path.join(outDir, DIFFUSION_FOLDER);
   const stamp = path.join(folder, VERSION_STAMP_FILE);
-  if (existsSync(stamp) && existsSync(path.join(folder, PIPELINE_INDEX_FILE)) && (await readFile(stamp, 'utf8')).trim() === VERSION) return null;
+  if (
+    existsSync(stamp) &&
+    existsSync(path.join(folder, PIPELINE_INDEX_FILE)) &&
+    (await readFile(stamp, 'utf8')).trim() === VERSION
+  )
+    return null;
   await mkdir(folder, { recursive: true });
   await buildTinyDiffusionPipeline(folder);
   await writeAtomically(path.join(folder, MANIFEST_FILE), `${JSON.stringify(diffusionManifest, null, 2)}\n`);

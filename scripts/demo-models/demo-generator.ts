@@ -40,7 +40,15 @@ function coordinateFeatures(): { values: Float32Array; count: number } {
 }
 
 /** An affine map of a conditioning vector [N, dim], reshaped to [N, 1, width] to broadcast over pixels. */
-function conditioned(g: GraphBuilder, cond: string, dim: number, next: () => number, width: number, std: number, bias: number[]): string {
+function conditioned(
+  g: GraphBuilder,
+  cond: string,
+  dim: number,
+  next: () => number,
+  width: number,
+  std: number,
+  bias: number[],
+): string {
   const weight = g.floats('w_cond', [dim, width], normalArray(next, dim * width, std / Math.sqrt(dim)));
   const shifted = g.node('Add', [g.node('MatMul', [cond, weight]), g.floats('b_cond', [width], bias)]);
   return g.node('Reshape', [shifted, g.int64s('shape', [-1, 1, width])]);
@@ -65,7 +73,11 @@ export function buildGeneratorModel(): Uint8Array {
   // Each image gets its own projection of the coordinate features (directions of bands, which
   // swirl dominates): a shared matrix plus one computed from the conditioning, [N, F, HIDDEN].
   const features = coords.count;
-  const shared = g.floats('w_coords', [features, HIDDEN], normalArray(next, features * HIDDEN, 1.4 / Math.sqrt(features)));
+  const shared = g.floats(
+    'w_coords',
+    [features, HIDDEN],
+    normalArray(next, features * HIDDEN, 1.4 / Math.sqrt(features)),
+  );
   const mixing = normalArray(next, COND_DIM * features * HIDDEN, 1.4 / Math.sqrt(features * COND_DIM));
   const ownFlat = g.node('MatMul', [cond, g.floats('w_mix', [COND_DIM, features * HIDDEN], mixing)]);
   const own = g.node('Reshape', [ownFlat, g.int64s('shape', [-1, features, HIDDEN])]);
@@ -109,7 +121,8 @@ export function buildGeneratorModel(): Uint8Array {
 export const generatorManifest: GeneratorManifest = {
   name: 'demo-cppn',
   kind: 'generator',
-  description: 'Demo CPPN: smooth abstract colour fields, steered by the seed and the prompt. Built by scripts/build-demo-models.ts.',
+  description:
+    'Demo CPPN: smooth abstract colour fields, steered by the seed and the prompt. Built by scripts/build-demo-models.ts.',
   files: { model: 'model.onnx' },
   inputs: { latent: 'latent' },
   outputs: { image: 'image' },

@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_FILE, modelManifestSchema, type ClassifierManifest, type GeneratorManifest } from '../../src/models/model-manifest';
+import {
+  MANIFEST_FILE,
+  modelManifestSchema,
+  type ClassifierManifest,
+  type GeneratorManifest,
+} from '../../src/models/model-manifest';
 
 /** Written last in a model folder; holds the builder version that produced the folder. */
 export const VERSION_STAMP_FILE = '.build-version';
@@ -40,7 +45,8 @@ export async function writeModelFolder(outDir: string, model: DemoModel): Promis
   if (!checked.success) {
     throw new Error(`manifest of ${model.folder} does not validate: ${JSON.stringify(checked.error.issues)}`);
   }
-  if (model.manifest.name !== model.folder) throw new Error(`manifest name ${model.manifest.name} != folder ${model.folder}`);
+  if (model.manifest.name !== model.folder)
+    throw new Error(`manifest name ${model.manifest.name} != folder ${model.folder}`);
 
   await mkdir(folder, { recursive: true });
   // The stamp goes last: a folder interrupted half-way has none and is rebuilt next time.

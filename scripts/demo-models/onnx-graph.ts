@@ -11,9 +11,7 @@ export type Dim = number | string;
 
 /** A node attribute; tagged because ONNX tells 1 (INT) from 1.0 (FLOAT). */
 export type Attribute =
-  | { kind: 'int'; value: number }
-  | { kind: 'float'; value: number }
-  | { kind: 'ints'; value: number[] };
+  { kind: 'int'; value: number } | { kind: 'float'; value: number } | { kind: 'ints'; value: number[] };
 
 /** Attribute constructors, so call sites stay short: `{ axis: attr.int(1) }`. */
 export const attr = {

@@ -36,7 +36,10 @@ export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8'
  */
 export function parseKeyDefinitions(text: string, source: string): KeyEntry[] {
   const entries: KeyEntry[] = [];
-  const lines = text.split(/[\n,]/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .split(/[\n,]/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const [i, line] of lines.entries()) {
     const digestMatch = /^([\w.-]+):sha256:([0-9a-f]{64})$/i.exec(line);
     if (digestMatch) {
@@ -58,7 +61,9 @@ export function parseKeyDefinitions(text: string, source: string): KeyEntry[] {
 
 function checkName(name: string, source: string): void {
   if (name === ANONYMOUS) {
-    throw new ConfigError([`${source}: API key name "${ANONYMOUS}" is reserved (it owns the jobs made while the API ran without keys); rename the key`]);
+    throw new ConfigError([
+      `${source}: API key name "${ANONYMOUS}" is reserved (it owns the jobs made while the API ran without keys); rename the key`,
+    ]);
   }
 }
 

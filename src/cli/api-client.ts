@@ -59,13 +59,19 @@ async function apiErrorOf(res: Response): Promise<ApiError> {
   try {
     const { error } = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } };
     if (error?.code && error.message) {
-      const details = Array.isArray(error.details) ? (error.details as FieldDetail[]).filter((d) => d && typeof d.field === 'string') : [];
+      const details = Array.isArray(error.details)
+        ? (error.details as FieldDetail[]).filter((d) => d && typeof d.field === 'string')
+        : [];
       return new ApiError(res.status, error.code, error.message, details);
     }
   } catch {
     // Not JSON: a proxy or another server answered.
   }
-  return new ApiError(res.status, `http_${res.status}`, `${res.statusText || 'request failed'}${text ? `: ${text.slice(0, 200)}` : ''}`);
+  return new ApiError(
+    res.status,
+    `http_${res.status}`,
+    `${res.statusText || 'request failed'}${text ? `: ${text.slice(0, 200)}` : ''}`,
+  );
 }
 
 export function createApiClient({ url, apiKey }: ApiClientOptions): ApiClient {
@@ -75,7 +81,10 @@ export function createApiClient({ url, apiKey }: ApiClientOptions): ApiClient {
   const request = async (path: string, init: RequestInit = {}): Promise<Response> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { ...init, headers: { accept: 'application/json', ...auth, ...(init.headers as Record<string, string>) } });
+      res = await fetch(`${base}${path}`, {
+        ...init,
+        headers: { accept: 'application/json', ...auth, ...(init.headers as Record<string, string>) },
+      });
     } catch (err) {
       throw new ConnectionError(base, connectionReason(err));
     }
@@ -88,7 +97,11 @@ export function createApiClient({ url, apiKey }: ApiClientOptions): ApiClient {
       return (await res.json()) as T;
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') throw new ConnectionError(base, connectionReason(err));
-      throw new ApiError(res.status, 'invalid_response', `${path} answered ${res.status} without valid JSON; is ${base} a darkroom server?`);
+      throw new ApiError(
+        res.status,
+        'invalid_response',
+        `${path} answered ${res.status} without valid JSON; is ${base} a darkroom server?`,
+      );
     }
   };
   const jobPath = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
@@ -96,7 +109,12 @@ export function createApiClient({ url, apiKey }: ApiClientOptions): ApiClient {
   return {
     url: base,
     listModels: async () => (await json<{ models: ModelDescription[] }>('/v1/models')).models,
-    createGeneration: (body) => json('/v1/generations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    createGeneration: (body) =>
+      json('/v1/generations', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
     // fetch sets the multipart boundary itself.
     createClassification: (form) => json('/v1/classifications', { method: 'POST', body: form }, null),
     getJob: (id) => json(jobPath(id)),

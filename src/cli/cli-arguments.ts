@@ -23,7 +23,8 @@ export function parseServerUrl(value: string): string {
   } catch {
     throw new UsageError(`--url ${JSON.stringify(value)} is not a URL (expected e.g. http://localhost:3000)`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http or https, got ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--url must be http or https, got ${url.protocol}`);
   return value;
 }
 
@@ -31,7 +32,11 @@ export function parseServerUrl(value: string): string {
  * Validates a request body with the server's own zod schema, naming the CLI flag of each bad
  * field, so mistakes are caught before a job is submitted.
  */
-export function validateRequest<T extends z.ZodType>(schema: T, body: unknown, flagOf: Record<string, string>): z.output<T> {
+export function validateRequest<T extends z.ZodType>(
+  schema: T,
+  body: unknown,
+  flagOf: Record<string, string>,
+): z.output<T> {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues.map((i) => {

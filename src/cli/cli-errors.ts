@@ -28,7 +28,9 @@ export class ConnectionError extends Error {
     readonly url: string,
     readonly reason: string,
   ) {
-    super(`cannot reach darkroom at ${url} (${reason}); is the server running? Point the CLI elsewhere with --url or DARKROOM_URL`);
+    super(
+      `cannot reach darkroom at ${url} (${reason}); is the server running? Point the CLI elsewhere with --url or DARKROOM_URL`,
+    );
     this.name = 'ConnectionError';
   }
 }

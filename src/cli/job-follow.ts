@@ -13,7 +13,9 @@ export async function followJob(client: ApiClient, job: JobView): Promise<JobVie
   if (!process.stderr.isTTY) process.stderr.write(`waiting for job ${job.id}\n`);
   const onInterrupt = () => {
     bar.stop();
-    process.stderr.write(`\nstopped waiting; job ${job.id} keeps running. Check it with \`darkroom status ${job.id}\`, stop it with \`darkroom cancel ${job.id}\`\n`);
+    process.stderr.write(
+      `\nstopped waiting; job ${job.id} keeps running. Check it with \`darkroom status ${job.id}\`, stop it with \`darkroom cancel ${job.id}\`\n`,
+    );
     process.exit(130);
   };
   process.once('SIGINT', onInterrupt);

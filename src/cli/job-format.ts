@@ -19,7 +19,8 @@ interface Prediction {
 export const imagesOf = (job: JobView) => (job.result as { images?: GeneratedImage[] } | undefined)?.images ?? [];
 
 /** The predictions of a succeeded classification job's result. */
-export const predictionsOf = (job: JobView) => (job.result as { predictions?: Prediction[] } | undefined)?.predictions ?? [];
+export const predictionsOf = (job: JobView) =>
+  (job.result as { predictions?: Prediction[] } | undefined)?.predictions ?? [];
 
 function progressText(job: JobView): string | undefined {
   if (job.status !== 'running') return undefined;
@@ -56,7 +57,12 @@ export function formatPredictions(job: JobView, names: string[]): string {
   const rows: string[][] = [];
   for (const prediction of predictionsOf(job)) {
     prediction.labels.forEach((l, rank) => {
-      rows.push([rank === 0 ? (names[prediction.index] ?? `#${prediction.index}`) : '', String(rank + 1), l.label, l.score.toFixed(4)]);
+      rows.push([
+        rank === 0 ? (names[prediction.index] ?? `#${prediction.index}`) : '',
+        String(rank + 1),
+        l.label,
+        l.score.toFixed(4),
+      ]);
     });
   }
   return formatTable(['IMAGE', 'RANK', 'LABEL', 'SCORE'], rows);

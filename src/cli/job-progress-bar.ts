@@ -14,7 +14,13 @@ const stepsOf = (job: JobView) => (job.steps ? `, step ${job.step ?? 0}/${job.st
  */
 export function createJobProgressBar(stream: NodeJS.WriteStream = process.stderr): JobProgressBar {
   const bar = new SingleBar(
-    { stream, format: '{bar} {percentage}% | {id} {status}{steps}', hideCursor: true, clearOnComplete: true, noTTYOutput: false },
+    {
+      stream,
+      format: '{bar} {percentage}% | {id} {status}{steps}',
+      hideCursor: true,
+      clearOnComplete: true,
+      noTTYOutput: false,
+    },
     Presets.shades_classic,
   );
   let started = false;

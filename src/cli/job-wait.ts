@@ -16,7 +16,11 @@ export interface WaitOptions {
 export const isFinal = (job: JobView) => FINAL_STATUSES.has(job.status);
 
 /** Polls GET /v1/jobs/{id} until the job has finished, whatever the outcome. */
-export async function waitForJob(client: ApiClient, job: JobView, { intervalMs = 250, onUpdate }: WaitOptions = {}): Promise<JobView> {
+export async function waitForJob(
+  client: ApiClient,
+  job: JobView,
+  { intervalMs = 250, onUpdate }: WaitOptions = {},
+): Promise<JobView> {
   let current = job;
   let unavailable = 0;
   onUpdate?.(current);

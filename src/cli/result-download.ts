@@ -34,7 +34,10 @@ export async function saveArchive(client: ApiClient, job: JobView, dest: string)
 export async function saveImages(client: ApiClient, job: JobView, dir: string): Promise<string[]> {
   const saved: string[] = [];
   for (const image of imagesOf(job)) {
-    const file = path.join(dir, `${job.id}-${String(image.index).padStart(3, '0')}.${EXTENSION[image.content_type] ?? 'bin'}`);
+    const file = path.join(
+      dir,
+      `${job.id}-${String(image.index).padStart(3, '0')}.${EXTENSION[image.content_type] ?? 'bin'}`,
+    );
     await saveStream(await client.openStream(`/v1/jobs/${encodeURIComponent(job.id)}/images/${image.index}`), file);
     saved.push(file);
   }

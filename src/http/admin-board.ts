@@ -19,7 +19,10 @@ export function basicAuth(user: string, password: string): RequestHandler {
     const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
     const given = m ? digest(Buffer.from(m[1], 'base64').toString('utf8')) : undefined;
     if (given && timingSafeEqual(given, expected)) return next();
-    res.status(401).set('WWW-Authenticate', 'Basic realm="darkroom admin", charset="UTF-8"').json(errorBody('unauthorized', 'admin credentials required'));
+    res
+      .status(401)
+      .set('WWW-Authenticate', 'Basic realm="darkroom admin", charset="UTF-8"')
+      .json(errorBody('unauthorized', 'admin credentials required'));
   };
 }
 

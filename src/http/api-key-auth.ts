@@ -20,7 +20,16 @@ export function requireApiKey(keys: ApiKeyStore): RequestHandler {
       return next();
     }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) return next(new AppError(401, 'missing_api_key', 'this server needs an API key: send "Authorization: Bearer <key>"', undefined, challenge));
+    if (!m)
+      return next(
+        new AppError(
+          401,
+          'missing_api_key',
+          'this server needs an API key: send "Authorization: Bearer <key>"',
+          undefined,
+          challenge,
+        ),
+      );
     const name = keys.identify(m[1]);
     if (!name) return next(new AppError(401, 'invalid_api_key', 'the API key is not valid', undefined, challenge));
     principals.set(req, name);

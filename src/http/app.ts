@@ -43,7 +43,14 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   const workers = given.workers ?? createWorkerDirectory(redis, config.QUEUE_PREFIX);
   const deps: LiveAppDeps = {
     ...given,
-    events: given.events ?? createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors: createRedisErrorLog(logger, config.redisUrl) }),
+    events:
+      given.events ??
+      createJobEventHub({
+        redis,
+        queues,
+        redisUrl: config.redisUrl,
+        redisErrors: createRedisErrorLog(logger, config.redisUrl),
+      }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
     openStreams: given.openStreams ?? createOpenStreams(config.MAX_OPEN_STREAMS_PER_KEY, clientKeyOf),
@@ -72,7 +79,11 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   app.get('/metrics', ...(config.METRICS_PUBLIC ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
   app.use(openApiRoutes());
   app.use(webRoutes());
-  app.use(ADMIN_PATH, basicAuth(admin.user, admin.password), adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues));
+  app.use(
+    ADMIN_PATH,
+    basicAuth(admin.user, admin.password),
+    adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues),
+  );
   app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
   app.use(['/v1/jobs/:id/archive', '/v1/batches/:id/archive'], downloadRateLimit(deps));
   // No body parser here: each route that takes a body reads it (json-body.ts), so an unknown path

@@ -18,7 +18,8 @@ type FlowChildJob = NonNullable<FlowJob['children']>[number];
 
 /** Refuses a batch larger than the configured limits before anything in it is decoded or resolved. */
 function checkBatchSize(requests: BatchRequest['requests'], config: AppDeps['config']): void {
-  if (requests.length > config.MAX_BATCH_REQUESTS) throw new AppError(413, 'batch_too_large', `at most ${config.MAX_BATCH_REQUESTS} requests per batch`);
+  if (requests.length > config.MAX_BATCH_REQUESTS)
+    throw new AppError(413, 'batch_too_large', `at most ${config.MAX_BATCH_REQUESTS} requests per batch`);
   for (const [i, r] of requests.entries()) {
     if (r.type === 'classification') checkImageCount(r.images.length, config, `requests.${i}.images`);
   }
@@ -38,10 +39,21 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
   // Resolve every request before staging anything, so a bad one rejects the batch cleanly.
   const resolved = requests.map((r, i) =>
     r.type === 'generation'
-      ? { type: r.type, params: resolveGenerationParams(r, catalog, config, ['requests', i]), seedGiven: r.seed !== undefined }
-      : { type: r.type, params: resolveClassificationParams(r, catalog, ['requests', i]), images: r.images.map((img, j) => decodeBase64Image(img, `requests.${i}.images.${j}`)) },
+      ? {
+          type: r.type,
+          params: resolveGenerationParams(r, catalog, config, ['requests', i]),
+          seedGiven: r.seed !== undefined,
+        }
+      : {
+          type: r.type,
+          params: resolveClassificationParams(r, catalog, ['requests', i]),
+          images: r.images.map((img, j) => decodeBase64Image(img, `requests.${i}.images.${j}`)),
+        },
   );
-  checkBatchCost(resolved.flatMap((r) => (r.type === 'generation' ? [r.params] : [])), config);
+  checkBatchCost(
+    resolved.flatMap((r) => (r.type === 'generation' ? [r.params] : [])),
+    config,
+  );
   const webhooks = await Promise.all(requests.map((r, i) => resolveWebhook(r.webhook, config, ['requests', i])));
   // One quota check for the whole batch; its children share the fair-share priority.
   const priority = await admitJobs(deps.redis, queues, admissionPolicy(deps), owner, resolved[0].type, resolved.length);
@@ -53,11 +65,32 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
       const data: JobPayload =
         r.type === 'generation'
           ? { ...common, type: 'generation', params: r.params, cacheable: r.seedGiven }
-          : { ...common, type: 'classification', params: r.params, inputs: await stageImages(r.images, id, store, config) };
-      children.push({ name: r.type, queueName: r.type, data, opts: { ...options, jobId: id, priority, ignoreDependencyOnFailure: true } });
+          : {
+              ...common,
+              type: 'classification',
+              params: r.params,
+              inputs: await stageImages(r.images, id, store, config),
+            };
+      children.push({
+        name: r.type,
+        queueName: r.type,
+        data,
+        opts: { ...options, jobId: id, priority, ignoreDependencyOnFailure: true },
+      });
     }
-    const payload: BatchPayload = { type: 'batch', owner, children: children.map((c) => String(c.opts?.jobId)), request_id: String(req.id) };
-    await queues.flow.add({ name: 'batch', queueName: 'batch', data: payload, opts: { ...options, jobId: batchId }, children });
+    const payload: BatchPayload = {
+      type: 'batch',
+      owner,
+      children: children.map((c) => String(c.opts?.jobId)),
+      request_id: String(req.id),
+    };
+    await queues.flow.add({
+      name: 'batch',
+      queueName: 'batch',
+      data: payload,
+      opts: { ...options, jobId: batchId },
+      children,
+    });
     await trackJobs(deps.redis, config.QUEUE_PREFIX, owner, payload.children);
   } catch (err) {
     await Promise.all(children.map((c) => store.removePrefix(jobPrefix(String(c.opts?.jobId))).catch(() => undefined)));

@@ -11,7 +11,12 @@ export function zodDetails(err: z.ZodError, pathPrefix: (string | number)[] = []
 
 export function validationError(err: z.ZodError, pathPrefix: (string | number)[] = []): AppError {
   const details = zodDetails(err, pathPrefix);
-  return new AppError(422, 'validation_error', `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+  return new AppError(
+    422,
+    'validation_error',
+    `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`,
+    details,
+  );
 }
 
 /** The body of an error response; the OpenAI-compatible route renders its own. */
@@ -30,10 +35,14 @@ export function createErrorHandler(logger: Logger, render: ErrorRenderer = darkr
     let appError: AppError;
     const e = err as { type?: string; status?: number; message?: string; name?: string };
     if (err instanceof AppError) appError = err;
-    else if (e.type === 'entity.too.large') appError = new AppError(413, 'payload_too_large', 'the request body is larger than this server accepts');
-    else if (e.type === 'entity.parse.failed') appError = new AppError(400, 'invalid_json', `the body is not valid JSON: ${e.message}`);
-    else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') appError = new AppError(415, 'unsupported_encoding', e.message ?? 'unsupported encoding');
-    else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) appError = new AppError(e.status, 'bad_request', e.message ?? 'bad request');
+    else if (e.type === 'entity.too.large')
+      appError = new AppError(413, 'payload_too_large', 'the request body is larger than this server accepts');
+    else if (e.type === 'entity.parse.failed')
+      appError = new AppError(400, 'invalid_json', `the body is not valid JSON: ${e.message}`);
+    else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+      appError = new AppError(415, 'unsupported_encoding', e.message ?? 'unsupported encoding');
+    else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+      appError = new AppError(e.status, 'bad_request', e.message ?? 'bad request');
     else if (isRedisUnreachable(err)) appError = redisUnavailable();
     else appError = new AppError(500, 'internal_error', 'an internal error occurred');
     if (appError.status >= 500 && appError.status !== 503) (req.log ?? logger).error({ err }, 'server error');

@@ -32,9 +32,19 @@ export function createHttpServer(app: Express, config: Config): Server {
 function describe(code: string | undefined): [number, string, string, string] {
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return [408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time; the connection is closed'];
+      return [
+        408,
+        'Request Timeout',
+        'request_timeout',
+        'the request did not arrive in time; the connection is closed',
+      ];
     case 'HPE_HEADER_OVERFLOW':
-      return [431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are larger than this server accepts'];
+      return [
+        431,
+        'Request Header Fields Too Large',
+        'headers_too_large',
+        'the request headers are larger than this server accepts',
+      ];
     default:
       return [400, 'Bad Request', 'bad_request', 'the request is not valid HTTP'];
   }
@@ -53,7 +63,12 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   }
   const [status, reason, code, message] = describe(err.code);
   const body = JSON.stringify(errorBody(code, message));
-  const head = [`HTTP/1.1 ${status} ${reason}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
+  const head = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
   // A client that does not read its answer does not keep the socket either.
   setTimeout(() => socket.destroy(), 1000).unref();

@@ -15,10 +15,16 @@ export function fingerprint(...parts: (string | Buffer)[]): string {
  * `Idempotency-Key` on POST: the same key and body return the job made the first time (no second
  * job); the same key with another body is a 422. Keys are per API key and live as long as jobs do.
  */
-export async function idempotent(deps: AppDeps, req: Request, bodyFingerprint: string, create: () => Promise<string>): Promise<{ id: string; replayed: boolean }> {
+export async function idempotent(
+  deps: AppDeps,
+  req: Request,
+  bodyFingerprint: string,
+  create: () => Promise<string>,
+): Promise<{ id: string; replayed: boolean }> {
   const header = req.get('idempotency-key');
   if (header === undefined) return { id: await create(), replayed: false };
-  if (!/^[\x21-\x7e]{1,255}$/.test(header)) throw new AppError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  if (!/^[\x21-\x7e]{1,255}$/.test(header))
+    throw new AppError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
   const key = `${deps.config.QUEUE_PREFIX}:idem:${principalOf(req)}:${fingerprint(header)}`;
   const claim = JSON.stringify({ fp: bodyFingerprint, id: '' });
   const claimed = await deps.redis.set(key, claim, 'EX', 120, 'NX');
@@ -27,7 +33,14 @@ export async function idempotent(deps: AppDeps, req: Request, bodyFingerprint: s
     if (existing.fp !== bodyFingerprint) {
       throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
-    if (!existing.id) throw new AppError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'Retry-After': '1' });
+    if (!existing.id)
+      throw new AppError(
+        409,
+        'idempotency_in_progress',
+        'a request with this Idempotency-Key is still being processed',
+        undefined,
+        { 'Retry-After': '1' },
+      );
     return { id: existing.id, replayed: true };
   }
   try {

@@ -19,7 +19,9 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 export function decodeBase64Image(value: string, field: string): UploadedImage {
   const body = value.replace(DATA_URL, '').replace(/\s+/g, '');
   if (!BASE64.test(body)) {
-    throw new AppError(422, 'invalid_base64', `${field} is not base64 or a base64 data URL`, [{ field, message: 'not base64' }]);
+    throw new AppError(422, 'invalid_base64', `${field} is not base64 or a base64 data URL`, [
+      { field, message: 'not base64' },
+    ]);
   }
   return { data: Buffer.from(body, body.includes('-') || body.includes('_') ? 'base64url' : 'base64'), field };
 }
@@ -33,14 +35,25 @@ export function checkImageCount(count: number, config: Pick<Config, 'MAX_IMAGES_
 }
 
 /** Checks every image (all problems at once), then writes them to the blob store under the job. */
-export async function stageImages(images: UploadedImage[], jobId: string, store: BlobStore, config: Config): Promise<StagedImage[]> {
+export async function stageImages(
+  images: UploadedImage[],
+  jobId: string,
+  store: BlobStore,
+  config: Config,
+): Promise<StagedImage[]> {
   checkImageCount(images.length, config);
   const checked = await Promise.allSettled(images.map((img) => inspectImage(img.data, config.MAX_IMAGE_PIXELS)));
-  const failures = checked.flatMap((r, i) => (r.status === 'rejected' ? [{ field: images[i].field, error: r.reason as unknown }] : []));
+  const failures = checked.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ field: images[i].field, error: r.reason as unknown }] : [],
+  );
   if (failures.length) {
     const first = failures[0].error;
     if (!(first instanceof AppError)) throw first;
-    const details = failures.map((f) => ({ field: f.field, code: (f.error as AppError).code, message: (f.error as AppError).message }));
+    const details = failures.map((f) => ({
+      field: f.field,
+      code: (f.error as AppError).code,
+      message: (f.error as AppError).message,
+    }));
     throw new AppError(first.status, first.code, `${failures[0].field}: ${first.message}`, details);
   }
   const staged: StagedImage[] = [];
@@ -48,7 +61,14 @@ export async function stageImages(images: UploadedImage[], jobId: string, store:
     const info = (checked[index] as PromiseFulfilledResult<Awaited<ReturnType<typeof inspectImage>>>).value;
     const key = inputKey(jobId, index);
     await store.put(key, img.data);
-    staged.push({ key, bytes: img.data.length, width: info.width, height: info.height, format: info.format, filename: img.filename });
+    staged.push({
+      key,
+      bytes: img.data.length,
+      width: info.width,
+      height: info.height,
+      format: info.format,
+      filename: img.filename,
+    });
   }
   return staged;
 }

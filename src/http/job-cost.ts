@@ -11,7 +11,8 @@ import type { GenerationParams, ImageToImageParams, StagedImage } from '../jobs/
 type CostLimit = Pick<Config, 'MAX_JOB_MEGAPIXEL_STEPS'>;
 
 /** A generation: a model without steps (a GAN, a CPPN) counts one step per image. */
-export const generationCost = (p: Pick<GenerationParams, 'width' | 'height' | 'steps' | 'n'>): number => (p.width * p.height * (p.steps ?? 1) * p.n) / 1e6;
+export const generationCost = (p: Pick<GenerationParams, 'width' | 'height' | 'steps' | 'n'>): number =>
+  (p.width * p.height * (p.steps ?? 1) * p.n) / 1e6;
 
 /**
  * Image-to-image, at the size asked for or else the input's size (the worker may shrink that to
@@ -31,11 +32,17 @@ function refuse(what: string, cost: number, config: CostLimit, field?: string): 
 /** 422 job_too_expensive when one job costs more than MAX_JOB_MEGAPIXEL_STEPS; `path` is a batch item's. */
 export function checkJobCost(cost: number, config: CostLimit, path: (string | number)[] = []): void {
   if (cost <= config.MAX_JOB_MEGAPIXEL_STEPS) return;
-  throw refuse(path.length ? `request ${path.join('.')} costs` : 'this job costs', cost, config, path.length ? path.join('.') : undefined);
+  throw refuse(
+    path.length ? `request ${path.join('.')} costs` : 'this job costs',
+    cost,
+    config,
+    path.length ? path.join('.') : undefined,
+  );
 }
 
 /** 422 job_too_expensive when a batch's generations cost more than MAX_JOB_MEGAPIXEL_STEPS together, though each fits. */
 export function checkBatchCost(generations: Parameters<typeof generationCost>[0][], config: CostLimit): void {
   const cost = generations.reduce((sum, p) => sum + generationCost(p), 0);
-  if (cost > config.MAX_JOB_MEGAPIXEL_STEPS) throw refuse(`the batch's ${generations.length} generations cost`, cost, config, 'requests');
+  if (cost > config.MAX_JOB_MEGAPIXEL_STEPS)
+    throw refuse(`the batch's ${generations.length} generations cost`, cost, config, 'requests');
 }

@@ -18,7 +18,8 @@ const FINAL = new Set<JobView['status']>(['succeeded', 'failed', 'canceled']);
 
 /** The client's resume point: the `Last-Event-ID` header (or `lastEventId` query), when it is one of our ids. */
 function lastEventIdOf(req: Request): string | undefined {
-  const given = req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
+  const given =
+    req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
   return given && isStreamId(given.trim()) ? given.trim() : undefined;
 }
 
@@ -100,10 +101,12 @@ export async function streamJobEvents(deps: LiveAppDeps, req: Request, res: Resp
   // One event at a time, in stream order, even though finishing reads the job.
   let chain = Promise.resolve();
   const enqueue = (event: JobEvent) => {
-    chain = chain.then(() => handle(event)).catch((err) => {
-      deps.logger.warn({ jobId: id, err: (err as Error).message }, 'job event stream failed');
-      end();
-    });
+    chain = chain
+      .then(() => handle(event))
+      .catch((err) => {
+        deps.logger.warn({ jobId: id, err: (err as Error).message }, 'job event stream failed');
+        end();
+      });
   };
   if (snapshot) {
     pushStatus(snapshot.status, cursor);

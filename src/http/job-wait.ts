@@ -27,7 +27,12 @@ async function hasEnded(deps: WaitDeps, id: string): Promise<boolean> {
  * Resolves true once the job has ended, false after `timeoutMs`, when `signal` aborts (the client
  * went away) or when the event hub closes (shutdown).
  */
-export async function waitForJobEnd(deps: WaitDeps, id: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+export async function waitForJobEnd(
+  deps: WaitDeps,
+  id: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
   let settle!: (ended: boolean) => void;
   const done = new Promise<boolean>((resolve) => (settle = resolve));
   const unsubscribe = await deps.events.subscribe(id, (event) => {
@@ -37,7 +42,14 @@ export async function waitForJobEnd(deps: WaitDeps, id: string, timeoutMs: numbe
   signal.addEventListener('abort', onAbort);
   deps.events.closing.addEventListener('abort', onAbort);
   const deadline = setTimeout(() => settle(false), timeoutMs);
-  const recheck = setInterval(() => void hasEnded(deps, id).then((ended) => ended && settle(true), () => undefined), RECHECK_MS);
+  const recheck = setInterval(
+    () =>
+      void hasEnded(deps, id).then(
+        (ended) => ended && settle(true),
+        () => undefined,
+      ),
+    RECHECK_MS,
+  );
   try {
     if (signal.aborted) settle(false);
     // Subscribed first, then looked: a job that ended in between is seen here, one that ends later by the listener.

@@ -27,12 +27,15 @@ const INFLATERS: Record<string, (() => zlib.Gunzip | zlib.Inflate | zlib.BrotliD
 type Limits = Pick<Config, 'MAX_JSON_BYTES' | 'MAX_JSON_DEPTH'>;
 
 /** Neither Content-Length nor Transfer-Encoding: the client sent no body at all. */
-const sentNoBody = (req: Request) => req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+const sentNoBody = (req: Request) =>
+  req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
 
 function unsupportedType(req: Request, accepted: string[]): AppError {
   const given = req.headers['content-type'];
   // What `curl -d` sends unless told otherwise: the commonest way to end up here.
-  const hint = given?.startsWith('application/x-www-form-urlencoded') ? " (curl -d sends that; add -H 'content-type: application/json')" : '';
+  const hint = given?.startsWith('application/x-www-form-urlencoded')
+    ? " (curl -d sends that; add -H 'content-type: application/json')"
+    : '';
   const message = `${req.method} ${req.path} reads ${accepted.join(' or ')}, not ${given ? `"${given}"` : 'a body without Content-Type'}${hint}`;
   return new AppError(415, 'unsupported_media_type', message, { accepted }, { 'Accept-Post': accepted.join(', ') });
 }
@@ -74,11 +77,24 @@ function readJson(req: Request, { MAX_JSON_BYTES: maxBytes, MAX_JSON_DEPTH: maxD
   return new Promise((resolve, reject) => {
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (!(encoding in INFLATERS)) {
-      reject(new AppError(415, 'unsupported_encoding', `Content-Encoding "${encoding}" is not supported; send identity, gzip, deflate or br`, undefined, { 'Accept-Encoding': 'gzip, deflate, br' }));
+      reject(
+        new AppError(
+          415,
+          'unsupported_encoding',
+          `Content-Encoding "${encoding}" is not supported; send identity, gzip, deflate or br`,
+          undefined,
+          { 'Accept-Encoding': 'gzip, deflate, br' },
+        ),
+      );
       return;
     }
     const inflater = INFLATERS[encoding]?.();
-    const tooLarge = () => new AppError(413, 'payload_too_large', `the JSON body is larger than ${maxBytes} bytes${inflater ? ' once inflated' : ''}`);
+    const tooLarge = () =>
+      new AppError(
+        413,
+        'payload_too_large',
+        `the JSON body is larger than ${maxBytes} bytes${inflater ? ' once inflated' : ''}`,
+      );
     // Refused before a byte is read when the client says up front that it is too large.
     if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
       reject(tooLarge());
@@ -117,7 +133,10 @@ function readJson(req: Request, { MAX_JSON_BYTES: maxBytes, MAX_JSON_DEPTH: maxD
       if (done) return;
       size += chunk.length;
       if (size > maxBytes) return fail(tooLarge());
-      if (!gauge.push(chunk)) return fail(new AppError(400, 'json_too_deep', `the JSON body nests arrays and objects deeper than ${maxDepth} levels`));
+      if (!gauge.push(chunk))
+        return fail(
+          new AppError(400, 'json_too_deep', `the JSON body nests arrays and objects deeper than ${maxDepth} levels`),
+        );
       chunks.push(chunk);
     }
     function onEnd() {
@@ -136,7 +155,9 @@ function readJson(req: Request, { MAX_JSON_BYTES: maxBytes, MAX_JSON_DEPTH: maxD
     req.on('data', onReceived).on('error', onAborted).on('aborted', onAborted);
     if (inflater) {
       inflater.on('data', onData).on('end', onEnd);
-      inflater.on('error', (err) => fail(new AppError(400, 'invalid_content_encoding', `the body is not valid ${encoding}: ${err.message}`)));
+      inflater.on('error', (err) =>
+        fail(new AppError(400, 'invalid_content_encoding', `the body is not valid ${encoding}: ${err.message}`)),
+      );
       req.pipe(inflater);
     } else {
       req.on('end', onEnd);

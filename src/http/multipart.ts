@@ -19,7 +19,12 @@ const IMAGE_FIELDS = new Set(['image', 'image[]', 'images', 'images[]']);
  */
 export function readMultipart(req: Request, limits: { maxBytes: number; files: number }): Promise<MultipartBody> {
   return new Promise((resolve, reject) => {
-    const tooLarge = () => new AppError(413, 'payload_too_large', `the multipart body is larger than ${limits.maxBytes} bytes, all parts together`);
+    const tooLarge = () =>
+      new AppError(
+        413,
+        'payload_too_large',
+        `the multipart body is larger than ${limits.maxBytes} bytes, all parts together`,
+      );
     // Refused before a byte is read when the client says up front that it is too large.
     if (Number(req.headers['content-length'] ?? 0) > limits.maxBytes) {
       reject(tooLarge());
@@ -27,7 +32,16 @@ export function readMultipart(req: Request, limits: { maxBytes: number; files: n
     }
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { fileSize: limits.maxBytes, files: limits.files, fields: 20, fieldSize: 64 * 1024, parts: limits.files + 20 } });
+      parser = busboy({
+        headers: req.headers,
+        limits: {
+          fileSize: limits.maxBytes,
+          files: limits.files,
+          fields: 20,
+          fieldSize: 64 * 1024,
+          parts: limits.files + 20,
+        },
+      });
     } catch (err) {
       reject(new AppError(400, 'invalid_multipart', `malformed multipart request: ${(err as Error).message}`));
       return;
@@ -58,7 +72,11 @@ export function readMultipart(req: Request, limits: { maxBytes: number; files: n
     parser.on('file', (name, stream, info) => {
       if (!IMAGE_FIELDS.has(name)) {
         stream.resume();
-        fail(new AppError(422, 'unexpected_field', `unexpected file field "${name}"; send images as "image"`, [{ field: name, message: 'unexpected file field' }]));
+        fail(
+          new AppError(422, 'unexpected_field', `unexpected file field "${name}"; send images as "image"`, [
+            { field: name, message: 'unexpected file field' },
+          ]),
+        );
         return;
       }
       const chunks: Buffer[] = [];
@@ -69,17 +87,23 @@ export function readMultipart(req: Request, limits: { maxBytes: number; files: n
         if (!failed) chunks.push(c);
       });
       // A part cut off mid-file errors on its stream: unhandled, that would take the process down.
-      stream.on('error', (err: Error) => fail(new AppError(400, 'invalid_multipart', `malformed multipart request: ${err.message}`)));
+      stream.on('error', (err: Error) =>
+        fail(new AppError(400, 'invalid_multipart', `malformed multipart request: ${err.message}`)),
+      );
       stream.on('limit', () => fail(tooLarge()));
       stream.on('end', () => {
         if (!failed) upload.data = Buffer.concat(chunks);
         chunks.length = 0;
       });
     });
-    parser.on('filesLimit', () => fail(new AppError(413, 'too_many_images', `at most ${limits.files} images per request`)));
+    parser.on('filesLimit', () =>
+      fail(new AppError(413, 'too_many_images', `at most ${limits.files} images per request`)),
+    );
     parser.on('partsLimit', () => fail(new AppError(413, 'too_many_parts', 'too many parts in the multipart body')));
     parser.on('fieldsLimit', () => fail(new AppError(413, 'too_many_fields', 'too many fields in the multipart body')));
-    parser.on('error', (err: Error) => fail(new AppError(400, 'invalid_multipart', `malformed multipart request: ${err.message}`)));
+    parser.on('error', (err: Error) =>
+      fail(new AppError(400, 'invalid_multipart', `malformed multipart request: ${err.message}`)),
+    );
     parser.on('close', () => {
       if (!failed) resolve({ fields, files });
     });

@@ -12,7 +12,8 @@ const generation = generationRequestSchema.shape;
 export const openAiImageRequestSchema = z
   .strictObject({
     model: generation.model.meta({
-      description: 'A darkroom generator or diffusion model (see GET /v1/models). An OpenAI model name (`dall-e-2`, `gpt-image-1`, …) or none means the default generation model.',
+      description:
+        'A darkroom generator or diffusion model (see GET /v1/models). An OpenAI model name (`dall-e-2`, `gpt-image-1`, …) or none means the default generation model.',
       example: 'demo-cppn',
     }),
     prompt: z.string().min(1, 'a prompt is required'),
@@ -21,8 +22,17 @@ export const openAiImageRequestSchema = z
       .string()
       .regex(/^(auto|\d{1,5}x\d{1,5})$/, 'size must be "WIDTHxHEIGHT" (e.g. "256x256") or "auto"')
       .optional()
-      .meta({ description: '`WIDTHxHEIGHT` in pixels, checked against the model like width and height; `auto` or none means the model\'s default.', example: '256x256' }),
-    response_format: z.enum(['url', 'b64_json']).default('url').meta({ description: '`url`: absolute URLs of `/v1/jobs/{id}/images/{index}`; `b64_json`: the image bytes in base64.' }),
+      .meta({
+        description:
+          "`WIDTHxHEIGHT` in pixels, checked against the model like width and height; `auto` or none means the model's default.",
+        example: '256x256',
+      }),
+    response_format: z
+      .enum(['url', 'b64_json'])
+      .default('url')
+      .meta({
+        description: '`url`: absolute URLs of `/v1/jobs/{id}/images/{index}`; `b64_json`: the image bytes in base64.',
+      }),
     output_format: generation.output_format,
     quality: z.string().optional().meta({ description: 'Accepted and ignored.' }),
     style: z.string().optional().meta({ description: 'Accepted and ignored.' }),
@@ -35,7 +45,8 @@ export const openAiImageRequestSchema = z
   })
   .meta({
     id: 'OpenAIImageRequest',
-    description: 'OpenAI\'s image generation request. `seed` and the diffusion fields of GenerationRequest are darkroom extensions.',
+    description:
+      "OpenAI's image generation request. `seed` and the diffusion fields of GenerationRequest are darkroom extensions.",
   });
 export type OpenAiImageRequest = z.infer<typeof openAiImageRequestSchema>;
 
@@ -53,14 +64,29 @@ export const openAiErrorSchema = z
       message: z.string(),
       type: z.enum(['invalid_request_error', 'server_error']),
       param: z.string().nullable().meta({ description: 'The request field at fault, if one is.' }),
-      code: z.string().nullable().meta({ description: 'darkroom\'s stable error code; for a failed job, the job\'s error code.' }),
+      code: z
+        .string()
+        .nullable()
+        .meta({ description: "darkroom's stable error code; for a failed job, the job's error code." }),
     }),
   })
-  .meta({ id: 'OpenAIError', description: 'Errors of the OpenAI-compatible route, in the shape OpenAI\'s client libraries parse.' });
+  .meta({
+    id: 'OpenAIError',
+    description: "Errors of the OpenAI-compatible route, in the shape OpenAI's client libraries parse.",
+  });
 
 /** An AppError in OpenAI's shape; `param` is the first invalid field (none for the body as a whole). */
 export function openAiErrorBody(e: AppError): z.infer<typeof openAiErrorSchema> {
-  const field: unknown = Array.isArray(e.details) ? (e.details[0] as { field?: unknown } | undefined)?.field : undefined;
+  const field: unknown = Array.isArray(e.details)
+    ? (e.details[0] as { field?: unknown } | undefined)?.field
+    : undefined;
   const param = typeof field === 'string' && field !== '(body)' ? field : null;
-  return { error: { message: e.message, type: e.status >= 500 ? 'server_error' : 'invalid_request_error', param, code: e.code } };
+  return {
+    error: {
+      message: e.message,
+      type: e.status >= 500 ? 'server_error' : 'invalid_request_error',
+      param,
+      code: e.code,
+    },
+  };
 }

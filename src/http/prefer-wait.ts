@@ -12,7 +12,10 @@ import { waitForJobEnd } from './job-wait';
 export function preferredWait(header: string | undefined, max: number): number | undefined {
   if (!header || max <= 0) return undefined;
   for (const preference of header.split(',')) {
-    const [name, value] = preference.split(';')[0].split('=').map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
+    const [name, value] = preference
+      .split(';')[0]
+      .split('=')
+      .map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
     if (name.toLowerCase() !== 'wait' || !/^\d{1,9}$/.test(value ?? '')) continue;
     const seconds = Math.min(Number(value), max);
     return seconds > 0 ? seconds : undefined;

@@ -13,7 +13,10 @@ export function trustProxySetting(value: string): boolean | number | string[] {
   if (v === 'false') return false;
   if (v === 'true') return true;
   if (/^\d+$/.test(v)) return Number(v);
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The base of the absolute URLs a response carries: PUBLIC_URL, else the request's own protocol and host. */

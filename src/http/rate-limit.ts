@@ -29,11 +29,20 @@ export function clientKeyOf(req: Request): string {
  * Redis so every API instance shares the window. Only POSTs count: polling is cheap.
  */
 export const submissionRateLimit = (deps: AppDeps) =>
-  perMinuteLimit(deps, { name: '', counts: 'submissions', limit: (d) => d.config.RATE_LIMIT_PER_MINUTE, skip: (req) => req.method !== 'POST' });
+  perMinuteLimit(deps, {
+    name: '',
+    counts: 'submissions',
+    limit: (d) => d.config.RATE_LIMIT_PER_MINUTE,
+    skip: (req) => req.method !== 'POST',
+  });
 
 /** Zip downloads (job and batch archives) per minute per key: each one reads and streams every file of a job. */
 export const downloadRateLimit = (deps: AppDeps) =>
-  perMinuteLimit(deps, { name: 'download:', counts: 'zip downloads', limit: (d) => d.config.DOWNLOAD_RATE_LIMIT_PER_MINUTE });
+  perMinuteLimit(deps, {
+    name: 'download:',
+    counts: 'zip downloads',
+    limit: (d) => d.config.DOWNLOAD_RATE_LIMIT_PER_MINUTE,
+  });
 
 function perMinuteLimit(deps: AppDeps, spec: MinuteLimit): RequestHandler {
   // The store loads a script into Redis when it is made, and the API's connection does not queue
@@ -68,7 +77,11 @@ function createLimiter(deps: AppDeps, spec: MinuteLimit): RequestHandler {
     }),
     handler: (_req, _res, next, options) => {
       const retryAfter = Math.ceil(options.windowMs / 1000);
-      next(new AppError(429, 'rate_limited', `more than ${limit} ${spec.counts} per minute`, undefined, { 'Retry-After': String(retryAfter) }));
+      next(
+        new AppError(429, 'rate_limited', `more than ${limit} ${spec.counts} per minute`, undefined, {
+          'Retry-After': String(retryAfter),
+        }),
+      );
     },
   });
 }

@@ -13,10 +13,20 @@ const count = z.number().int().min(0);
 export const errorResponseSchema = z
   .strictObject({
     error: z.strictObject({
-      code: z.string().meta({ description: 'Stable machine-readable code, e.g. `validation_error`, `not_found`, `job_not_succeeded`.', example: 'validation_error' }),
+      code: z
+        .string()
+        .meta({
+          description: 'Stable machine-readable code, e.g. `validation_error`, `not_found`, `job_not_succeeded`.',
+          example: 'validation_error',
+        }),
       message: z.string().meta({ description: 'What went wrong, for people.' }),
       details: z
-        .array(z.strictObject({ field: z.string().meta({ description: 'Dotted path of the field, e.g. `requests.1.width`.' }), message: z.string() }))
+        .array(
+          z.strictObject({
+            field: z.string().meta({ description: 'Dotted path of the field, e.g. `requests.1.width`.' }),
+            message: z.string(),
+          }),
+        )
         .optional()
         .meta({ description: 'One entry per invalid field (422).' }),
     }),
@@ -25,16 +35,21 @@ export const errorResponseSchema = z
 
 export const jobSchema = jobViewSchema.meta({
   id: 'Job',
-  description: 'A job. `result` is present once it has succeeded, `error` once it has failed or was canceled; `step`/`steps` while a model with steps runs.',
+  description:
+    'A job. `result` is present once it has succeeded, `error` once it has failed or was canceled; `step`/`steps` while a model with steps runs.',
 });
 
 export const batchViewSchema = z
   .strictObject({
     id: z.string(),
     type: z.literal('batch'),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed'] satisfies JobStatus[]).meta({ description: '`succeeded` when every job succeeded, `failed` when all finished and one did not.' }),
+    status: z
+      .enum(['queued', 'running', 'succeeded', 'failed'] satisfies JobStatus[])
+      .meta({ description: '`succeeded` when every job succeeded, `failed` when all finished and one did not.' }),
     total: z.number().int(),
-    counts: z.strictObject({ queued: count, running: count, succeeded: count, failed: count, canceled: count }).meta({ description: 'Jobs in each status.' }),
+    counts: z
+      .strictObject({ queued: count, running: count, succeeded: count, failed: count, canceled: count })
+      .meta({ description: 'Jobs in each status.' }),
     created_at: isoTime,
     jobs: z.array(jobSchema),
   })
@@ -50,10 +65,15 @@ export const modelSchema = z
     description: z.string().optional(),
     max_batch_size: z.number().int(),
     job_type: z.enum(['generation', 'classification', 'image_to_image']),
-    image_to_image: z.boolean().optional().meta({ description: 'Diffusion models: whether they can start from an image.' }),
+    image_to_image: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Diffusion models: whether they can start from an image.' }),
     input: z.record(z.string(), z.unknown()).optional(),
     output: z.record(z.string(), z.unknown()).optional(),
-    parameters: z.record(z.string(), z.unknown()).meta({ description: 'Each request field the model accepts, with its range and default.' }),
+    parameters: z
+      .record(z.string(), z.unknown())
+      .meta({ description: 'Each request field the model accepts, with its range and default.' }),
   })
   .meta({ id: 'Model' });
 
@@ -63,7 +83,18 @@ export const healthSchema = z.strictObject({ status: z.enum(['ok', 'ready']) }).
 
 export const webhookSecretSchema = z
   .strictObject({
-    secret: z.string().meta({ description: "The secret this key's webhook deliveries are signed with (derived from the server's WEBHOOK_SECRET and the key's name).", example: 'whsec_2Jq8nX0bVf0hQm3kZy1w6sTt9uRr4eLdPcAoNiMgHjE' }),
-    algorithm: z.literal('HMAC-SHA256').meta({ description: 'The `v1` value of `Darkroom-Signature` is this HMAC, hex, of `<t>.<raw body>` keyed with `secret`.' }),
+    secret: z
+      .string()
+      .meta({
+        description:
+          "The secret this key's webhook deliveries are signed with (derived from the server's WEBHOOK_SECRET and the key's name).",
+        example: 'whsec_2Jq8nX0bVf0hQm3kZy1w6sTt9uRr4eLdPcAoNiMgHjE',
+      }),
+    algorithm: z
+      .literal('HMAC-SHA256')
+      .meta({
+        description:
+          'The `v1` value of `Darkroom-Signature` is this HMAC, hex, of `<t>.<raw body>` keyed with `secret`.',
+      }),
   })
   .meta({ id: 'WebhookSecret' });

@@ -20,7 +20,9 @@ export class ListenError extends Error {
       EADDRNOTAVAIL: 'this machine has no such address',
     };
     const reason = reasons[cause.code ?? ''] ?? cause.message;
-    super(`${what} cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}${cause.code ? ` (${cause.code})` : ''}`);
+    super(
+      `${what} cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}${cause.code ? ` (${cause.code})` : ''}`,
+    );
     this.name = 'ListenError';
   }
 }

@@ -1,7 +1,12 @@
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS, type JobWebhook } from '../jobs/job-contract';
-import { checkWebhookUrl, WebhookHostUnresolved, WebhookUrlRefused, type HostLookup } from '../webhooks/webhook-address';
+import {
+  checkWebhookUrl,
+  WebhookHostUnresolved,
+  WebhookUrlRefused,
+  type HostLookup,
+} from '../webhooks/webhook-address';
 import type { WebhookRequest } from './request-schemas';
 
 type Field = (string | number)[];
@@ -26,8 +31,12 @@ export async function resolveWebhook(
   try {
     await checkWebhookUrl(req.url, config.WEBHOOK_ALLOWED_HOSTS, lookup);
   } catch (err) {
-    if (err instanceof WebhookUrlRefused) throw new AppError(422, 'webhook_url_not_allowed', `webhook URL not allowed: ${err.message}`, [{ field: `${field}.url`, message: err.message }]);
-    if (err instanceof WebhookHostUnresolved) throw new AppError(422, 'webhook_host_not_found', err.message, [{ field: `${field}.url`, message: err.message }]);
+    if (err instanceof WebhookUrlRefused)
+      throw new AppError(422, 'webhook_url_not_allowed', `webhook URL not allowed: ${err.message}`, [
+        { field: `${field}.url`, message: err.message },
+      ]);
+    if (err instanceof WebhookHostUnresolved)
+      throw new AppError(422, 'webhook_host_not_found', err.message, [{ field: `${field}.url`, message: err.message }]);
     throw err;
   }
   const wanted = new Set(req.events ?? DEFAULT_WEBHOOK_EVENTS);

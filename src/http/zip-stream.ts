@@ -13,9 +13,15 @@ export interface ZipEntry {
  * Streams a zip to the response in store mode (the images are already compressed). Entries are
  * opened one at a time, so memory and open files stay flat however many images there are.
  */
-export async function sendZip(res: Response, filename: string, entries: Iterable<ZipEntry> | AsyncIterable<ZipEntry>): Promise<void> {
+export async function sendZip(
+  res: Response,
+  filename: string,
+  entries: Iterable<ZipEntry> | AsyncIterable<ZipEntry>,
+): Promise<void> {
   const archive = archiver('zip', { store: true });
-  res.status(200).set({ 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${filename}"` });
+  res
+    .status(200)
+    .set({ 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${filename}"` });
   archive.pipe(res);
   let aborted = false;
   res.on('close', () => {

@@ -35,9 +35,19 @@ function open(buf: Buffer, maxPixels: number) {
 /** Turns a sharp/libvips failure into the client error it stands for. */
 export function imageError(err: unknown): AppError {
   const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
-  if (/exceeds pixel limit/i.test(message)) return new AppError(413, 'image_too_large', 'the image has more pixels than this server accepts');
-  if (/unsupported image format/i.test(message)) return new AppError(415, 'unsupported_image_format', 'the data is not an image in a supported format (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF)');
-  return new AppError(422, 'invalid_image', `the image could not be decoded: ${message.replace(/^Input (file|buffer) /, '')}`);
+  if (/exceeds pixel limit/i.test(message))
+    return new AppError(413, 'image_too_large', 'the image has more pixels than this server accepts');
+  if (/unsupported image format/i.test(message))
+    return new AppError(
+      415,
+      'unsupported_image_format',
+      'the data is not an image in a supported format (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF)',
+    );
+  return new AppError(
+    422,
+    'invalid_image',
+    `the image could not be decoded: ${message.replace(/^Input (file|buffer) /, '')}`,
+  );
 }
 
 /** Checks that `buf` is a complete, decodable image within limits, and reports its size. */
@@ -49,7 +59,12 @@ export async function inspectImage(buf: Buffer, maxPixels: number): Promise<Imag
       throw new AppError(415, 'unsupported_image_format', `image format ${meta.format ?? 'unknown'} is not supported`);
     }
     if (!meta.width || !meta.height) throw new AppError(422, 'invalid_image', 'the image has no dimensions');
-    if (meta.width * meta.height > maxPixels) throw new AppError(413, 'image_too_large', `the image has ${meta.width}x${meta.height} pixels; the limit is ${maxPixels}`);
+    if (meta.width * meta.height > maxPixels)
+      throw new AppError(
+        413,
+        'image_too_large',
+        `the image has ${meta.width}x${meta.height} pixels; the limit is ${maxPixels}`,
+      );
     // A full decode (shrunk on load, so cheap) catches truncated and corrupt data.
     await open(buf, maxPixels).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
     const swap = (meta.orientation ?? 1) >= 5;
@@ -62,7 +77,15 @@ export async function inspectImage(buf: Buffer, maxPixels: number): Promise<Imag
 /** Decodes to 8-bit sRGB (or 1-channel luma), oriented, optionally resized to width x height (lanczos3 unless `filter` says). */
 export async function decodeImage(
   buf: Buffer,
-  opts: { maxPixels: number; width?: number; height?: number; fit?: ResizeFit; shorterSide?: number; filter?: ResizeFilter; channels?: 1 | 3 },
+  opts: {
+    maxPixels: number;
+    width?: number;
+    height?: number;
+    fit?: ResizeFit;
+    shorterSide?: number;
+    filter?: ResizeFilter;
+    channels?: 1 | 3;
+  },
 ): Promise<RawImage> {
   try {
     let pipeline = open(buf, opts.maxPixels).rotate();
@@ -79,7 +102,10 @@ export async function decodeImage(
       pipeline = pipeline.resize(width, height, { fit: fit === 'stretch' ? 'fill' : fit, kernel });
     }
     pipeline = pipeline.flatten({ background: '#000' });
-    pipeline = opts.channels === 1 ? pipeline.toColourspace('b-w').extractChannel(0) : pipeline.toColourspace('srgb').removeAlpha();
+    pipeline =
+      opts.channels === 1
+        ? pipeline.toColourspace('b-w').extractChannel(0)
+        : pipeline.toColourspace('srgb').removeAlpha();
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     const channels = opts.channels ?? 3;
     if (info.channels !== channels) throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
@@ -126,9 +152,16 @@ export async function encodeImage(
 }
 
 /** Resizes raw pixels to exactly width x height (aspect ratio not kept), keeping the channel count. */
-export async function resizeRaw(raw: RawImage, width: number, height: number, kernel: 'nearest' | 'cubic' | 'lanczos3' = 'cubic'): Promise<RawImage> {
+export async function resizeRaw(
+  raw: RawImage,
+  width: number,
+  height: number,
+  kernel: 'nearest' | 'cubic' | 'lanczos3' = 'cubic',
+): Promise<RawImage> {
   // A 1-channel raw input comes back as 3 channels unless it is told to stay grey.
-  const { data, info } = await sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } })
+  const { data, info } = await sharp(raw.data, {
+    raw: { width: raw.width, height: raw.height, channels: raw.channels },
+  })
     .resize(width, height, { kernel, fit: 'fill' })
     .toColourspace(raw.channels === 1 ? 'b-w' : 'srgb')
     .raw()

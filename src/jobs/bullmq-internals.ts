@@ -24,7 +24,12 @@ export async function waitingCount(redis: Redis, queue: QueueKeysOf): Promise<nu
  * before prioritized ones, which it takes by score: LPOS from the tail (work grows with the jobs
  * ahead, not with the queue) or ZRANK (O(log n)), in one round trip.
  */
-export async function placeInLine(redis: Redis, queue: QueueKeysOf, jobId: string, state: 'waiting' | 'prioritized'): Promise<number | undefined> {
+export async function placeInLine(
+  redis: Redis,
+  queue: QueueKeysOf,
+  jobId: string,
+  state: 'waiting' | 'prioritized',
+): Promise<number | undefined> {
   const tx = redis.multi().llen(queue.keys.wait);
   if (state === 'waiting') tx.lpos(queue.keys.wait, jobId, 'RANK', -1);
   else tx.zrank(queue.keys.prioritized, jobId);
@@ -63,7 +68,13 @@ export async function blockingConnectionStatus(worker: Worker, waitMs = 1000): P
   const client = worker.getBackend().blockingClient;
   if (!client) return undefined;
   const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), waitMs).unref());
-  return Promise.race([client.then((c) => c.status, () => 'failed'), timeout]);
+  return Promise.race([
+    client.then(
+      (c) => c.status,
+      () => 'failed',
+    ),
+    timeout,
+  ]);
 }
 
 /** One entry of a queue's event stream: `event` names it, `jobId` its job, other fields are the event's. */
@@ -91,7 +102,12 @@ export async function oldestEventId(redis: Redis, queue: QueueKeysOf): Promise<s
 }
 
 /** Up to `count` entries of the event stream from `startId` (inclusive), oldest first. */
-export async function readEvents(redis: Redis, queue: QueueKeysOf, startId: string, count: number): Promise<EventStreamEntry[]> {
+export async function readEvents(
+  redis: Redis,
+  queue: QueueKeysOf,
+  startId: string,
+  count: number,
+): Promise<EventStreamEntry[]> {
   const page = await redis.xrange(queue.keys.events, startId, '+', 'COUNT', count);
   return page.map(([id, flat]) => ({ id, fields: fieldsOf(flat) }));
 }

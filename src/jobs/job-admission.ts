@@ -44,17 +44,32 @@ async function prune(redis: Redis, queues: JobQueues, key: string): Promise<numb
 }
 
 /** Checks quotas for `count` new jobs of `owner` in `queue`; returns the priority they get. */
-export async function admitJobs(redis: Redis, queues: JobQueues, policy: AdmissionPolicy, owner: string, queue: QueueName, count: number): Promise<number> {
+export async function admitJobs(
+  redis: Redis,
+  queues: JobQueues,
+  policy: AdmissionPolicy,
+  owner: string,
+  queue: QueueName,
+  count: number,
+): Promise<number> {
   const key = inFlightKey(policy.prefix, owner);
   let inFlight = await redis.scard(key);
   if (inFlight + count > policy.maxInFlightPerKey) inFlight = await prune(redis, queues, key);
   if (inFlight + count > policy.maxInFlightPerKey) {
-    throw new AppError(429, 'too_many_jobs_in_flight', `this key has ${inFlight} jobs queued or running; the limit is ${policy.maxInFlightPerKey}`, undefined, { 'Retry-After': '10' });
+    throw new AppError(
+      429,
+      'too_many_jobs_in_flight',
+      `this key has ${inFlight} jobs queued or running; the limit is ${policy.maxInFlightPerKey}`,
+      undefined,
+      { 'Retry-After': '10' },
+    );
   }
   const counts = await queues.queues[queue].getJobCounts('waiting', 'prioritized', 'delayed');
   const depth = Object.values(counts).reduce((a, b) => a + b, 0);
   if (depth + count > policy.maxQueueDepth) {
-    throw new AppError(503, 'queue_full', `the ${queue} queue holds ${depth} jobs; try again later`, undefined, { 'Retry-After': '30' });
+    throw new AppError(503, 'queue_full', `the ${queue} queue holds ${depth} jobs; try again later`, undefined, {
+      'Retry-After': '30',
+    });
   }
   return Math.min(MAX_PRIORITY, inFlight + 1);
 }

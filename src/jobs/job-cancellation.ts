@@ -18,7 +18,11 @@ export async function isCancelRequested(redis: Redis, prefix: string, id: string
 }
 
 /** Calls `onCancel(jobId)` for every cancel request; returns a function that unsubscribes. */
-export async function subscribeToCancels(subscriber: Redis, prefix: string, onCancel: (id: string) => void): Promise<() => Promise<void>> {
+export async function subscribeToCancels(
+  subscriber: Redis,
+  prefix: string,
+  onCancel: (id: string) => void,
+): Promise<() => Promise<void>> {
   const channel = cancelChannel(prefix);
   const listener = (ch: string, message: string) => {
     if (ch === channel) onCancel(message);

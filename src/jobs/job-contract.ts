@@ -12,7 +12,12 @@ export const QUEUE_NAMES = ['generation', 'classification', 'image_to_image', 'b
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Job ids start with a prefix that names the queue holding them, then a random UUID. */
-const ID_PREFIX: Record<QueueName, string> = { generation: 'gen', classification: 'cls', image_to_image: 'i2i', batch: 'bat' };
+const ID_PREFIX: Record<QueueName, string> = {
+  generation: 'gen',
+  classification: 'cls',
+  image_to_image: 'i2i',
+  batch: 'bat',
+};
 const PREFIX_QUEUE = Object.fromEntries(Object.entries(ID_PREFIX).map(([q, p]) => [p, q])) as Record<string, QueueName>;
 const ID_PATTERN = /^([a-z0-9]{3})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
@@ -68,7 +73,11 @@ export const generationParamsSchema = z.object({
   n: z.number().int().min(1),
   width: z.number().int().min(1),
   height: z.number().int().min(1),
-  seed: z.number().int().min(0).max(2 ** 32 - 1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
   output_format: outputFormatSchema,
   ...diffusionParamsSchema.partial().shape,
 });
@@ -78,7 +87,11 @@ export type GenerationParams = z.infer<typeof generationParamsSchema>;
 export const imageToImageParamsSchema = z.object({
   model: z.string(),
   n: z.number().int().min(1),
-  seed: z.number().int().min(0).max(2 ** 32 - 1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
   output_format: outputFormatSchema,
   prompt: z.string().optional(),
   strength: z.number().min(0).max(1).optional(),
@@ -185,7 +198,10 @@ export const predictionSchema = z.object({
   labels: z.array(z.object({ label: z.string(), class_index: z.number().int(), score: z.number() })),
   cached: z.boolean().optional(),
 });
-export const classificationResultSchema = z.object({ predictions: z.array(predictionSchema), cached: z.boolean().optional() });
+export const classificationResultSchema = z.object({
+  predictions: z.array(predictionSchema),
+  cached: z.boolean().optional(),
+});
 export type ClassificationResult = z.infer<typeof classificationResultSchema>;
 
 /** Progress a worker reports: fraction done, plus steps when the model has them. */

@@ -67,7 +67,9 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
     const reader = new QueueEvents(queue, { connection: template, prefix: queues.policy.prefix, lastEventId });
     reader.on('error', (err) => redisErrors.report(err, { queue }, 'job event reader error'));
     for (const name of JOB_EVENT_NAMES) {
-      (reader as unknown as EventEmitter).on(name, (args: Record<string, unknown>, id: string) => dispatch(id, { ...args, event: name }));
+      (reader as unknown as EventEmitter).on(name, (args: Record<string, unknown>, id: string) =>
+        dispatch(id, { ...args, event: name }),
+      );
     }
     return reader;
   };
@@ -124,7 +126,9 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
       listeners.clear();
       const started = await Promise.allSettled(readers.values());
       readers.clear();
-      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.close().catch(() => undefined) : undefined)));
+      await Promise.all(
+        started.map((r) => (r.status === 'fulfilled' ? r.value.close().catch(() => undefined) : undefined)),
+      );
       template.disconnect();
     },
   };

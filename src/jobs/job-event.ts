@@ -16,7 +16,17 @@ export type JobEvent =
 const QUEUED_EVENTS = new Set(['waiting', 'delayed', 'waiting-children', 'stalled']);
 
 /** The event names the stream reader listens to. */
-export const JOB_EVENT_NAMES = ['waiting', 'delayed', 'waiting-children', 'stalled', 'active', 'progress', 'completed', 'failed', 'removed'] as const;
+export const JOB_EVENT_NAMES = [
+  'waiting',
+  'delayed',
+  'waiting-children',
+  'stalled',
+  'active',
+  'progress',
+  'completed',
+  'failed',
+  'removed',
+] as const;
 
 /** BullMQ's progress is whatever the worker sent: ours is `{ value, step, steps }`, a bare number is tolerated. */
 function progressOf(data: unknown): JobProgress | undefined {
@@ -50,7 +60,12 @@ export function toJobEvent(id: string, fields: Record<string, unknown>): JobEven
       return { id, jobId, kind: 'finished', status: 'succeeded' };
     case 'failed':
       // BullMQ writes `failed` only when the job has failed for good; retries are `waiting`/`delayed`.
-      return { id, jobId, kind: 'finished', status: statusOf('failed', typeof fields.failedReason === 'string' ? fields.failedReason : undefined, false) };
+      return {
+        id,
+        jobId,
+        kind: 'finished',
+        status: statusOf('failed', typeof fields.failedReason === 'string' ? fields.failedReason : undefined, false),
+      };
     case 'removed':
       return { id, jobId, kind: 'removed' };
     default:

@@ -39,7 +39,8 @@ export class RetryableJobFailure extends Error {
 }
 
 /** The code of a failure thrown as one of the classes above; undefined for any other error. */
-export const failureCode = (err: unknown): string | undefined => (err instanceof JobFailure || err instanceof RetryableJobFailure ? err.code : undefined);
+export const failureCode = (err: unknown): string | undefined =>
+  err instanceof JobFailure || err instanceof RetryableJobFailure ? err.code : undefined;
 
 export const CANCELED_CODE = 'canceled';
 
@@ -56,7 +57,11 @@ export function parseFailure(reason: string | undefined): { code: string; messag
   const m = FAILURE_TEXT.exec(reason ?? '');
   if (m) return { code: m[1], message: m[2] };
   if (reason === BULLMQ_STALLED_REASON) {
-    return { code: STALLED_CODE, message: 'the workers running this job stopped (crashed, killed or cut off from Redis) more often than MAX_STALLED_COUNT allows' };
+    return {
+      code: STALLED_CODE,
+      message:
+        'the workers running this job stopped (crashed, killed or cut off from Redis) more often than MAX_STALLED_COUNT allows',
+    };
   }
   return { code: 'internal_error', message: reason || 'the job failed' };
 }

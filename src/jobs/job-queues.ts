@@ -32,10 +32,17 @@ export interface JobQueues {
 }
 
 /** `onError` hears the queues' 'error' events; without a listener BullMQ prints each one with its stack. */
-export function createJobQueues(connection: Redis, policy: JobPolicy, onError?: (err: Error, queue: string) => void): JobQueues {
+export function createJobQueues(
+  connection: Redis,
+  policy: JobPolicy,
+  onError?: (err: Error, queue: string) => void,
+): JobQueues {
   const defaultJobOptionsForQueue = defaultJobOptions(policy);
   const queues = Object.fromEntries(
-    QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix: policy.prefix, defaultJobOptions: defaultJobOptionsForQueue })]),
+    QUEUE_NAMES.map((name) => [
+      name,
+      new Queue(name, { connection, prefix: policy.prefix, defaultJobOptions: defaultJobOptionsForQueue }),
+    ]),
   ) as Record<QueueName, Queue>;
   const flow = new FlowProducer({ connection, prefix: policy.prefix });
   if (onError) {

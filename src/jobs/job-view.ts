@@ -28,7 +28,11 @@ const batchResultSchema = z.object({
   failed: z.number().int().optional(),
 });
 
-export const jobResultSchema = z.union([z.object({ images: z.array(publicImageSchema) }), classificationResultSchema, batchResultSchema]);
+export const jobResultSchema = z.union([
+  z.object({ images: z.array(publicImageSchema) }),
+  classificationResultSchema,
+  batchResultSchema,
+]);
 export type JobResult = z.infer<typeof jobResultSchema>;
 
 /** The job object clients see (the API documents this schema; `JobView` is its type). */
@@ -48,15 +52,36 @@ export const jobViewSchema = z.strictObject({
   finished_at: z.iso.datetime().nullable(),
   result: jobResultSchema.optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
-  queue_position: z.number().int().min(0).nullable().optional().meta({ description: 'While queued: jobs ahead of it in its queue (0: it starts next); null when unknown (e.g. waiting for a retry). Absent once finished.' }),
-  eta_seconds: z.number().min(0).nullable().optional().meta({ description: 'While queued or running: estimated seconds until it finishes, from measured run times, its place in line and the live workers; null when unknown.' }),
+  queue_position: z
+    .number()
+    .int()
+    .min(0)
+    .nullable()
+    .optional()
+    .meta({
+      description:
+        'While queued: jobs ahead of it in its queue (0: it starts next); null when unknown (e.g. waiting for a retry). Absent once finished.',
+    }),
+  eta_seconds: z
+    .number()
+    .min(0)
+    .nullable()
+    .optional()
+    .meta({
+      description:
+        'While queued or running: estimated seconds until it finishes, from measured run times, its place in line and the live workers; null when unknown.',
+    }),
 });
 export type JobView = z.infer<typeof jobViewSchema>;
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 
 /** Maps BullMQ's state (and a pending cancel request) to the public status. */
-export function statusOf(state: JobState | 'unknown', failedReason: string | undefined, cancelRequested: boolean): JobStatus {
+export function statusOf(
+  state: JobState | 'unknown',
+  failedReason: string | undefined,
+  cancelRequested: boolean,
+): JobStatus {
   switch (state) {
     case 'completed':
       return 'succeeded';
@@ -76,7 +101,14 @@ function publicParams(data: JobPayload): Record<string, unknown> {
     case 'classification':
       return {
         ...data.params,
-        images: data.inputs.map((input, index) => ({ index, filename: input.filename, width: input.width, height: input.height, format: input.format, bytes: input.bytes })),
+        images: data.inputs.map((input, index) => ({
+          index,
+          filename: input.filename,
+          width: input.width,
+          height: input.height,
+          format: input.format,
+          bytes: input.bytes,
+        })),
       };
     case 'image_to_image': {
       const { key: _key, ...input } = data.input;
@@ -94,7 +126,10 @@ function publicResult(job: DarkroomJob): JobResult {
       const result = generationResultSchema.parse(job.returnvalue);
       return {
         ...result,
-        images: result.images.map(({ key: _key, ...image }) => ({ ...image, url: `/v1/jobs/${job.id}/images/${image.index}` })),
+        images: result.images.map(({ key: _key, ...image }) => ({
+          ...image,
+          url: `/v1/jobs/${job.id}/images/${image.index}`,
+        })),
       };
     }
     case 'classification':
@@ -105,7 +140,12 @@ function publicResult(job: DarkroomJob): JobResult {
 }
 
 /** Builds the public view of a job from its BullMQ record and its state, read after the record. */
-export function viewJob(job: DarkroomJob, state: JobState | 'unknown', cancelRequested: boolean, estimate?: QueueEstimate): JobView {
+export function viewJob(
+  job: DarkroomJob,
+  state: JobState | 'unknown',
+  cancelRequested: boolean,
+  estimate?: QueueEstimate,
+): JobView {
   const status = statusOf(state, job.failedReason, cancelRequested);
   const progress = jobProgressSchema.safeParse(job.progress);
   const id = String(job.id);

@@ -42,8 +42,24 @@ export function workUnits(data: JobPayload): number {
 }
 
 /** Folds one successful run into the averages (called by the worker that ran it). */
-export async function recordRunTime(redis: Redis, prefix: string, queue: QueueName, model: string, ms: number, units: number): Promise<void> {
-  await redis.eval(EWMA_SCRIPT, 1, runTimesKey(prefix), queue, ms, perUnitField(queue, model), ms / Math.max(1, units), ALPHA);
+export async function recordRunTime(
+  redis: Redis,
+  prefix: string,
+  queue: QueueName,
+  model: string,
+  ms: number,
+  units: number,
+): Promise<void> {
+  await redis.eval(
+    EWMA_SCRIPT,
+    1,
+    runTimesKey(prefix),
+    queue,
+    ms,
+    perUnitField(queue, model),
+    ms / Math.max(1, units),
+    ALPHA,
+  );
 }
 
 /** Milliseconds a running job still needs: from its own pace once it has made some progress, else from the averages. */
@@ -70,7 +86,19 @@ const toSeconds = (ms: number) => Math.round(Math.max(0, ms) / 100) / 10;
  * finished run yet). A job with `position` jobs ahead starts when its turn comes round the lanes:
  * lane `position % lanes` after it frees, plus a full average job for each earlier round.
  */
-export function estimateSeconds(snapshot: QueueSnapshot, job: { id: string; running: boolean; position?: number; model: string; units: number; progress: number; startedAt?: number }, now: number): number | null {
+export function estimateSeconds(
+  snapshot: QueueSnapshot,
+  job: {
+    id: string;
+    running: boolean;
+    position?: number;
+    model: string;
+    units: number;
+    progress: number;
+    startedAt?: number;
+  },
+  now: number,
+): number | null {
   const perUnit = snapshot.perUnitMs.get(job.model);
   const ownMs = perUnit === undefined ? snapshot.avgJobMs : perUnit * job.units;
   if (job.running) {
@@ -90,11 +118,20 @@ export function estimateSeconds(snapshot: QueueSnapshot, job: { id: string; runn
 const MAX_ACTIVE = 1000;
 
 /** Reads a queue's snapshot: 2 round trips, the second reading the running jobs' progress (O(jobs running)). */
-export async function readQueueSnapshot(redis: Redis, queues: JobQueues, queue: QueueName, slots: number, now = Date.now()): Promise<QueueSnapshot> {
+export async function readQueueSnapshot(
+  redis: Redis,
+  queues: JobQueues,
+  queue: QueueName,
+  slots: number,
+  now = Date.now(),
+): Promise<QueueSnapshot> {
   const q = queues.queues[queue];
-  const [stats, active] = ((await readRunningIds(redis.multi().hgetall(runTimesKey(queues.policy.prefix)), q, MAX_ACTIVE).exec()) ?? []).map((r) => r[1]) as [Record<string, string>, string[]];
+  const [stats, active] = (
+    (await readRunningIds(redis.multi().hgetall(runTimesKey(queues.policy.prefix)), q, MAX_ACTIVE).exec()) ?? []
+  ).map((r) => r[1]) as [Record<string, string>, string[]];
   const perUnitMs = new Map<string, number>();
-  for (const [field, value] of Object.entries(stats ?? {})) if (field.startsWith(`${queue}:`)) perUnitMs.set(field.slice(queue.length + 1), Number(value));
+  for (const [field, value] of Object.entries(stats ?? {}))
+    if (field.startsWith(`${queue}:`)) perUnitMs.set(field.slice(queue.length + 1), Number(value));
   const avgJobMs = stats?.[queue] ? Number(stats[queue]) : undefined;
   const finishAt = new Map<string, number>();
   const lanes: number[] = [];
@@ -138,7 +175,12 @@ export interface QueueEstimator {
 }
 
 /** A job's place in line costs one round trip (see placeInLine); snapshots are shared for `maxAgeMs`. */
-export function createQueueEstimator(redis: Redis, queues: JobQueues, workers: WorkerDirectory, maxAgeMs = 1000): QueueEstimator {
+export function createQueueEstimator(
+  redis: Redis,
+  queues: JobQueues,
+  workers: WorkerDirectory,
+  maxAgeMs = 1000,
+): QueueEstimator {
   const snapshots = new Map<QueueName, { at: number; snapshot: Promise<QueueSnapshot> }>();
   const snapshotOf = (queue: QueueName) => {
     const cached = snapshots.get(queue);

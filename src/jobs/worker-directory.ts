@@ -18,8 +18,18 @@ export interface WorkerHeartbeat {
 }
 
 /** Writes a worker's heartbeat (expiring after `ttlSeconds`) and keeps it in the index. */
-export async function writeHeartbeat(redis: Redis, prefix: string, id: string, info: WorkerHeartbeat & Record<string, unknown>, ttlSeconds: number): Promise<void> {
-  await redis.multi().set(heartbeatKey(prefix, id), JSON.stringify(info), 'EX', ttlSeconds).sadd(indexKey(prefix), id).exec();
+export async function writeHeartbeat(
+  redis: Redis,
+  prefix: string,
+  id: string,
+  info: WorkerHeartbeat & Record<string, unknown>,
+  ttlSeconds: number,
+): Promise<void> {
+  await redis
+    .multi()
+    .set(heartbeatKey(prefix, id), JSON.stringify(info), 'EX', ttlSeconds)
+    .sadd(indexKey(prefix), id)
+    .exec();
 }
 
 /** Removes a stopping worker's heartbeat. */

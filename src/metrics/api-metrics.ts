@@ -27,7 +27,19 @@ function routeOf(req: Request, res: Response): string {
   return res.statusCode === 404 ? 'unmatched' : 'other';
 }
 
-export function createApiMetrics({ redis, queues, workers, prefix, logger }: { redis: Redis; queues: JobQueues; workers: WorkerDirectory; prefix: string; logger: Logger }): ApiMetrics {
+export function createApiMetrics({
+  redis,
+  queues,
+  workers,
+  prefix,
+  logger,
+}: {
+  redis: Redis;
+  queues: JobQueues;
+  workers: WorkerDirectory;
+  prefix: string;
+  logger: Logger;
+}): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // With Redis unreachable a gauge has no samples this scrape; the rest of the scrape still works.
@@ -48,7 +60,9 @@ export function createApiMetrics({ redis, queues, workers, prefix, logger }: { r
     registers: [registry],
     async collect() {
       this.reset();
-      const counts = await Promise.all(QUEUE_NAMES.map((q) => queues.queues[q].getJobCounts(...JOB_STATES))).catch(unavailable);
+      const counts = await Promise.all(QUEUE_NAMES.map((q) => queues.queues[q].getJobCounts(...JOB_STATES))).catch(
+        unavailable,
+      );
       QUEUE_NAMES.forEach((queue, i) => {
         if (counts) for (const state of JOB_STATES) this.set({ queue, state }, counts[i][state] ?? 0);
       });
@@ -80,7 +94,9 @@ export function createApiMetrics({ redis, queues, workers, prefix, logger }: { r
 
   const middleware: RequestHandler = (req, res, next) => {
     const stop = http.startTimer();
-    res.once('close', () => stop({ method: req.method, route: routeOf(req, res), status_code: String(res.statusCode) }));
+    res.once('close', () =>
+      stop({ method: req.method, route: routeOf(req, res), status_code: String(res.statusCode) }),
+    );
     next();
   };
 

@@ -17,11 +17,40 @@ export interface FleetMetric {
 const SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 export const FLEET_METRICS = {
-  jobWait: { name: 'darkroom_job_wait_seconds', help: 'Time from submission until a worker took the job (first attempt).', type: 'histogram', labels: ['job_type', 'model'], buckets: SECONDS },
-  jobRun: { name: 'darkroom_job_run_seconds', help: 'Time a worker spent on one attempt of a job, by outcome.', type: 'histogram', labels: ['job_type', 'model', 'outcome'], buckets: SECONDS },
-  batchSize: { name: 'darkroom_inference_batch_size', help: 'Items per inference run (requests of concurrent jobs batched together).', type: 'histogram', labels: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256] },
-  inferenceTime: { name: 'darkroom_inference_seconds', help: 'Duration of one inference run (one batch).', type: 'histogram', labels: ['model'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] },
-  imagesProduced: { name: 'darkroom_images_produced_total', help: 'Images written by succeeded jobs (results answered from the cache included).', type: 'counter', labels: ['job_type', 'model'] },
+  jobWait: {
+    name: 'darkroom_job_wait_seconds',
+    help: 'Time from submission until a worker took the job (first attempt).',
+    type: 'histogram',
+    labels: ['job_type', 'model'],
+    buckets: SECONDS,
+  },
+  jobRun: {
+    name: 'darkroom_job_run_seconds',
+    help: 'Time a worker spent on one attempt of a job, by outcome.',
+    type: 'histogram',
+    labels: ['job_type', 'model', 'outcome'],
+    buckets: SECONDS,
+  },
+  batchSize: {
+    name: 'darkroom_inference_batch_size',
+    help: 'Items per inference run (requests of concurrent jobs batched together).',
+    type: 'histogram',
+    labels: ['model'],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  },
+  inferenceTime: {
+    name: 'darkroom_inference_seconds',
+    help: 'Duration of one inference run (one batch).',
+    type: 'histogram',
+    labels: ['model'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  imagesProduced: {
+    name: 'darkroom_images_produced_total',
+    help: 'Images written by succeeded jobs (results answered from the cache included).',
+    type: 'counter',
+    labels: ['job_type', 'model'],
+  },
 } as const satisfies Record<string, FleetMetric>;
 
 const hashKey = (prefix: string, metric: FleetMetric) => `${prefix}:metrics:${metric.name}`;

@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { MANIFEST_FILE, modelManifestSchema, PIPELINE_INDEX_FILE, type DiffusionManifest, type ModelManifest } from './model-manifest';
+import {
+  MANIFEST_FILE,
+  modelManifestSchema,
+  PIPELINE_INDEX_FILE,
+  type DiffusionManifest,
+  type ModelManifest,
+} from './model-manifest';
 
 /** What the files of a diffusion pipeline folder say about it. */
 export interface PipelineInfo {
@@ -19,9 +25,21 @@ export interface CatalogEntry {
 }
 
 /** Files every optimum text-to-image export has. */
-const PIPELINE_FILES = ['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'tokenizer/vocab.json', 'tokenizer/merges.txt', 'scheduler/scheduler_config.json'];
+const PIPELINE_FILES = [
+  'text_encoder/model.onnx',
+  'unet/model.onnx',
+  'vae_decoder/model.onnx',
+  'tokenizer/vocab.json',
+  'tokenizer/merges.txt',
+  'scheduler/scheduler_config.json',
+];
 
-function readPipeline(manifest: DiffusionManifest, dir: string, problems: string[], file: string): PipelineInfo | undefined {
+function readPipeline(
+  manifest: DiffusionManifest,
+  dir: string,
+  problems: string[],
+  file: string,
+): PipelineInfo | undefined {
   const root = path.resolve(dir, manifest.pipeline);
   const missing = [PIPELINE_INDEX_FILE, ...PIPELINE_FILES].filter((f) => !fs.existsSync(path.join(root, f)));
   if (missing.length) {
@@ -30,7 +48,9 @@ function readPipeline(manifest: DiffusionManifest, dir: string, problems: string
   }
   let sampleSize = 64;
   try {
-    const unet = JSON.parse(fs.readFileSync(path.join(root, 'unet', 'config.json'), 'utf8')) as { sample_size?: number | number[] };
+    const unet = JSON.parse(fs.readFileSync(path.join(root, 'unet', 'config.json'), 'utf8')) as {
+      sample_size?: number | number[];
+    };
     sampleSize = Array.isArray(unet.sample_size) ? unet.sample_size[0] : (unet.sample_size ?? sampleSize);
   } catch {
     // No unet/config.json: SD 1.x's 64 latent pixels (512 px images).
@@ -57,7 +77,8 @@ export class ModelCatalogError extends Error {
   }
 }
 
-const isModelDir = (dir: string) => fs.existsSync(path.join(dir, MANIFEST_FILE)) || fs.existsSync(path.join(dir, PIPELINE_INDEX_FILE));
+const isModelDir = (dir: string) =>
+  fs.existsSync(path.join(dir, MANIFEST_FILE)) || fs.existsSync(path.join(dir, PIPELINE_INDEX_FILE));
 
 /** Folders holding a manifest or a pipeline: each root itself, or its direct subfolders. */
 function manifestDirs(root: string): string[] {
@@ -74,7 +95,13 @@ function manifestDirs(root: string): string[] {
 function readManifestJson(dir: string): unknown {
   const file = path.join(dir, MANIFEST_FILE);
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
-  return { name: path.basename(dir).toLowerCase().replace(/[^a-z0-9._-]/g, '-'), kind: 'diffusion' };
+  return {
+    name: path
+      .basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]/g, '-'),
+    kind: 'diffusion',
+  };
 }
 
 /** Scans `roots` for model manifests; every problem is reported at once. */
@@ -101,7 +128,8 @@ export function loadModelCatalog(roots: string[]): ModelCatalog {
       const files = 'files' in manifest ? Object.values(manifest.files) : [];
       const missing = files.filter((f) => !fs.existsSync(path.resolve(dir, f)));
       if (missing.length) problems.push(`${file}: missing model file(s) ${missing.join(', ')}`);
-      if (entries.some((e) => e.manifest.name === manifest.name)) problems.push(`${file}: duplicate model name ${manifest.name}`);
+      if (entries.some((e) => e.manifest.name === manifest.name))
+        problems.push(`${file}: duplicate model name ${manifest.name}`);
       const pipeline = manifest.kind === 'diffusion' ? readPipeline(manifest, dir, problems, file) : undefined;
       entries.push({ manifest, dir, pipeline });
     }
@@ -126,15 +154,31 @@ const generationParameters = (prompt: boolean, width: number, height: number, ma
 
 /** The public description of a model and the request parameters it accepts. */
 export function describeModel({ manifest, pipeline }: CatalogEntry): Record<string, unknown> {
-  const base = { name: manifest.name, kind: manifest.kind, description: manifest.description, max_batch_size: manifest.batching.max_batch_size };
+  const base = {
+    name: manifest.name,
+    kind: manifest.kind,
+    description: manifest.description,
+    max_batch_size: manifest.batching.max_batch_size,
+  };
   switch (manifest.kind) {
     case 'classifier':
-      return { ...base, job_type: 'classification', input: { width: manifest.preprocess.width, height: manifest.preprocess.height }, parameters: { top_k: { min: 1, max: 20, default: 5 } } };
+      return {
+        ...base,
+        job_type: 'classification',
+        input: { width: manifest.preprocess.width, height: manifest.preprocess.height },
+        parameters: { top_k: { min: 1, max: 20, default: 5 } },
+      };
     case 'generator':
       return {
         ...base,
         job_type: 'generation',
-        parameters: generationParameters(Boolean(manifest.prompt), manifest.output.width, manifest.output.height, manifest.output.max_width, manifest.output.max_height),
+        parameters: generationParameters(
+          Boolean(manifest.prompt),
+          manifest.output.width,
+          manifest.output.height,
+          manifest.output.max_width,
+          manifest.output.max_height,
+        ),
       };
     case 'diffusion': {
       const { defaults, limits } = manifest;
@@ -143,7 +187,13 @@ export function describeModel({ manifest, pipeline }: CatalogEntry): Record<stri
         job_type: 'generation',
         image_to_image: pipeline?.hasVaeEncoder ?? false,
         parameters: {
-          ...generationParameters(true, pipeline?.width ?? 512, pipeline?.height ?? 512, limits.max_width, limits.max_height),
+          ...generationParameters(
+            true,
+            pipeline?.width ?? 512,
+            pipeline?.height ?? 512,
+            limits.max_width,
+            limits.max_height,
+          ),
           negative_prompt: { accepted: true },
           steps: { min: 1, max: limits.max_steps, default: defaults.steps },
           guidance_scale: { min: 0, max: 50, default: defaults.guidance_scale },
@@ -156,7 +206,12 @@ export function describeModel({ manifest, pipeline }: CatalogEntry): Record<stri
       return {
         ...base,
         job_type: 'image_to_image',
-        input: { width: manifest.preprocess.width ?? 'any', height: manifest.preprocess.height ?? 'any', color: manifest.preprocess.color, max_pixels: manifest.preprocess.max_input_pixels },
+        input: {
+          width: manifest.preprocess.width ?? 'any',
+          height: manifest.preprocess.height ?? 'any',
+          color: manifest.preprocess.color,
+          max_pixels: manifest.preprocess.max_input_pixels,
+        },
         output: { scale_factor: manifest.output.scale_factor },
         parameters: { output_format: ['png', 'webp', 'jpeg'] },
       };

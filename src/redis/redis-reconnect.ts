@@ -50,7 +50,10 @@ export function createRedisErrorLog(logger: Logger, url: string, now: () => numb
     if (now() < nextLineAt) return;
     nextLineAt = now() + Math.max(retryInMs, MIN_LINE_INTERVAL_MS);
     const err = lastError ?? 'connection closed';
-    logger.warn({ redis, err, retry_in_ms: retryInMs, down_ms: now() - downSince }, `redis unreachable at ${redis} (${err}); next retry in ${retryInMs} ms`);
+    logger.warn(
+      { redis, err, retry_in_ms: retryInMs, down_ms: now() - downSince },
+      `redis unreachable at ${redis} (${err}); next retry in ${retryInMs} ms`,
+    );
   };
   const ready = () => {
     if (downSince === undefined) return;
@@ -62,7 +65,9 @@ export function createRedisErrorLog(logger: Logger, url: string, now: () => numb
 
   return {
     watch(connection) {
-      connection.on('error', (err) => (isRedisUnreachable(err) ? unreachable(err, true) : logOther(err, {}, 'redis error')));
+      connection.on('error', (err) =>
+        isRedisUnreachable(err) ? unreachable(err, true) : logOther(err, {}, 'redis error'),
+      );
       connection.on('reconnecting', reconnecting);
       connection.on('ready', ready);
       return connection;

@@ -34,7 +34,8 @@ const SAFE_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/;
 
 /** Rejects keys that could leave the store's root: only plain path segments, no `.` or `..`. */
 export function assertSafeKey(key: string): string {
-  if (!SAFE_KEY.test(key) || key.split('/').some((part) => part === '.' || part === '..')) throw new Error(`unsafe blob key ${key}`);
+  if (!SAFE_KEY.test(key) || key.split('/').some((part) => part === '.' || part === '..'))
+    throw new Error(`unsafe blob key ${key}`);
   return key;
 }
 

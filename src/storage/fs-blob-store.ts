@@ -77,5 +77,11 @@ async function newestMtime(dir: string): Promise<number> {
     const stat = await fsp.stat(path.join(e.parentPath, e.name)).catch(() => undefined);
     if (stat && stat.mtimeMs > newest) newest = stat.mtimeMs;
   }
-  return newest || (await fsp.stat(dir).then((s) => s.mtimeMs, () => 0));
+  return (
+    newest ||
+    (await fsp.stat(dir).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    ))
+  );
 }

@@ -29,7 +29,13 @@ export interface S3BlobStore extends BlobStore {
   close(): void;
 }
 
-const CONTENT_TYPES: Record<string, string> = { png: 'image/png', webp: 'image/webp', jpg: 'image/jpeg', jpeg: 'image/jpeg', json: 'application/json' };
+const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  webp: 'image/webp',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  json: 'application/json',
+};
 
 /** Whether an SDK error means "no such object" (GetObject says NoSuchKey, HeadObject only 404). */
 const isMissing = (err: unknown) => {
@@ -52,7 +58,9 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
     // Fail fast on an unreachable endpoint; no idle timeout, since a slow zip download pauses reads.
     requestHandler: { connectionTimeout: 10_000 },
     // Many S3-compatible services reject the SDK's newer default checksums; AWS itself accepts either.
-    ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...(options.endpoint
+      ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
   });
   const root = options.prefix ? `${options.prefix.replace(/\/+$/, '')}/` : '';
   const fullKey = (key: string) => root + assertSafeKey(key);
@@ -71,7 +79,9 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
   async function* list(prefix: string): AsyncGenerator<_Object[]> {
     let token: string | undefined;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       yield page.Contents ?? [];
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -81,15 +91,28 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
     // DeleteObjects takes at most 1000 keys per request.
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000).map((Key) => ({ Key }));
-      const { Errors } = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }));
-      if (Errors?.length) throw new Error(`S3 could not delete ${Errors.length} object(s), first ${Errors[0].Key}: ${Errors[0].Code} ${Errors[0].Message}`);
+      const { Errors } = await client.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }),
+      );
+      if (Errors?.length)
+        throw new Error(
+          `S3 could not delete ${Errors.length} object(s), first ${Errors[0].Key}: ${Errors[0].Code} ${Errors[0].Message}`,
+        );
     }
   };
 
   return {
     async put(key, data) {
       const ext = /\.(\w+)$/.exec(key)?.[1]?.toLowerCase() ?? '';
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: fullKey(key), Body: data, ContentLength: data.length, ContentType: CONTENT_TYPES[ext] ?? 'application/octet-stream' }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: fullKey(key),
+          Body: data,
+          ContentLength: data.length,
+          ContentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+        }),
+      );
     },
     async get(key) {
       const body = await getObject(key);
@@ -110,7 +133,8 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
       // Like a folder on disk: `jobs/a` removes the key itself and what is under `jobs/a/`, not `jobs/ab`.
       const full = fullKey(prefix);
       const keys = full.endsWith('/') ? [] : [full];
-      for await (const page of list(full.endsWith('/') ? full : `${full}/`)) keys.push(...page.flatMap((o) => (o.Key ? [o.Key] : [])));
+      for await (const page of list(full.endsWith('/') ? full : `${full}/`))
+        keys.push(...page.flatMap((o) => (o.Key ? [o.Key] : [])));
       await deleteKeys(keys);
     },
     async sweep(maxAgeMs, isLive) {

@@ -29,7 +29,8 @@ export interface WebAsset {
 export function webPublicDir(from = __dirname): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'src', 'web', 'public');
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}: cannot find the web page's files (src/web/public)`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`no package.json above ${from}: cannot find the web page's files (src/web/public)`);
   }
 }
 
@@ -53,13 +54,15 @@ export function loadWebAssets(publicDir: string): Map<string, WebAsset> {
   const load = (file: string, importers: string[]): WebAsset => {
     const done = assets.get(file);
     if (done) return done;
-    if (importers.includes(file)) throw new Error(`the web page's modules import each other in a cycle: ${[...importers, file].join(' -> ')}`);
+    if (importers.includes(file))
+      throw new Error(`the web page's modules import each other in a cycle: ${[...importers, file].join(' -> ')}`);
     const source = sources.get(file)!;
     const body = !file.endsWith('.js')
       ? source
       : Buffer.from(
           source.toString('utf8').replace(MODULE_IMPORT, (_match, lead: string, quote: string, imported: string) => {
-            if (!sources.has(imported)) throw new Error(`${file} imports ./${imported}, which is not a file of the page in ${publicDir}`);
+            if (!sources.has(imported))
+              throw new Error(`${file} imports ./${imported}, which is not a file of the page in ${publicDir}`);
             return `${lead}${quote}./${imported}?v=${load(imported, [...importers, file]).version}${quote}`;
           }),
         );

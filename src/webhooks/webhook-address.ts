@@ -25,7 +25,10 @@ export class WebhookUrlRefused extends Error {
 
 /** The host name could not be resolved (may be temporary). */
 export class WebhookHostUnresolved extends Error {
-  constructor(readonly host: string, readonly reason: string) {
+  constructor(
+    readonly host: string,
+    readonly reason: string,
+  ) {
     super(`webhook host "${host}" does not resolve (${reason})`);
     this.name = 'WebhookHostUnresolved';
   }
@@ -129,12 +132,20 @@ export function blockedAddressReason(ip: string): string | undefined {
 
 /** One spelling per address or host name, so allow-list entries match however they are written. */
 export function canonicalHost(host: string): string {
-  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
-  if (net.isIPv6(bare)) return ipv6Groups(bare).map((x) => x.toString(16)).join(':');
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
+  if (net.isIPv6(bare))
+    return ipv6Groups(bare)
+      .map((x) => x.toString(16))
+      .join(':');
   return bare;
 }
 
-const systemLookup: HostLookup = async (hostname) => (await dns.promises.lookup(hostname, { all: true, verbatim: true })) as ResolvedAddress[];
+const systemLookup: HostLookup = async (hostname) =>
+  (await dns.promises.lookup(hostname, { all: true, verbatim: true })) as ResolvedAddress[];
 
 /** What a checked URL connects to: every address its host resolved to, all of them allowed. */
 export interface CheckedWebhookUrl {
@@ -146,14 +157,20 @@ export interface CheckedWebhookUrl {
  * Checks a webhook URL: http(s) only, and its host (every address it resolves to) public, unless
  * the host name or the address is in `allowList`. Throws WebhookUrlRefused or WebhookHostUnresolved.
  */
-export async function checkWebhookUrl(raw: string, allowList: readonly string[], lookup: HostLookup = systemLookup, timeoutMs = 5000): Promise<CheckedWebhookUrl> {
+export async function checkWebhookUrl(
+  raw: string,
+  allowList: readonly string[],
+  lookup: HostLookup = systemLookup,
+  timeoutMs = 5000,
+): Promise<CheckedWebhookUrl> {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     throw new WebhookUrlRefused('not a valid URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new WebhookUrlRefused(`only http and https URLs are allowed (got ${url.protocol})`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new WebhookUrlRefused(`only http and https URLs are allowed (got ${url.protocol})`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const allowed = new Set(allowList.map(canonicalHost));
   const hostAllowed = allowed.has(canonicalHost(host));
@@ -178,7 +195,11 @@ export async function checkWebhookUrl(raw: string, allowList: readonly string[],
     for (const { address } of addresses) {
       const reason = blockedAddressReason(address);
       if (reason && !allowed.has(canonicalHost(address))) {
-        throw new WebhookUrlRefused(address === host ? `${host} is not a public address (${reason})` : `${host} resolves to ${address}, not a public address (${reason})`);
+        throw new WebhookUrlRefused(
+          address === host
+            ? `${host} is not a public address (${reason})`
+            : `${host} resolves to ${address}, not a public address (${reason})`,
+        );
       }
     }
   }

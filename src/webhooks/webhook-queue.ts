@@ -41,8 +41,15 @@ export function webhookJobOptions(config: DeliveryConfig): JobsOptions {
 export const newDeliveryId = () => `whd_${uuidv7()}`;
 
 /** The producer side of the webhooks queue. */
-export function createWebhookQueue(connection: Redis, config: DeliveryConfig & Pick<Config, 'QUEUE_PREFIX'>): Queue<WebhookDelivery> {
-  return new Queue<WebhookDelivery>(WEBHOOK_QUEUE, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: webhookJobOptions(config) });
+export function createWebhookQueue(
+  connection: Redis,
+  config: DeliveryConfig & Pick<Config, 'QUEUE_PREFIX'>,
+): Queue<WebhookDelivery> {
+  return new Queue<WebhookDelivery>(WEBHOOK_QUEUE, {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    defaultJobOptions: webhookJobOptions(config),
+  });
 }
 
 /** Redis keys that order a job's deliveries: the last sequence number given out, and the last one attempted. */

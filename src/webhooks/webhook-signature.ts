@@ -21,7 +21,9 @@ const KEY_SECRET_LABEL = 'darkroom webhook signing secret v1\u0000';
  * base64url. API and workers derive the same one, so it is never stored; it changes with WEBHOOK_SECRET.
  */
 export function ownerWebhookSecret(serverSecret: string, owner: string): string {
-  return `whsec_${createHmac('sha256', serverSecret).update(KEY_SECRET_LABEL + owner).digest('base64url')}`;
+  return `whsec_${createHmac('sha256', serverSecret)
+    .update(KEY_SECRET_LABEL + owner)
+    .digest('base64url')}`;
 }
 
 /** The hex HMAC of one delivery. */
@@ -38,7 +40,13 @@ export function signatureHeader(secret: string, body: string, timestamp = Math.f
  * Whether a `Darkroom-Signature` header is valid for `body` and no older (or newer) than
  * `toleranceSeconds`. What a receiver runs; the README shows the same steps.
  */
-export function verifySignatureHeader(secret: string, header: string | undefined, body: string, toleranceSeconds = 300, now = Date.now() / 1000): boolean {
+export function verifySignatureHeader(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  toleranceSeconds = 300,
+  now = Date.now() / 1000,
+): boolean {
   const parts = new Map<string, string[]>();
   for (const item of (header ?? '').split(',')) {
     const [key, ...value] = item.trim().split('=');

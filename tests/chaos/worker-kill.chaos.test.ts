@@ -50,7 +50,11 @@ afterAll(async () => {
 /** Jobs waiting or running in the two queues the stream feeds. */
 async function unfinished(): Promise<number> {
   const counts = await Promise.all(
-    ['generation', 'classification'].flatMap((q) => [redis.llen(`darkroom:${q}:wait`), redis.zcard(`darkroom:${q}:prioritized`), redis.llen(`darkroom:${q}:active`)]),
+    ['generation', 'classification'].flatMap((q) => [
+      redis.llen(`darkroom:${q}:wait`),
+      redis.zcard(`darkroom:${q}:prioritized`),
+      redis.llen(`darkroom:${q}:active`),
+    ]),
   );
   return counts.reduce((a, b) => a + b, 0);
 }
@@ -68,16 +72,37 @@ async function finalView(id: string, timeoutMs: number): Promise<any> {
 }
 
 test('workers killed at random mid-job lose nothing: every accepted job succeeds with exactly its own files', async () => {
-  process.stdout.write(`chaos seed ${SEED} (CHAOS_SEED=${SEED} repeats the random choices: pauses between kills, victims, job mix)\n`);
+  process.stdout.write(
+    `chaos seed ${SEED} (CHAOS_SEED=${SEED} repeats the random choices: pauses between kills, victims, job mix)\n`,
+  );
   const random = seededRandom(SEED);
   const swatches = await colourSwatches();
   const stream = startJobStream(
     stack.url,
     () => {
       const roll = random();
-      if (roll < 0.3) return { kind: 'classification', path: '/v1/classifications', body: { model: 'demo-colors', images: swatches.slice(0, 1 + Math.floor(random() * 3)) } };
-      if (roll < 0.42) return { kind: 'generation', path: '/v1/generations', body: { model: 'demo-diffusion', steps: 20, prompt: 'a lighthouse in fog', seed: Math.floor(random() * 1e6) } };
-      return { kind: 'generation', path: '/v1/generations', body: { model: 'demo-cppn', n: 2 + Math.floor(random() * 3), seed: Math.floor(random() * 1e6), prompt: 'chaos' } };
+      if (roll < 0.3)
+        return {
+          kind: 'classification',
+          path: '/v1/classifications',
+          body: { model: 'demo-colors', images: swatches.slice(0, 1 + Math.floor(random() * 3)) },
+        };
+      if (roll < 0.42)
+        return {
+          kind: 'generation',
+          path: '/v1/generations',
+          body: { model: 'demo-diffusion', steps: 20, prompt: 'a lighthouse in fog', seed: Math.floor(random() * 1e6) },
+        };
+      return {
+        kind: 'generation',
+        path: '/v1/generations',
+        body: {
+          model: 'demo-cppn',
+          n: 2 + Math.floor(random() * 3),
+          seed: Math.floor(random() * 1e6),
+          prompt: 'chaos',
+        },
+      };
     },
     400,
     async () => (await unfinished()) < BACKLOG,
@@ -95,18 +120,32 @@ test('workers killed at random mid-job lose nothing: every accepted job succeeds
   expect(stack.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null)).toHaveLength(WORKERS);
 
   // Every accepted job reaches a final state; none vanishes or stays queued or running.
-  const views = await Promise.all(stream.accepted.map(async (job: Accepted) => ({ job, view: await finalView(job.id, 300_000) })));
+  const views = await Promise.all(
+    stream.accepted.map(async (job: Accepted) => ({ job, view: await finalView(job.id, 300_000) })),
+  );
   const drained = Date.now();
 
   // How often each job's worker died under it (BullMQ's stall counter), and what that cost.
-  const stalls = await Promise.all(views.map(({ job }) => redis.hget(`darkroom:${job.id.startsWith('cls_') ? 'classification' : 'generation'}:${job.id}`, 'stc').then(Number)));
+  const stalls = await Promise.all(
+    views.map(({ job }) =>
+      redis
+        .hget(`darkroom:${job.id.startsWith('cls_') ? 'classification' : 'generation'}:${job.id}`, 'stc')
+        .then(Number),
+    ),
+  );
   const stalledJobs = stalls.filter((n) => n > 0).length;
   const histogram: Record<number, number> = {};
   for (const n of stalls) histogram[n] = (histogram[n] ?? 0) + 1;
-  const latencies = views.filter((v) => v.view.finished_at).map((v) => Date.parse(v.view.finished_at) - Date.parse(v.view.created_at)).sort((a, b) => a - b);
+  const latencies = views
+    .filter((v) => v.view.finished_at)
+    .map((v) => Date.parse(v.view.finished_at) - Date.parse(v.view.created_at))
+    .sort((a, b) => a - b);
   const often: Record<string, number> = {};
   views.forEach((v, i) => stalls[i] >= 3 && (often[v.view.model] = (often[v.view.model] ?? 0) + 1));
-  const lockLost = stack.workers.reduce((n, w) => n + (w.output().match(/lost the lock of a running job/g)?.length ?? 0), 0);
+  const lockLost = stack.workers.reduce(
+    (n, w) => n + (w.output().match(/lost the lock of a running job/g)?.length ?? 0),
+    0,
+  );
   process.stdout.write(
     [
       `chaos: ${chaos.kills.length} kills in ${Math.round((streamEnded - started) / 1000)} s, ${stream.accepted.length} jobs accepted ` +
@@ -117,7 +156,9 @@ test('workers killed at random mid-job lose nothing: every accepted job succeeds
     ].join('\n') + '\n',
   );
 
-  const notSucceeded = views.filter((v) => v.view.status !== 'succeeded').map((v) => ({ id: v.job.id, status: v.view.status, error: v.view.error }));
+  const notSucceeded = views
+    .filter((v) => v.view.status !== 'succeeded')
+    .map((v) => ({ id: v.job.id, status: v.view.status, error: v.view.error }));
   expect(notSucceeded).toEqual([]);
   expect(stalledJobs).toBeGreaterThan(0); // the kills did hit running jobs
 
@@ -126,7 +167,8 @@ test('workers killed at random mid-job lose nothing: every accepted job succeeds
   const problems: string[] = [];
   for (const { job, view } of views) {
     if (job.kind === 'generation') problems.push(...(await outputProblems(blobs, view)));
-    else if (view.result.predictions.length !== view.params.images.length) problems.push(`${job.id}: ${view.result.predictions.length} predictions for ${view.params.images.length} images`);
+    else if (view.result.predictions.length !== view.params.images.length)
+      problems.push(`${job.id}: ${view.result.predictions.length} predictions for ${view.params.images.length} images`);
   }
   expect(problems).toEqual([]);
   expect(listFiles(blobs).filter((f) => f.endsWith('.tmp'))).toEqual([]);

@@ -18,12 +18,22 @@ export async function requestJson<T = any>(url: string, init: RequestInit = {}):
 }
 
 export const postJson = <T = any>(url: string, body: unknown, headers: Record<string, string> = {}) =>
-  requestJson<T>(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  requestJson<T>(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 const FINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 /** Polls a job (or batch) until it reaches a final status. */
-export async function waitForJob(base: string, id: string, timeoutMs = 60_000, kind: 'jobs' | 'batches' = 'jobs', headers: Record<string, string> = {}): Promise<any> {
+export async function waitForJob(
+  base: string,
+  id: string,
+  timeoutMs = 60_000,
+  kind: 'jobs' | 'batches' = 'jobs',
+  headers: Record<string, string> = {},
+): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { status, body } = await requestJson(`${base}/v1/${kind}/${id}`, { headers });

@@ -29,7 +29,12 @@ export interface JobStream {
 
 /** Small solid-colour PNGs for classification requests, as base64. */
 export async function colourSwatches(): Promise<string[]> {
-  const colours: [number, number, number][] = [[200, 30, 30], [30, 160, 60], [40, 60, 200], [240, 220, 40]];
+  const colours: [number, number, number][] = [
+    [200, 30, 30],
+    [30, 160, 60],
+    [40, 60, 200],
+    [240, 220, 40],
+  ];
   return Promise.all(
     colours.map(async (rgb) => {
       const data = Buffer.alloc(48 * 48 * 3);
@@ -46,7 +51,12 @@ export type NextRequest = () => { kind: Accepted['kind']; path: string; body: un
  * Submits `next()` every `intervalMs` (without waiting for the previous answer) until stopped,
  * skipping a beat whenever `room()` says the system has enough work already.
  */
-export function startJobStream(url: string, next: NextRequest, intervalMs: number, room: () => Promise<boolean> = async () => true): JobStream {
+export function startJobStream(
+  url: string,
+  next: NextRequest,
+  intervalMs: number,
+  room: () => Promise<boolean> = async () => true,
+): JobStream {
   const accepted: Accepted[] = [];
   const refused: Refused[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -62,13 +72,17 @@ export function startJobStream(url: string, next: NextRequest, intervalMs: numbe
     if (!(await room().catch(() => true))) return;
     const { kind, path: route, body } = next();
     const started = Date.now();
-    const done = requestJson(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) }).then(
+    const done = requestJson(`${url}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    }).then(
       (res) => {
         if (res.status === 202) {
           accepted.push({ id: res.body.id, kind, acceptedAt: Date.now() });
           wake();
-        }
-        else refused.push({ status: res.status, code: res.body?.error?.code, ms: Date.now() - started, at: started });
+        } else refused.push({ status: res.status, code: res.body?.error?.code, ms: Date.now() - started, at: started });
       },
       () => void refused.push({ status: 0, ms: Date.now() - started, at: started }),
     );
@@ -95,7 +109,10 @@ export function startJobStream(url: string, next: NextRequest, intervalMs: numbe
 /** Every file under `dir`, relative to it. */
 export function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
 const EXTENSION: Record<string, string> = { 'image/png': 'png', 'image/webp': 'webp', 'image/jpeg': 'jpeg' };
@@ -104,18 +121,25 @@ const EXTENSION: Record<string, string> = { 'image/png': 'png', 'image/webp': 'w
  * Problems with a succeeded generation job's files in the filesystem blob store: its outputs folder
  * must hold exactly the images its result lists (no duplicates, no leftovers), each a whole image.
  */
-export async function outputProblems(blobRoot: string, job: { id: string; result: { images: { index: number; content_type: string; width: number; height: number }[] } }): Promise<string[]> {
+export async function outputProblems(
+  blobRoot: string,
+  job: { id: string; result: { images: { index: number; content_type: string; width: number; height: number }[] } },
+): Promise<string[]> {
   const dir = path.join(blobRoot, 'jobs', job.id, 'outputs');
   const expected = job.result.images.map((i) => `${i.index}.${EXTENSION[i.content_type]}`).sort();
   const found = listFiles(dir).sort();
   const problems: string[] = [];
-  if (JSON.stringify(found) !== JSON.stringify(expected)) problems.push(`${job.id}: outputs ${JSON.stringify(found)}, result lists ${JSON.stringify(expected)}`);
+  if (JSON.stringify(found) !== JSON.stringify(expected))
+    problems.push(`${job.id}: outputs ${JSON.stringify(found)}, result lists ${JSON.stringify(expected)}`);
   for (const image of job.result.images) {
     const file = path.join(dir, `${image.index}.${EXTENSION[image.content_type]}`);
     if (!fs.existsSync(file)) continue;
     const info = await inspectImage(fs.readFileSync(file), 100_000_000).catch((err: Error) => err);
     if (info instanceof Error) problems.push(`${job.id}: ${path.basename(file)} does not decode: ${info.message}`);
-    else if (info.width !== image.width || info.height !== image.height) problems.push(`${job.id}: ${path.basename(file)} is ${info.width}x${info.height}, result says ${image.width}x${image.height}`);
+    else if (info.width !== image.width || info.height !== image.height)
+      problems.push(
+        `${job.id}: ${path.basename(file)} is ${info.width}x${info.height}, result says ${image.width}x${image.height}`,
+      );
   }
   return problems;
 }

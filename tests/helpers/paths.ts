@@ -14,7 +14,15 @@ export function requirePath(p: string, what: string, hint: string): string {
 }
 
 export const requireShared = (sub: string) =>
-  requirePath(path.join(SHARED, sub), `shared test data (${sub})`, 'the ../shared folder beside the repo holds the real models and photos the tests use');
+  requirePath(
+    path.join(SHARED, sub),
+    `shared test data (${sub})`,
+    'the ../shared folder beside the repo holds the real models and photos the tests use',
+  );
 
 export const requireBuilt = () =>
-  requirePath(path.join(DIST, 'workers', 'main.js'), 'the compiled server', 'run `npm run build` (npm test does it) before jest');
+  requirePath(
+    path.join(DIST, 'workers', 'main.js'),
+    'the compiled server',
+    'run `npm run build` (npm test does it) before jest',
+  );

@@ -35,7 +35,8 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
       s.once('error', () => resolve(false));
     });
     if (open) return;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}: ${log()}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`redis-server did not start on port ${port}: ${log()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -46,13 +47,23 @@ export type RedisSettings = Record<string, string>;
 /** Starts a private redis-server for one test file: free port, temp dir, appendonly, noeviction. */
 export async function startTestRedis(settings: RedisSettings = {}): Promise<TestRedis> {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error('redis-server is not installed: the integration tests need a real Redis (apt-get install -y redis-server)');
+    throw new Error(
+      'redis-server is not installed: the integration tests need a real Redis (apt-get install -y redis-server)',
+    );
   }
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkroom-redis-'));
   let output = '';
   const launch = async () => {
-    const all: RedisSettings = { port: String(port), bind: '127.0.0.1', dir, appendonly: 'yes', save: '', 'maxmemory-policy': 'noeviction', ...settings };
+    const all: RedisSettings = {
+      port: String(port),
+      bind: '127.0.0.1',
+      dir,
+      appendonly: 'yes',
+      save: '',
+      'maxmemory-policy': 'noeviction',
+      ...settings,
+    };
     const args = Object.entries(all).flatMap(([name, value]) => [`--${name}`, value]);
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => (output = (output + d).slice(-2000)));

@@ -28,22 +28,42 @@ const CREDENTIAL = 'S3RVER';
 
 export async function startTestS3(bucket = 'darkroom-test'): Promise<TestS3> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'darkroom-s3-'));
-  const server = new S3rver({ address: '127.0.0.1', port: await freePort(), silent: true, directory: path.join(base, 'data'), configureBuckets: [{ name: bucket }] });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: await freePort(),
+    silent: true,
+    directory: path.join(base, 'data'),
+    configureBuckets: [{ name: bucket }],
+  });
   makePutsAtomic(server, path.join(base, 'tmp'));
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: CREDENTIAL, secretAccessKey: CREDENTIAL } });
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: CREDENTIAL, secretAccessKey: CREDENTIAL },
+  });
   return {
     endpoint,
     bucket,
     accessKeyId: CREDENTIAL,
     secretAccessKey: CREDENTIAL,
-    env: { BLOB_STORE: 's3', S3_BUCKET: bucket, S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: 'true', S3_ACCESS_KEY_ID: CREDENTIAL, S3_SECRET_ACCESS_KEY: CREDENTIAL },
+    env: {
+      BLOB_STORE: 's3',
+      S3_BUCKET: bucket,
+      S3_ENDPOINT: endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_ACCESS_KEY_ID: CREDENTIAL,
+      S3_SECRET_ACCESS_KEY: CREDENTIAL,
+    },
     async listKeys(prefix = '') {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
         keys.push(...(page.Contents ?? []).map((o) => o.Key!));
         token = page.NextContinuationToken;
       } while (token);
@@ -79,20 +99,25 @@ function makePutsAtomic(server: S3rver, tmpDir: string): void {
     return next;
   };
   const getObject = store.getObject.bind(store);
-  store.getObject = (bucket, key, options) => locked(store.getResourcePath(bucket, key, 'object'), () => getObject(bucket, key, options));
+  store.getObject = (bucket, key, options) =>
+    locked(store.getResourcePath(bucket, key, 'object'), () => getObject(bucket, key, options));
   store.putObject = async (object) => {
     const target = store.getResourcePath(object.bucket, object.key, 'object');
     const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
     const hash = createHash('md5');
     let size = 0;
     const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
-    await pipeline(source, async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        hash.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
-    }, fs.createWriteStream(tmp));
+    await pipeline(
+      source,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          hash.update(chunk);
+          size += chunk.length;
+          yield chunk;
+        }
+      },
+      fs.createWriteStream(tmp),
+    );
     const md5 = hash.digest('hex');
     await fsp.mkdir(path.dirname(target), { recursive: true });
     return locked(target, async () => {

@@ -91,7 +91,8 @@ export async function openEventStream(url: string, headers: Record<string, strin
     async rest(timeoutMs = 60_000) {
       const events: SseEvent[] = [];
       const deadline = Date.now() + timeoutMs;
-      for (let e = await stream.next(timeoutMs); e; e = await stream.next(Math.max(1, deadline - Date.now()))) events.push(e);
+      for (let e = await stream.next(timeoutMs); e; e = await stream.next(Math.max(1, deadline - Date.now())))
+        events.push(e);
       return events;
     },
     close() {

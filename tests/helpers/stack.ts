@@ -16,10 +16,15 @@ export interface ServerProcess {
 
 /** Starts `dist/<script>` with `env` on top of this process's environment (and in `cwd` when given). */
 export function runProcess(script: string, env: NodeJS.ProcessEnv, cwd?: string): ServerProcess {
-  const child = spawn(process.execPath, [path.join(DIST, script)], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(DIST, script)], {
+    env: { ...process.env, ...env },
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const lines: Record<string, unknown>[] = [];
-  const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
   let partial = '';
   const onData = (d: Buffer) => {
     out = (out + d).slice(-200_000);
@@ -50,8 +55,16 @@ export function runProcess(script: string, env: NodeJS.ProcessEnv, cwd?: string)
       const found = lines.find(test);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for a log line from ${script}; output:\n${out.slice(-3000)}`)), timeoutMs);
-        const onExit = () => reject(new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before the expected log line; output:\n${out.slice(-3000)}`));
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for a log line from ${script}; output:\n${out.slice(-3000)}`)),
+          timeoutMs,
+        );
+        const onExit = () =>
+          reject(
+            new Error(
+              `${script} exited (${child.exitCode ?? child.signalCode}) before the expected log line; output:\n${out.slice(-3000)}`,
+            ),
+          );
         child.once('exit', onExit);
         waiters.push({ test, resolve: (l) => (clearTimeout(timer), child.off('exit', onExit), resolve(l)) });
       });
@@ -71,7 +84,10 @@ export function waitForExit(p: ServerProcess, timeoutMs = 60_000): Promise<numbe
   const { child } = p;
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${p.output().slice(-3000)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`still running after ${timeoutMs} ms; output:\n${p.output().slice(-3000)}`)),
+      timeoutMs,
+    );
     // 'close', not 'exit': by then the output has been read to the end.
     child.once('close', (code) => (clearTimeout(timer), resolve(code)));
   });
@@ -104,9 +120,13 @@ export const ADMIN_PASSWORD = 'test-admin-password';
 async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`the API at ${url} was not ready after ${timeoutMs} ms (last /readyz: ${status})`);
+    if (Date.now() > deadline)
+      throw new Error(`the API at ${url} was not ready after ${timeoutMs} ms (last /readyz: ${status})`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

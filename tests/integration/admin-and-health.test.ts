@@ -10,7 +10,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
+const basic = (user: string, pass: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
+});
 
 test('Bull Board answers 401 without credentials and 200 with them', async () => {
   const none = await fetch(`${stack.url}/admin/queues`);
@@ -22,7 +24,13 @@ test('Bull Board answers 401 without credentials and 200 with them', async () =>
   expect(await ok.text()).toContain('<html');
   const api = await requestJson(`${stack.url}/admin/queues/api/queues`, { headers: basic('admin', ADMIN_PASSWORD) });
   expect(api.status).toBe(200);
-  expect(api.body.queues.map((q: any) => q.name).sort()).toEqual(['batch', 'classification', 'generation', 'image_to_image', 'webhooks']);
+  expect(api.body.queues.map((q: any) => q.name).sort()).toEqual([
+    'batch',
+    'classification',
+    'generation',
+    'image_to_image',
+    'webhooks',
+  ]);
   expect((await fetch(`${stack.url}/admin/queues/api/queues`)).status).toBe(401);
 });
 
@@ -71,7 +79,8 @@ test('while Redis is down the API answers 503 at once, and recovers by itself', 
   expect(post.body.error.code).toBe('redis_unavailable');
   expect(post.headers.get('retry-after')).toBe('5');
   await stack.redis.restart();
-  for (let i = 0; i < 100 && (await requestJson(`${stack.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && (await requestJson(`${stack.url}/readyz`)).status !== 200; i++)
+    await new Promise((r) => setTimeout(r, 100));
   const after = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn' });
   expect(after.status).toBe(202);
   expect((await waitForJob(stack.url, after.body.id)).status).toBe('succeeded');

@@ -13,7 +13,9 @@ const LIMIT = 4;
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`, DOWNLOAD_RATE_LIMIT_PER_MINUTE: String(LIMIT) } });
+  stack = await startStack({
+    env: { API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`, DOWNLOAD_RATE_LIMIT_PER_MINUTE: String(LIMIT) },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -25,14 +27,20 @@ const get = async (who: Who, urlPath: string) => {
   return { status: res.status, headers: res.headers, data: Buffer.from(await res.arrayBuffer()) };
 };
 const submit = async (who: Who, urlPath: string, body: unknown) => {
-  const res = await requestJson(`${stack.url}${urlPath}`, { method: 'POST', headers: { ...auth(who), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await requestJson(`${stack.url}${urlPath}`, {
+    method: 'POST',
+    headers: { ...auth(who), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(202);
   return res.body.id as string;
 };
 const entry = (zip: Buffer, name: string) => readZip(zip).find((f) => f.name === name)?.data;
 
 test('a classification zip cleans each input once, stores it beside the input, and serves the stored copy after', async () => {
-  const photos = ['images/bad/tabby_cat_exif_orientation6.jpg', 'images/hotdog.jpg'].map((p) => fs.readFileSync(requireShared(p)).toString('base64'));
+  const photos = ['images/bad/tabby_cat_exif_orientation6.jpg', 'images/hotdog.jpg'].map((p) =>
+    fs.readFileSync(requireShared(p)).toString('base64'),
+  );
   const id = await submit('alice', '/v1/classifications', { model: 'demo-colors', images: photos });
   expect((await waitForJob(stack.url, id, 60_000, 'jobs', auth('alice'))).status).toBe('succeeded');
   const stored = (i: number) => path.join(stack.dataDir, 'blobs', 'jobs', id, 'inputs-clean', String(i));
@@ -54,7 +62,13 @@ test('a classification zip cleans each input once, stores it beside the input, a
 
 test('zip downloads over the per-key limit in a minute get 429 rate_limited with Retry-After; other keys are not held back', async () => {
   const id = await submit('bob', '/v1/generations', { model: 'omori-sprite-gan' });
-  const batch = (await requestJson(`${stack.url}/v1/batches`, { method: 'POST', headers: { ...auth('bob'), 'content-type': 'application/json' }, body: JSON.stringify({ requests: [{ type: 'generation', model: 'omori-sprite-gan' }] }) })).body.id;
+  const batch = (
+    await requestJson(`${stack.url}/v1/batches`, {
+      method: 'POST',
+      headers: { ...auth('bob'), 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: [{ type: 'generation', model: 'omori-sprite-gan' }] }),
+    })
+  ).body.id;
   await waitForJob(stack.url, id, 60_000, 'jobs', auth('bob'));
   await waitForJob(stack.url, batch, 60_000, 'batches', auth('bob'));
   // Job and batch zips share one count.
@@ -64,7 +78,11 @@ test('zip downloads over the per-key limit in a minute get 429 rate_limited with
   expect(statuses).toEqual(Array(LIMIT).fill(200));
   for (const url of urls) {
     const limited = await get('bob', url);
-    expect({ url, status: limited.status, code: JSON.parse(limited.data.toString()).error?.code }).toEqual({ url, status: 429, code: 'rate_limited' });
+    expect({ url, status: limited.status, code: JSON.parse(limited.data.toString()).error?.code }).toEqual({
+      url,
+      status: 429,
+      code: 'rate_limited',
+    });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   }
   // Polling is not a download; alice has her own count.

@@ -6,7 +6,9 @@ import { startStack, type Stack } from '../helpers/stack';
 
 /** Every hostile or odd file in ../shared/images/bad gets a clean 4xx or a correct answer. */
 const BAD = requireShared('images/bad');
-const manifest: Record<string, { category: string; imagenet_labels?: number[] }> = JSON.parse(fs.readFileSync(path.join(BAD, 'manifest.json'), 'utf8'));
+const manifest: Record<string, { category: string; imagenet_labels?: number[] }> = JSON.parse(
+  fs.readFileSync(path.join(BAD, 'manifest.json'), 'utf8'),
+);
 const files = Object.keys(manifest).filter((f) => !f.startsWith('_'));
 const STABLE_CODES = ['invalid_image', 'unsupported_image_format', 'image_too_large', 'empty_image'];
 
@@ -57,21 +59,84 @@ test('EXIF orientation is honoured: width and height swap', async () => {
 
 test('bad requests get 4xx with stable codes, never 5xx', async () => {
   const cases: [string, RequestInit, number, string][] = [
-    ['/v1/generations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 1,' }, 400, 'invalid_json'],
-    ['/v1/generations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 0}' }, 422, 'validation_error'],
-    ['/v1/generations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": "nope"}' }, 422, 'unknown_model'],
-    ['/v1/generations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": "mobilenetv2-12-int8"}' }, 422, 'wrong_model_kind'],
-    ['/v1/generations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'x'.repeat(5000) }) }, 422, 'prompt_too_long'],
-    ['/v1/classifications', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }, 415, 'unsupported_media_type'],
-    ['/v1/classifications', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"images": ["***not base64***"]}' }, 422, 'invalid_base64'],
-    ['/v1/classifications', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"images": []}' }, 422, 'validation_error'],
-    ['/v1/classifications', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="model"\r\n\r\nfoo' }, 400, 'invalid_multipart'],
-    ['/v1/classifications', { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'x' }, 400, 'invalid_multipart'],
+    [
+      '/v1/generations',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 1,' },
+      400,
+      'invalid_json',
+    ],
+    [
+      '/v1/generations',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 0}' },
+      422,
+      'validation_error',
+    ],
+    [
+      '/v1/generations',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": "nope"}' },
+      422,
+      'unknown_model',
+    ],
+    [
+      '/v1/generations',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": "mobilenetv2-12-int8"}' },
+      422,
+      'wrong_model_kind',
+    ],
+    [
+      '/v1/generations',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'x'.repeat(5000) }),
+      },
+      422,
+      'prompt_too_long',
+    ],
+    [
+      '/v1/classifications',
+      { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' },
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      '/v1/classifications',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"images": ["***not base64***"]}' },
+      422,
+      'invalid_base64',
+    ],
+    [
+      '/v1/classifications',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"images": []}' },
+      422,
+      'validation_error',
+    ],
+    [
+      '/v1/classifications',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x' },
+        body: '--x\r\nContent-Disposition: form-data; name="model"\r\n\r\nfoo',
+      },
+      400,
+      'invalid_multipart',
+    ],
+    [
+      '/v1/classifications',
+      { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'x' },
+      400,
+      'invalid_multipart',
+    ],
     ['/v1/nothing-here', { method: 'GET' }, 404, 'route_not_found'],
   ];
   for (const [url, init, status, code] of cases) {
     const res = await requestJson(`${stack.url}${url}`, init);
-    expect({ url, body: String(init.body).slice(0, 40), status: res.status, code: res.body?.error?.code }).toEqual({ url, body: String(init.body).slice(0, 40), status, code });
+    expect({ url, body: String(init.body).slice(0, 40), status: res.status, code: res.body?.error?.code }).toEqual({
+      url,
+      body: String(init.body).slice(0, 40),
+      status,
+      code,
+    });
   }
   const huge = await postJson(`${stack.url}/v1/classifications`, { images: ['A'.repeat(40 * 1024 * 1024)] });
   expect(huge.status).toBe(413);

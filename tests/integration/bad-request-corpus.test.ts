@@ -25,9 +25,32 @@ interface Case {
   mayDecode?: boolean;
 }
 
-const json = (p: string, body: unknown, name = `${p} ${JSON.stringify(body).slice(0, 60)}`): Case => ({ name, path: p, init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } });
-const raw = (name: string, p: string, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): Case => ({ name, path: p, init: { method: 'POST', headers: { 'content-type': contentType, ...headers }, body: new Uint8Array(body instanceof Buffer ? body : Buffer.from(body)) } });
-const upload = (name: string, data: Buffer, fields: Record<string, string> = { model: 'demo-colors' }, mayDecode = false): Case => {
+const json = (p: string, body: unknown, name = `${p} ${JSON.stringify(body).slice(0, 60)}`): Case => ({
+  name,
+  path: p,
+  init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+});
+const raw = (
+  name: string,
+  p: string,
+  contentType: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Case => ({
+  name,
+  path: p,
+  init: {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...headers },
+    body: new Uint8Array(body instanceof Buffer ? body : Buffer.from(body)),
+  },
+});
+const upload = (
+  name: string,
+  data: Buffer,
+  fields: Record<string, string> = { model: 'demo-colors' },
+  mayDecode = false,
+): Case => {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   form.append('image', new Blob([new Uint8Array(data)]), name);
@@ -48,15 +71,24 @@ function pngClaiming(w: number, h: number): Buffer {
   ihdr.writeUInt32BE(w, 0);
   ihdr.writeUInt32BE(h, 4);
   ihdr.set([8, 0, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(1024))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.alloc(1024))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 async function buildCorpus(): Promise<Case[]> {
   const cases: Case[] = [];
   // 1. The shared hostile files that must be refused (the acceptable ones are tested elsewhere).
-  const manifest = JSON.parse(fs.readFileSync(path.join(BAD, 'manifest.json'), 'utf8')) as Record<string, { expected_handling: string; imagenet_labels?: number[] }>;
+  const manifest = JSON.parse(fs.readFileSync(path.join(BAD, 'manifest.json'), 'utf8')) as Record<
+    string,
+    { expected_handling: string; imagenet_labels?: number[] }
+  >;
   for (const [file, m] of Object.entries(manifest)) {
-    if (file.startsWith('_') || m.imagenet_labels || /valid|first frame|swap|convert/.test(m.expected_handling)) continue;
+    if (file.startsWith('_') || m.imagenet_labels || /valid|first frame|swap|convert/.test(m.expected_handling))
+      continue;
     cases.push(upload(file, fs.readFileSync(path.join(BAD, file))));
   }
   // 2. Truncated JPEGs and PNGs.
@@ -75,9 +107,22 @@ async function buildCorpus(): Promise<Case[]> {
   // 4. Pixel bombs and huge dimensions.
   cases.push(upload('bomb-60000x60000.png', pngClaiming(60_000, 60_000)));
   cases.push(upload('bomb-100000x1.png', pngClaiming(100_000, 1_000)));
-  cases.push(upload('huge-9000x5000.jpg', await sharp({ create: { width: 9000, height: 5000, channels: 3, background: '#000' } }).jpeg().toBuffer()));
+  cases.push(
+    upload(
+      'huge-9000x5000.jpg',
+      await sharp({ create: { width: 9000, height: 5000, channels: 3, background: '#000' } })
+        .jpeg()
+        .toBuffer(),
+    ),
+  );
   // 5. Not images.
-  for (const [name, data] of [['empty.png', Buffer.alloc(0)], ['html.jpg', Buffer.from('<html></html>')], ['zeros.webp', Buffer.alloc(4096)], ['pdf.png', Buffer.from('%PDF-1.7\n%âãÏÓ\n')], ['gzip.jpg', zlib.gzipSync(PHOTO)]] as const) {
+  for (const [name, data] of [
+    ['empty.png', Buffer.alloc(0)],
+    ['html.jpg', Buffer.from('<html></html>')],
+    ['zeros.webp', Buffer.alloc(4096)],
+    ['pdf.png', Buffer.from('%PDF-1.7\n%âãÏÓ\n')],
+    ['gzip.jpg', zlib.gzipSync(PHOTO)],
+  ] as const) {
     cases.push(upload(name, data));
   }
   // 6. Wrong content types and empty or oversized bodies.
@@ -94,50 +139,181 @@ async function buildCorpus(): Promise<Case[]> {
   for (let i = 0; i < 17; i++) many.append('image', new Blob([new Uint8Array(PHOTO)]), `p${i}.jpg`);
   cases.push({ name: '17 images', path: '/v1/classifications', init: { method: 'POST', body: many } });
   // 7. Malformed JSON.
-  for (const body of ['{', '[1,2', 'nul', '{"n":}', '{"n":1} trailing', '"just a string"', '{"n": 1, "n": }']) cases.push(raw(`malformed json ${body}`, '/v1/generations', 'application/json', body));
+  for (const body of ['{', '[1,2', 'nul', '{"n":}', '{"n":1} trailing', '"just a string"', '{"n": 1, "n": }'])
+    cases.push(raw(`malformed json ${body}`, '/v1/generations', 'application/json', body));
   // 8. Malformed multipart.
   cases.push(raw('multipart without boundary', '/v1/classifications', 'multipart/form-data', 'x'));
-  cases.push(raw('multipart wrong boundary', '/v1/classifications', 'multipart/form-data; boundary=zzz', '--abc\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nxx\r\n--abc--'));
-  cases.push(raw('multipart truncated part', '/v1/classifications', 'multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n\xff\xd8'));
-  cases.push(raw('multipart unexpected file field', '/v1/classifications', 'multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="avatar"; filename="a.jpg"\r\n\r\nxx\r\n--b--\r\n'));
-  cases.push(raw('multipart bad top_k', '/v1/classifications', 'multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="top_k"\r\n\r\nlots\r\n--b--\r\n'));
+  cases.push(
+    raw(
+      'multipart wrong boundary',
+      '/v1/classifications',
+      'multipart/form-data; boundary=zzz',
+      '--abc\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nxx\r\n--abc--',
+    ),
+  );
+  cases.push(
+    raw(
+      'multipart truncated part',
+      '/v1/classifications',
+      'multipart/form-data; boundary=b',
+      '--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n\xff\xd8',
+    ),
+  );
+  cases.push(
+    raw(
+      'multipart unexpected file field',
+      '/v1/classifications',
+      'multipart/form-data; boundary=b',
+      '--b\r\nContent-Disposition: form-data; name="avatar"; filename="a.jpg"\r\n\r\nxx\r\n--b--\r\n',
+    ),
+  );
+  cases.push(
+    raw(
+      'multipart bad top_k',
+      '/v1/classifications',
+      'multipart/form-data; boundary=b',
+      '--b\r\nContent-Disposition: form-data; name="top_k"\r\n\r\nlots\r\n--b--\r\n',
+    ),
+  );
   // 9. Out-of-range and wrong-typed parameters, unknown models, prompts over the limit.
   const g = '/v1/generations';
   for (const body of [
-    { n: 0 }, { n: 17 }, { n: 1e9 }, { n: '2' }, { n: 1.5 }, { width: -1 }, { width: 5000 }, { width: 99999 }, { height: 1.5 }, { height: 'tall' },
-    { seed: -1 }, { seed: 2 ** 33 }, { seed: 'abc' }, { output_format: 'gif' }, { model: 123 }, { model: 'nope' }, { model: '../../etc/passwd' }, { model: 'mobilenetv2-12-int8' },
-    { prompt: 123 }, { prompt: 'x'.repeat(3000) }, { unexpected: true }, { model: 'demo-diffusion', steps: 0 }, { model: 'demo-diffusion', steps: 100000 }, { model: 'demo-diffusion', steps: 151 },
-    { model: 'demo-diffusion', guidance_scale: -1 }, { model: 'demo-diffusion', guidance_scale: 1000 }, { model: 'demo-diffusion', scheduler: 'pndm' }, { model: 'demo-diffusion', width: 100 },
-    { model: 'demo-diffusion', width: 4096, height: 4096 }, { model: 'demo-diffusion', negative_prompt: 'y'.repeat(3000) }, { model: 'demo-cppn', steps: 4 }, { model: 'omori-sprite-gan', prompt: 'a cat' },
-  ]) cases.push(json(g, body));
+    { n: 0 },
+    { n: 17 },
+    { n: 1e9 },
+    { n: '2' },
+    { n: 1.5 },
+    { width: -1 },
+    { width: 5000 },
+    { width: 99999 },
+    { height: 1.5 },
+    { height: 'tall' },
+    { seed: -1 },
+    { seed: 2 ** 33 },
+    { seed: 'abc' },
+    { output_format: 'gif' },
+    { model: 123 },
+    { model: 'nope' },
+    { model: '../../etc/passwd' },
+    { model: 'mobilenetv2-12-int8' },
+    { prompt: 123 },
+    { prompt: 'x'.repeat(3000) },
+    { unexpected: true },
+    { model: 'demo-diffusion', steps: 0 },
+    { model: 'demo-diffusion', steps: 100000 },
+    { model: 'demo-diffusion', steps: 151 },
+    { model: 'demo-diffusion', guidance_scale: -1 },
+    { model: 'demo-diffusion', guidance_scale: 1000 },
+    { model: 'demo-diffusion', scheduler: 'pndm' },
+    { model: 'demo-diffusion', width: 100 },
+    { model: 'demo-diffusion', width: 4096, height: 4096 },
+    { model: 'demo-diffusion', negative_prompt: 'y'.repeat(3000) },
+    { model: 'demo-cppn', steps: 4 },
+    { model: 'omori-sprite-gan', prompt: 'a cat' },
+  ])
+    cases.push(json(g, body));
   const c = '/v1/classifications';
   const b64 = PHOTO.toString('base64');
-  for (const body of [{ images: [] }, { images: 'notalist' }, { images: [b64], top_k: 0 }, { images: [b64], top_k: 21 }, { images: [b64], model: 'nope' }, { images: [b64], model: 'demo-cppn' }, { images: ['!!!'] }, { images: ['data:image/png;base64,@@@'] }, { images: [123] }, { images: [b64], extra: 1 }]) cases.push(json(c, body, `${c} ${JSON.stringify(body).slice(0, 40)}`));
+  for (const body of [
+    { images: [] },
+    { images: 'notalist' },
+    { images: [b64], top_k: 0 },
+    { images: [b64], top_k: 21 },
+    { images: [b64], model: 'nope' },
+    { images: [b64], model: 'demo-cppn' },
+    { images: ['!!!'] },
+    { images: ['data:image/png;base64,@@@'] },
+    { images: [123] },
+    { images: [b64], extra: 1 },
+  ])
+    cases.push(json(c, body, `${c} ${JSON.stringify(body).slice(0, 40)}`));
   const i2i = '/v1/image-to-image';
-  for (const body of [{}, { image: 'AAAA', model: 'demo-diffusion' }, { image: b64, model: 'nope' }, { image: b64, model: 'demo-diffusion', strength: 2 }, { image: b64, model: 'demo-cppn' }, { image: b64, model: 'demo-diffusion', width: 12 }]) cases.push(json(i2i, body, `${i2i} ${JSON.stringify(body).slice(0, 40)}`));
+  for (const body of [
+    {},
+    { image: 'AAAA', model: 'demo-diffusion' },
+    { image: b64, model: 'nope' },
+    { image: b64, model: 'demo-diffusion', strength: 2 },
+    { image: b64, model: 'demo-cppn' },
+    { image: b64, model: 'demo-diffusion', width: 12 },
+  ])
+    cases.push(json(i2i, body, `${i2i} ${JSON.stringify(body).slice(0, 40)}`));
   const bt = '/v1/batches';
-  for (const body of [{}, { requests: [] }, { requests: [{ type: 'teleport' }] }, { requests: [{ type: 'generation', n: 99 }] }, { requests: Array.from({ length: 101 }, () => ({ type: 'generation' })) }, { requests: [{ type: 'classification', images: ['***'] }] }]) cases.push(json(bt, body, `${bt} ${JSON.stringify(body).slice(0, 40)}`));
+  for (const body of [
+    {},
+    { requests: [] },
+    { requests: [{ type: 'teleport' }] },
+    { requests: [{ type: 'generation', n: 99 }] },
+    { requests: Array.from({ length: 101 }, () => ({ type: 'generation' })) },
+    { requests: [{ type: 'classification', images: ['***'] }] },
+  ])
+    cases.push(json(bt, body, `${bt} ${JSON.stringify(body).slice(0, 40)}`));
   // 10. Bodies a route cannot read, or must not parse: other types, deep nesting, gzip bombs, huge arrays.
   for (const p of ['/v1/generations', '/v1/batches', '/v1/images/generations']) {
-    cases.push(raw(`${p} curl -d JSON as a form`, p, 'application/x-www-form-urlencoded', '{"prompt":"a red circle","n":2}'));
+    cases.push(
+      raw(`${p} curl -d JSON as a form`, p, 'application/x-www-form-urlencoded', '{"prompt":"a red circle","n":2}'),
+    );
     cases.push(raw(`${p} form field`, p, 'application/x-www-form-urlencoded', 'prompt=hi'));
     cases.push(raw(`${p} nested 40 deep`, p, 'application/json', `{"prompt": ${'['.repeat(40)}${']'.repeat(40)}}`));
   }
-  cases.push(raw('generation as multipart', '/v1/generations', 'multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhi\r\n--b--\r\n'));
-  cases.push(raw('classification nested 40 deep', '/v1/classifications', 'application/json', `{"images": ${'['.repeat(40)}${']'.repeat(40)}}`));
-  cases.push(raw('gzip of 16 million [', '/v1/generations', 'application/json', zlib.gzipSync(Buffer.alloc(16_000_000, '[')), { 'content-encoding': 'gzip' }));
-  cases.push(raw('gzip inflating past MAX_JSON_BYTES', '/v1/generations', 'application/json', zlib.gzipSync(Buffer.from(`{"prompt":"${'a'.repeat(40 * 1024 * 1024)}"}`)), { 'content-encoding': 'gzip' }));
-  cases.push(raw('not gzip at all', '/v1/generations', 'application/json', '{"prompt":"x"}', { 'content-encoding': 'gzip' }));
-  cases.push(raw('unknown content-encoding', '/v1/generations', 'application/json', '{"prompt":"x"}', { 'content-encoding': 'compress' }));
+  cases.push(
+    raw(
+      'generation as multipart',
+      '/v1/generations',
+      'multipart/form-data; boundary=b',
+      '--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhi\r\n--b--\r\n',
+    ),
+  );
+  cases.push(
+    raw(
+      'classification nested 40 deep',
+      '/v1/classifications',
+      'application/json',
+      `{"images": ${'['.repeat(40)}${']'.repeat(40)}}`,
+    ),
+  );
+  cases.push(
+    raw('gzip of 16 million [', '/v1/generations', 'application/json', zlib.gzipSync(Buffer.alloc(16_000_000, '[')), {
+      'content-encoding': 'gzip',
+    }),
+  );
+  cases.push(
+    raw(
+      'gzip inflating past MAX_JSON_BYTES',
+      '/v1/generations',
+      'application/json',
+      zlib.gzipSync(Buffer.from(`{"prompt":"${'a'.repeat(40 * 1024 * 1024)}"}`)),
+      { 'content-encoding': 'gzip' },
+    ),
+  );
+  cases.push(
+    raw('not gzip at all', '/v1/generations', 'application/json', '{"prompt":"x"}', { 'content-encoding': 'gzip' }),
+  );
+  cases.push(
+    raw('unknown content-encoding', '/v1/generations', 'application/json', '{"prompt":"x"}', {
+      'content-encoding': 'compress',
+    }),
+  );
   cases.push(raw('latin-1 JSON', '/v1/generations', 'application/json; charset=latin1', '{"prompt":"x"}'));
   cases.push(json('/v1/classifications', { images: Array(17).fill(b64.slice(0, 8)) }, '17 base64 images'));
   cases.push(json('/v1/classifications', { images: Array(100_000).fill('A') }, '100,000 base64 images'));
-  cases.push(json(bt, { requests: [{ type: 'classification', images: Array(17).fill('A') }] }, 'batch item with 17 images'));
+  cases.push(
+    json(bt, { requests: [{ type: 'classification', images: Array(17).fill('A') }] }, 'batch item with 17 images'),
+  );
   cases.push(json(bt, { requests: Array(10_001).fill({ type: 'generation' }) }, 'batch of 10,001 requests'));
-  cases.push(json(g, { webhook: { url: 'https://example.com/hook', events: Array(1000).fill('succeeded') } }, 'webhook with 1000 events'));
+  cases.push(
+    json(
+      g,
+      { webhook: { url: 'https://example.com/hook', events: Array(1000).fill('succeeded') } },
+      'webhook with 1000 events',
+    ),
+  );
   const twoBig = new FormData();
   for (let i = 0; i < 2; i++) twoBig.append('image', new Blob([new Uint8Array(12 * 1024 * 1024)]), `big-${i}.jpg`);
-  cases.push({ name: 'two 12 MB parts (over the upload limit together)', path: '/v1/classifications', init: { method: 'POST', body: twoBig } });
+  cases.push({
+    name: 'two 12 MB parts (over the upload limit together)',
+    path: '/v1/classifications',
+    init: { method: 'POST', body: twoBig },
+  });
   cases.push(json('/v1/images/generations', { prompt: 'x', size: 'huge' }));
   cases.push(json('/v1/images/generations', { size: '256x256' }));
   cases.push({ name: 'unknown job', path: '/v1/jobs/gen_00000000-0000-7000-8000-000000000000', init: {} });
@@ -170,7 +346,11 @@ test('every bad request gets a 4xx with a stable code, never a 5xx', async () =>
       expect({ name: c.name, status: job.status, code: job.error?.code }).toMatchObject({ status: 'succeeded' });
       continue;
     }
-    expect({ name: c.name, status: res.status >= 400 && res.status < 500 ? '4xx' : res.status, code: res.body?.error?.code }).toEqual({ name: c.name, status: '4xx', code: expect.stringMatching(/^[a-z][a-z0-9_]*$/) });
+    expect({
+      name: c.name,
+      status: res.status >= 400 && res.status < 500 ? '4xx' : res.status,
+      code: res.body?.error?.code,
+    }).toEqual({ name: c.name, status: '4xx', code: expect.stringMatching(/^[a-z][a-z0-9_]*$/) });
   }
   expect(outcomes.filter((o) => o.status >= 500)).toEqual([]);
 }, 240_000);
@@ -181,13 +361,25 @@ test('the worker survived the corpus with bounded memory', async () => {
     const peakMb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${w.child.pid}/status`, 'utf8'))![1]) / 1024;
     expect({ peakMb, ok: peakMb < WORKER_PEAK_MB }).toMatchObject({ ok: true });
   }
-  const res = await requestJson(`${stack.url}/v1/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"omori-sprite-gan"}' });
+  const res = await requestJson(`${stack.url}/v1/generations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"model":"omori-sprite-gan"}',
+  });
   expect((await waitForJob(stack.url, res.body.id)).status).toBe('succeeded');
 });
 
 test('outputs and zips never carry the input EXIF or GPS metadata', async () => {
   const tagged = await sharp(PHOTO)
-    .withExif({ IFD0: { Make: 'darkroom-test-camera' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '52/1 31/1 1234/100', GPSLongitudeRef: 'E', GPSLongitude: '13/1 24/1 0/1' } })
+    .withExif({
+      IFD0: { Make: 'darkroom-test-camera' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '52/1 31/1 1234/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '13/1 24/1 0/1',
+      },
+    })
     .jpeg()
     .toBuffer();
   expect((await sharp(tagged).metadata()).exif?.includes(Buffer.from('darkroom-test-camera'))).toBe(true);

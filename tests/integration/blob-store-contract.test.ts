@@ -38,7 +38,14 @@ const s3Kind = (): StoreKind => {
     // A fresh key prefix (S3_PREFIX) per test in one bucket.
     make() {
       const s = server!;
-      const store = createS3BlobStore({ bucket: s.bucket, region: 'us-east-1', endpoint: s.endpoint, forcePathStyle: true, credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }, prefix: `t-${randomUUID()}` });
+      const store = createS3BlobStore({
+        bucket: s.bucket,
+        region: 'us-east-1',
+        endpoint: s.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+        prefix: `t-${randomUUID()}`,
+      });
       made.push(store);
       return store;
     },
@@ -80,7 +87,10 @@ describe.each([
   test('a missing key: get and open reject with BlobNotFoundError, size is undefined', async () => {
     const store = stores.make();
     await expect(store.get('jobs/none/inputs/0')).rejects.toBeInstanceOf(BlobNotFoundError);
-    await expect(store.open('jobs/none/inputs/0')).rejects.toMatchObject({ name: 'BlobNotFoundError', key: 'jobs/none/inputs/0' });
+    await expect(store.open('jobs/none/inputs/0')).rejects.toMatchObject({
+      name: 'BlobNotFoundError',
+      key: 'jobs/none/inputs/0',
+    });
     expect(await store.size('jobs/none/inputs/0')).toBeUndefined();
   });
 
@@ -103,14 +113,25 @@ describe.each([
         seen[which] += 1;
       }
     };
-    await Promise.all([writer, reader(() => store.get(key)), reader(() => store.get(key)), reader(async () => readAll(await store.open(key)))]);
+    await Promise.all([
+      writer,
+      reader(() => store.get(key)),
+      reader(() => store.get(key)),
+      reader(async () => readAll(await store.open(key))),
+    ]);
     // Both versions were read, so reads really overlapped the writes.
     expect(seen.every((n) => n > 0)).toBe(true);
   }, 60_000);
 
   test('removePrefix removes that prefix and nothing else', async () => {
     const store = stores.make();
-    const keys = ['jobs/a/inputs/0', 'jobs/a/outputs/0.png', 'jobs/ab/outputs/0.png', 'jobs/b/outputs/0.png', 'other/a/x'];
+    const keys = [
+      'jobs/a/inputs/0',
+      'jobs/a/outputs/0.png',
+      'jobs/ab/outputs/0.png',
+      'jobs/b/outputs/0.png',
+      'other/a/x',
+    ];
     for (const key of keys) await store.put(key, Buffer.from(key));
     await store.removePrefix('jobs/a/');
     const left = [];
@@ -119,7 +140,10 @@ describe.each([
     await store.removePrefix('jobs/never-written/');
     // Without the slash it is still a folder: `jobs/b` does not take `jobs/ab` with it.
     await store.removePrefix('jobs/b');
-    expect([await exists(store, 'jobs/b/outputs/0.png'), await exists(store, 'jobs/ab/outputs/0.png')]).toEqual([false, true]);
+    expect([await exists(store, 'jobs/b/outputs/0.png'), await exists(store, 'jobs/ab/outputs/0.png')]).toEqual([
+      false,
+      true,
+    ]);
   });
 
   test('sweep removes the job folders whose newest file is older than the age, and nothing else', async () => {
@@ -136,7 +160,13 @@ describe.each([
 
     expect(await store.sweep(60 * 60_000)).toBe(0);
     expect(await store.sweep(Date.now() - boundary)).toBe(1);
-    const keys = ['jobs/old/inputs/0', 'jobs/mixed/inputs/0', 'jobs/mixed/outputs/0.png', 'jobs/new/outputs/0.png', 'other/keep'];
+    const keys = [
+      'jobs/old/inputs/0',
+      'jobs/mixed/inputs/0',
+      'jobs/mixed/outputs/0.png',
+      'jobs/new/outputs/0.png',
+      'other/keep',
+    ];
     const present = async () => Promise.all(keys.map((k) => exists(store, k)));
     expect(await present()).toEqual([false, true, true, true, true]);
 
@@ -147,8 +177,24 @@ describe.each([
 
   test('unsafe keys are rejected by every operation', async () => {
     const store = stores.make();
-    for (const key of ['../escape', '/etc/passwd', 'jobs/../../x', 'jobs/./x', 'jobs//x', 'jobs/a b', 'jobs\\x', '', 'jobs/x?y=1']) {
-      const attempts: Promise<unknown>[] = [store.put(key, Buffer.from('x')), store.get(key), store.open(key), store.size(key), store.removePrefix(key)];
+    for (const key of [
+      '../escape',
+      '/etc/passwd',
+      'jobs/../../x',
+      'jobs/./x',
+      'jobs//x',
+      'jobs/a b',
+      'jobs\\x',
+      '',
+      'jobs/x?y=1',
+    ]) {
+      const attempts: Promise<unknown>[] = [
+        store.put(key, Buffer.from('x')),
+        store.get(key),
+        store.open(key),
+        store.size(key),
+        store.removePrefix(key),
+      ];
       if (store.presignedUrl) attempts.push(store.presignedUrl(key, 60));
       for (const attempt of attempts) await expect(attempt).rejects.toThrow(`unsafe blob key ${key}`);
     }

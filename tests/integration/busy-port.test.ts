@@ -32,7 +32,14 @@ afterAll(async () => {
 });
 
 const start = (script: string, env: NodeJS.ProcessEnv) => {
-  const p = runProcess(script, { REDIS_URL: redis.url, DATA_DIR: dataDir, MODELS_PATH: path.join(DEMO_MODELS, 'demo-colors'), HOST: '127.0.0.1', PORT: '0', ...env });
+  const p = runProcess(script, {
+    REDIS_URL: redis.url,
+    DATA_DIR: dataDir,
+    MODELS_PATH: path.join(DEMO_MODELS, 'demo-colors'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...env,
+  });
   started.push(p);
   return p;
 };

@@ -29,7 +29,13 @@ test('a queued job canceled before any worker runs it ends canceled', async () =
 
 test('a running job is canceled in whichever worker process runs it', async () => {
   expect(stack.workers).toHaveLength(2);
-  const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 16, width: 1024, height: 1024, prompt: 'long job' });
+  const res = await postJson(`${stack.url}/v1/generations`, {
+    model: 'demo-cppn',
+    n: 16,
+    width: 1024,
+    height: 1024,
+    prompt: 'long job',
+  });
   const id = res.body.id;
   for (;;) {
     const { body } = await requestJson(`${stack.url}/v1/jobs/${id}`);

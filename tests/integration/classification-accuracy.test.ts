@@ -6,7 +6,9 @@ import { startStack, type Stack } from '../helpers/stack';
 
 /** Real photos, real models, through HTTP, Redis and a worker process. */
 const IMAGES = requireShared('images');
-const expected: Record<string, { labels: number[]; difficulty: string }> = JSON.parse(fs.readFileSync(path.join(IMAGES, 'expected.json'), 'utf8'));
+const expected: Record<string, { labels: number[]; difficulty: string }> = JSON.parse(
+  fs.readFileSync(path.join(IMAGES, 'expected.json'), 'utf8'),
+);
 const easy = Object.entries(expected).filter(([name, e]) => !name.startsWith('_') && e.difficulty === 'easy');
 
 let stack: Stack;
@@ -32,14 +34,20 @@ async function topFive(model: string, names: string[]): Promise<Map<string, numb
       expect(res.status).toBe(202);
       const job = await waitForJob(stack.url, res.body.id);
       expect(job.status).toBe('succeeded');
-      return chunk.map((name, i): [string, number[]] => [name, job.result.predictions[i].labels.map((l: { class_index: number }) => l.class_index)]);
+      return chunk.map((name, i): [string, number[]] => [
+        name,
+        job.result.predictions[i].labels.map((l: { class_index: number }) => l.class_index),
+      ]);
     }),
   );
   return new Map(results.flat());
 }
 
 async function classifyAll(model: string) {
-  const top = await topFive(model, easy.map(([name]) => name));
+  const top = await topFive(
+    model,
+    easy.map(([name]) => name),
+  );
   return easy.map(([name, e]) => ({ name, correct: e.labels.includes(top.get(name)![0]), top: top.get(name)![0] }));
 }
 
@@ -51,7 +59,9 @@ test.each([
   const results = await classifyAll(model);
   const correct = results.filter((r) => r.correct).length;
   const misses = results.filter((r) => !r.correct).map((r) => `${r.name} -> class ${r.top}`);
-  expect({ model, correct, of: results.length, misses, ok: correct / results.length >= share }).toMatchObject({ ok: true });
+  expect({ model, correct, of: results.length, misses, ok: correct / results.length >= share }).toMatchObject({
+    ok: true,
+  });
 });
 
 /** The reference runs in ../shared/models/<model>/eval_on_shared_images.json: top-1 and top-5 per photo. */
@@ -83,7 +93,9 @@ test('mobilenetv2-12-int8 gives the reference top-1 on at least 25 of 31 photos'
   const ref = reference('mobilenetv2-12-int8');
   expect(ref.size).toBe(31);
   const ours = await topFive('mobilenetv2-12-int8', [...ref.keys()]);
-  const differ = [...ref].filter(([name, r]) => ours.get(name)![0] !== r.top1).map(([name, r]) => `${name}: ${ours.get(name)![0]}, reference ${r.top1}`);
+  const differ = [...ref]
+    .filter(([name, r]) => ours.get(name)![0] !== r.top1)
+    .map(([name, r]) => `${name}: ${ours.get(name)![0]}, reference ${r.top1}`);
   const agree = ref.size - differ.length;
   expect({ agree, differ, ok: agree >= 25 }).toMatchObject({ ok: true });
 });
@@ -101,7 +113,11 @@ test('results carry labels, class indices and scores in descending order', async
   expect(labels).toHaveLength(3);
   expect(labels[0]).toMatchObject({ label: 'goldfish', class_index: 1 });
   expect(labels[0].score).toBeGreaterThan(labels[1].score);
-  expect(job.params).toMatchObject({ model: 'mobilenetv2-12-int8', top_k: 3, images: [{ index: 0, filename: 'goldfish.jpg', format: 'jpeg' }] });
+  expect(job.params).toMatchObject({
+    model: 'mobilenetv2-12-int8',
+    top_k: 3,
+    images: [{ index: 0, filename: 'goldfish.jpg', format: 'jpeg' }],
+  });
 });
 
 test('JSON with base64 images and data URLs works like multipart', async () => {
@@ -109,7 +125,10 @@ test('JSON with base64 images and data URLs works like multipart', async () => {
   const res = await requestJson(`${stack.url}/v1/classifications`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mobilenetv2-12-int8', images: [bytes.toString('base64'), `data:image/png;base64,${bytes.toString('base64')}`] }),
+    body: JSON.stringify({
+      model: 'mobilenetv2-12-int8',
+      images: [bytes.toString('base64'), `data:image/png;base64,${bytes.toString('base64')}`],
+    }),
   });
   expect(res.status).toBe(202);
   const job = await waitForJob(stack.url, res.body.id);
@@ -120,7 +139,10 @@ test('the demo colour classifier names the dominant colour', async () => {
   const res = await requestJson(`${stack.url}/v1/classifications`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'demo-colors', images: [fs.readFileSync(path.join(IMAGES, 'goldfish.jpg')).toString('base64')] }),
+    body: JSON.stringify({
+      model: 'demo-colors',
+      images: [fs.readFileSync(path.join(IMAGES, 'goldfish.jpg')).toString('base64')],
+    }),
   });
   const job = await waitForJob(stack.url, res.body.id);
   expect(job.status).toBe('succeeded');

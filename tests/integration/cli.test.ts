@@ -19,9 +19,14 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, DARKROOM_URL: '', DARKROOM_API_KEY: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, DARKROOM_URL: '', DARKROOM_API_KEY: '', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -89,7 +94,8 @@ describe('darkroom CLI', () => {
     expect(run.stdout).toContain(`saved ${out}`);
     const entries = readZip(out);
     expect(entries.map((e) => e.name).sort()).toEqual(['image-000.png', 'image-001.png', 'manifest.json']);
-    for (const e of entries.filter((e) => e.name.endsWith('.png'))) expect(e.data.subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    for (const e of entries.filter((e) => e.name.endsWith('.png')))
+      expect(e.data.subarray(0, 8)).toEqual(PNG_SIGNATURE);
     const manifest = JSON.parse(entries.find((e) => e.name === 'manifest.json')!.data.toString());
     expect(manifest).toMatchObject({ status: 'succeeded', model: 'demo-cppn', params: { seed: 3, n: 2 } });
     expect(fs.readdirSync(path.dirname(out))).toEqual(['out.zip']);
@@ -119,7 +125,9 @@ describe('darkroom CLI', () => {
   });
 
   it('refuses to cancel a finished job with the server error', async () => {
-    const done = JSON.parse((await cli('--json', 'generate', 'test', '-m', 'demo-cppn', '-o', path.join(tmp, 'one'))).stdout);
+    const done = JSON.parse(
+      (await cli('--json', 'generate', 'test', '-m', 'demo-cppn', '-o', path.join(tmp, 'one'))).stdout,
+    );
     const run = await cli('cancel', done.job.id);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`error job_finished: job ${done.job.id} has already succeeded`);
@@ -127,7 +135,21 @@ describe('darkroom CLI', () => {
 
   it('exits 1 with the job error when the job it waits for is canceled', async () => {
     // Long enough (150 diffusion steps x 16 images) to be canceled while it runs.
-    const waiting = spawn(process.execPath, [CLI, '--url', stack.url, 'generate', 'a red circle', '-m', 'demo-diffusion', '--steps', '150', '-n', '16', '-o', path.join(tmp, 'canceled.zip')]);
+    const waiting = spawn(process.execPath, [
+      CLI,
+      '--url',
+      stack.url,
+      'generate',
+      'a red circle',
+      '-m',
+      'demo-diffusion',
+      '--steps',
+      '150',
+      '-n',
+      '16',
+      '-o',
+      path.join(tmp, 'canceled.zip'),
+    ]);
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => waiting.on('exit', resolve));
     const id = await new Promise<string>((resolve, reject) => {
@@ -141,7 +163,9 @@ describe('darkroom CLI', () => {
     const cancel = await cli('cancel', id);
     expect(cancel.code).toBe(0);
     // Either the worker has already stopped it, or it stops at its next step.
-    expect(cancel.stdout).toMatch(new RegExp(`^(job ${id} canceled|cancel requested; job ${id} is running and stops shortly)\n$`));
+    expect(cancel.stdout).toMatch(
+      new RegExp(`^(job ${id} canceled|cancel requested; job ${id} is running and stops shortly)\n$`),
+    );
     expect(await exited).toBe(1);
     expect(stderr).toContain(`error canceled: job ${id} canceled: canceled by the client`);
     expect(fs.existsSync(path.join(tmp, 'canceled.zip'))).toBe(false);
@@ -153,7 +177,9 @@ describe('darkroom CLI', () => {
     expect(run).toMatchObject({ code: 0 });
     const rows = run.stdout.trim().split('\n');
     expect(rows[0]).toMatch(/^IMAGE\s+RANK\s+LABEL\s+SCORE$/);
-    expect(rows[1]).toMatch(new RegExp(`^${photo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+1\\s+goldfish\\s+0\\.\\d{4}$`));
+    expect(rows[1]).toMatch(
+      new RegExp(`^${photo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+1\\s+goldfish\\s+0\\.\\d{4}$`),
+    );
     expect(rows).toHaveLength(4);
 
     const json = await cli('--json', 'classify', photo, '-m', 'mobilenetv2-12-int8');

@@ -21,7 +21,8 @@ let stack: Stack;
 const sessions: Record<string, ort.InferenceSession> = {};
 beforeAll(async () => {
   stack = await startStack();
-  for (const part of ['text_encoder', 'unet', 'vae_decoder']) sessions[part] = await ort.InferenceSession.create(path.join(PIPELINE, part, 'model.onnx'));
+  for (const part of ['text_encoder', 'unet', 'vae_decoder'])
+    sessions[part] = await ort.InferenceSession.create(path.join(PIPELINE, part, 'model.onnx'));
 });
 afterAll(async () => {
   await stack?.stop();
@@ -33,7 +34,11 @@ async function targetLatent(prompt: string, h: number, w: number): Promise<Float
   const ids = new ort.Tensor('int32', tokenizer.encodePadded(prompt), [1, 77]);
   const hidden = (await sessions.text_encoder.run({ input_ids: ids })).last_hidden_state;
   const zeros = new ort.Tensor('float32', new Float32Array(4 * h * w), [1, 4, h, w]);
-  const out = await sessions.unet.run({ sample: zeros, timestep: new ort.Tensor('int64', BigInt64Array.from([0n]), [1]), encoder_hidden_states: hidden });
+  const out = await sessions.unet.run({
+    sample: zeros,
+    timestep: new ort.Tensor('int64', BigInt64Array.from([0n]), [1]),
+    encoder_hidden_states: hidden,
+  });
   // out = (0 - sqrt(abar_0) x0) / sqrt(1 - abar_0)
   return (out.out_sample.data as Float32Array).map((v) => (-v * Math.sqrt(1 - ABAR_0)) / Math.sqrt(ABAR_0));
 }
@@ -43,10 +48,18 @@ async function expectedPixels(prompt: string, guidance: number, width: number, h
   const [h, w] = [height / 8, width / 8];
   const cond = await targetLatent(prompt, h, w);
   const latent = guidance > 1 ? (await targetLatent('', h, w)).map((u, i) => u + guidance * (cond[i] - u)) : cond;
-  const decoded = await sessions.vae_decoder.run({ latent_sample: new ort.Tensor('float32', latent.map((v) => v / SCALING), [1, 4, h, w]) });
+  const decoded = await sessions.vae_decoder.run({
+    latent_sample: new ort.Tensor(
+      'float32',
+      latent.map((v) => v / SCALING),
+      [1, 4, h, w],
+    ),
+  });
   const planes = decoded.sample.data as Float32Array;
   const out = Buffer.alloc(width * height * 3);
-  for (let c = 0; c < 3; c++) for (let i = 0; i < width * height; i++) out[i * 3 + c] = Math.max(0, Math.min(255, Math.round((planes[c * width * height + i] + 1) * 127.5)));
+  for (let c = 0; c < 3; c++)
+    for (let i = 0; i < width * height; i++)
+      out[i * 3 + c] = Math.max(0, Math.min(255, Math.round((planes[c * width * height + i] + 1) * 127.5)));
   return out;
 }
 
@@ -55,7 +68,9 @@ async function generate(body: Record<string, unknown>) {
   expect(res.status).toBe(202);
   const job = await waitForJob(stack.url, res.body.id);
   expect(job.status).toBe('succeeded');
-  const images = await Promise.all(job.result.images.map(async (i: any) => (await fetchBuffer(`${stack.url}${i.url}`)).data));
+  const images = await Promise.all(
+    job.result.images.map(async (i: any) => (await fetchBuffer(`${stack.url}${i.url}`)).data),
+  );
   return { job, images };
 }
 
@@ -78,7 +93,15 @@ test.each([
   ['lcm', 4, 4, 40],
 ])('%s lands on the guided target image', async (scheduler, steps, meanBound, maxBound) => {
   const prompt = 'a red fox in a green forest';
-  const { job, images } = await generate({ prompt, scheduler, steps, guidance_scale: 7.5, width: 256, height: 192, seed: 42 });
+  const { job, images } = await generate({
+    prompt,
+    scheduler,
+    steps,
+    guidance_scale: 7.5,
+    width: 256,
+    height: 192,
+    seed: 42,
+  });
   expect(job.result.images[0]).toMatchObject({ width: 256, height: 192, seed: 42 });
   const error = await pixelError(images[0], await expectedPixels(prompt, 7.5, 256, 192));
   expect({ scheduler, ...error, ok: error.mean < meanBound && error.max <= maxBound }).toMatchObject({ ok: true });
@@ -95,7 +118,15 @@ test('guidance, prompt and latent scaling all show in the image', async () => {
 });
 
 test('same seed and parameters give the same bytes; the seed of each image is recorded', async () => {
-  const body = { prompt: 'snowy mountain', scheduler: 'euler_ancestral', steps: 8, n: 2, seed: 7, width: 128, height: 128 };
+  const body = {
+    prompt: 'snowy mountain',
+    scheduler: 'euler_ancestral',
+    steps: 8,
+    n: 2,
+    seed: 7,
+    width: 128,
+    height: 128,
+  };
   const [a, b] = await Promise.all([generate(body), generate(body)]);
   expect(a.images[0].equals(b.images[0])).toBe(true);
   expect(a.images[1].equals(b.images[1])).toBe(true);
@@ -103,11 +134,23 @@ test('same seed and parameters give the same bytes; the seed of each image is re
   const zip = readZip((await fetchBuffer(`${stack.url}/v1/jobs/${a.job.id}/archive`)).data);
   const manifest = JSON.parse(zip.find((f) => f.name === 'manifest.json')!.data.toString());
   expect(manifest.files.map((f: any) => f.seed)).toEqual([7, 8]);
-  expect(manifest.params).toMatchObject({ scheduler: 'euler_ancestral', steps: 8, guidance_scale: 7.5, negative_prompt: '' });
+  expect(manifest.params).toMatchObject({
+    scheduler: 'euler_ancestral',
+    steps: 8,
+    guidance_scale: 7.5,
+    negative_prompt: '',
+  });
 });
 
 test('progress is reported after every step, and a cancel stops within a step', async () => {
-  const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-diffusion', prompt: 'slow', steps: 50, n: 4, width: 1024, height: 1024 });
+  const res = await postJson(`${stack.url}/v1/generations`, {
+    model: 'demo-diffusion',
+    prompt: 'slow',
+    steps: 50,
+    n: 4,
+    width: 1024,
+    height: 1024,
+  });
   const id = res.body.id;
   const seen = new Set<number>();
   let atCancel: number;
@@ -132,7 +175,9 @@ test('progress is reported after every step, and a cancel stops within a step', 
 });
 
 test('image-to-image with a diffusion model: encodes the input, runs the tail of the schedule', async () => {
-  const input = await sharp({ create: { width: 128, height: 96, channels: 3, background: { r: 30, g: 160, b: 220 } } }).png().toBuffer();
+  const input = await sharp({ create: { width: 128, height: 96, channels: 3, background: { r: 30, g: 160, b: 220 } } })
+    .png()
+    .toBuffer();
   const form = new FormData();
   form.set('model', 'demo-diffusion');
   form.set('prompt', 'golden desert');
@@ -144,7 +189,11 @@ test('image-to-image with a diffusion model: encodes the input, runs the tail of
   expect(res.body.id).toMatch(/^i2i_/);
   const job = await waitForJob(stack.url, res.body.id);
   // strength 0.3 of 20 steps: the last 6 run, starting from the noised input latent.
-  expect(job).toMatchObject({ status: 'succeeded', steps: 6, params: { strength: 0.3, input: { width: 128, height: 96 } } });
+  expect(job).toMatchObject({
+    status: 'succeeded',
+    steps: 6,
+    params: { strength: 0.3, input: { width: 128, height: 96 } },
+  });
   expect(job.result.images[0]).toMatchObject({ width: 128, height: 96 });
   // An exact denoiser's last step lands on x0(prompt) from any start, so the output is the target image.
   const out = (await fetchBuffer(`${stack.url}${job.result.images[0].url}`)).data;
@@ -167,8 +216,16 @@ test('diffusion parameters are validated against the model', async () => {
   ];
   for (const [body, code, field] of cases) {
     const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-diffusion', ...body });
-    expect({ status: res.status, code: res.body.error.code, field: res.body.error.details[0].field }).toEqual({ status: 422, code, field });
+    expect({ status: res.status, code: res.body.error.code, field: res.body.error.details[0].field }).toEqual({
+      status: 422,
+      code,
+      field,
+    });
   }
   const models = (await requestJson(`${stack.url}/v1/models`)).body.models;
-  expect(models.find((m: any) => m.name === 'demo-diffusion')).toMatchObject({ kind: 'diffusion', image_to_image: true, parameters: { steps: { default: 20 }, width: { default: 256 } } });
+  expect(models.find((m: any) => m.name === 'demo-diffusion')).toMatchObject({
+    kind: 'diffusion',
+    image_to_image: true,
+    parameters: { steps: { default: 20 }, width: { default: 256 } },
+  });
 });

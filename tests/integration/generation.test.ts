@@ -40,8 +40,18 @@ describe.each([
   ['demo-cppn', { width: 320, height: 200 }, 'a quiet harbour at dusk'],
 ])('%s', (model, size, prompt) => {
   test('n images of the stated size that differ from each other', async () => {
-    const { job, images } = await generate({ model, n: 3, ...size, ...(prompt ? { prompt } : {}), output_format: 'png' });
-    expect(job.result.images.map((i: any) => i.seed)).toEqual([job.params.seed, job.params.seed + 1, job.params.seed + 2]);
+    const { job, images } = await generate({
+      model,
+      n: 3,
+      ...size,
+      ...(prompt ? { prompt } : {}),
+      output_format: 'png',
+    });
+    expect(job.result.images.map((i: any) => i.seed)).toEqual([
+      job.params.seed,
+      job.params.seed + 1,
+      job.params.seed + 2,
+    ]);
     for (const data of images) {
       const meta = await sharp(data).metadata();
       expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'png', ...size });
@@ -81,9 +91,17 @@ test('the model list describes what each model accepts', async () => {
   const res = await fetch(`${stack.url}/v1/models`);
   const { models } = (await res.json()) as { models: any[] };
   const names = models.map((m) => m.name);
-  expect(names).toEqual(expect.arrayContaining(['demo-cppn', 'demo-colors', 'mobilenetv2-12-int8', 'squeezenet1.1', 'omori-sprite-gan']));
-  expect(models.find((m) => m.name === 'omori-sprite-gan')).toMatchObject({ kind: 'generator', parameters: { prompt: { accepted: false }, width: { default: 32 } } });
-  expect(models.find((m) => m.name === 'squeezenet1.1')).toMatchObject({ kind: 'classifier', parameters: { top_k: { default: 5 } } });
+  expect(names).toEqual(
+    expect.arrayContaining(['demo-cppn', 'demo-colors', 'mobilenetv2-12-int8', 'squeezenet1.1', 'omori-sprite-gan']),
+  );
+  expect(models.find((m) => m.name === 'omori-sprite-gan')).toMatchObject({
+    kind: 'generator',
+    parameters: { prompt: { accepted: false }, width: { default: 32 } },
+  });
+  expect(models.find((m) => m.name === 'squeezenet1.1')).toMatchObject({
+    kind: 'classifier',
+    parameters: { top_k: { default: 5 } },
+  });
 });
 
 test('identical work is answered from the cache, and the result says so', async () => {
@@ -97,9 +115,17 @@ test('identical work is answered from the cache, and the result says so', async 
   const random = await generate({ model: 'demo-cppn', prompt: 'cache me' });
   expect(random.job.result.cached).toBe(false);
 
-  const photo = (await sharp({ create: { width: 40, height: 30, channels: 3, background: '#2040c0' } }).png().toBuffer()).toString('base64');
+  const photo = (
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#2040c0' } })
+      .png()
+      .toBuffer()
+  ).toString('base64');
   const classify = async (topK: number) => {
-    const res = await postJson(`${stack.url}/v1/classifications`, { model: 'demo-colors', images: [photo], top_k: topK });
+    const res = await postJson(`${stack.url}/v1/classifications`, {
+      model: 'demo-colors',
+      images: [photo],
+      top_k: topK,
+    });
     return waitForJob(stack.url, res.body.id);
   };
   const a = await classify(5);

@@ -19,7 +19,13 @@ beforeAll(async () => {
   stack = await startStack({
     noWorkers: true,
     // The cost cap lifted: the hand-over test needs the largest job the demo model takes (2517 megapixel-steps).
-    env: { MODELS_PATH: DEMO_MODELS, ORT_INTRA_OP_THREADS: '1', LOCK_DURATION_MS: String(LOCK_DURATION_MS), STALLED_INTERVAL_MS: '1000', MAX_JOB_MEGAPIXEL_STEPS: '3000' },
+    env: {
+      MODELS_PATH: DEMO_MODELS,
+      ORT_INTRA_OP_THREADS: '1',
+      LOCK_DURATION_MS: String(LOCK_DURATION_MS),
+      STALLED_INTERVAL_MS: '1000',
+      MAX_JOB_MEGAPIXEL_STEPS: '3000',
+    },
   });
   redis = new Redis(stack.redis.url);
 });
@@ -44,7 +50,8 @@ async function startLongJob(body: Record<string, unknown>): Promise<string> {
 
 const exited = (p: ServerProcess) =>
   new Promise<{ code: number | null; at: number }>((resolve) => {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve({ code: p.child.exitCode, at: Date.now() });
+    if (p.child.exitCode !== null || p.child.signalCode !== null)
+      return resolve({ code: p.child.exitCode, at: Date.now() });
     p.child.once('exit', (code) => resolve({ code, at: Date.now() }));
   });
 
@@ -67,7 +74,14 @@ test('a worker told to stop finishes the job it holds within a generous grace pe
 test('past a short grace period the worker hands its job back and another worker takes it at once', async () => {
   const first = await stack.addWorker({ SHUTDOWN_GRACE_MS: '500' });
   // The largest job the demo model takes: it must outlast the grace period even on a fast machine.
-  const id = await startLongJob({ model: 'demo-diffusion', prompt: 'hand me over', steps: 150, n: 16, width: 1024, height: 1024 });
+  const id = await startLongJob({
+    model: 'demo-diffusion',
+    prompt: 'hand me over',
+    steps: 150,
+    n: 16,
+    width: 1024,
+    height: 1024,
+  });
   const second = await stack.addWorker();
   const exit = exited(first);
   const signaledAt = Date.now();
@@ -121,7 +135,13 @@ function slowDownload(url: string) {
 
 test('the API told to stop refuses new connections but finishes a download in flight, then exits 0', async () => {
   if (!stack.workers.some((w) => w.child.exitCode === null)) await stack.addWorker();
-  const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 12, width: 1024, height: 1024, prompt: 'a big archive' });
+  const res = await postJson(`${stack.url}/v1/generations`, {
+    model: 'demo-cppn',
+    n: 12,
+    width: 1024,
+    height: 1024,
+    prompt: 'a big archive',
+  });
   const job = await waitForJob(stack.url, res.body.id, 180_000);
   expect(job.status).toBe('succeeded');
 
@@ -142,6 +162,9 @@ test('the API told to stop refuses new connections but finishes a download in fl
   expect(stack.api.child.exitCode).toBeNull();
 
   const zip = readZip(await download.resume());
-  expect(zip.map((f) => f.name).sort()).toEqual([...Array.from({ length: 12 }, (_, i) => `image-${String(i).padStart(3, '0')}.png`), 'manifest.json']);
+  expect(zip.map((f) => f.name).sort()).toEqual([
+    ...Array.from({ length: 12 }, (_, i) => `image-${String(i).padStart(3, '0')}.png`),
+    'manifest.json',
+  ]);
   expect((await exit).code).toBe(0);
 }, 300_000);

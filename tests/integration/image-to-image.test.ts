@@ -8,8 +8,17 @@ import { startStack, type Stack } from '../helpers/stack';
 import { readZip } from '../helpers/zip-reader';
 
 /** Style transfer and super-resolution models (../shared), kept apart so other test files do not load them. */
-const IMAGE_MODELS = requirePath(path.join(REPO, 'tests', 'fixtures', 'models-image'), 'the image-to-image fixture manifests', 'they are part of the repo');
-const STYLES = ['fast-neural-style-candy', 'fast-neural-style-mosaic', 'fast-neural-style-udnie', 'fast-neural-style-la-muse'];
+const IMAGE_MODELS = requirePath(
+  path.join(REPO, 'tests', 'fixtures', 'models-image'),
+  'the image-to-image fixture manifests',
+  'they are part of the repo',
+);
+const STYLES = [
+  'fast-neural-style-candy',
+  'fast-neural-style-mosaic',
+  'fast-neural-style-udnie',
+  'fast-neural-style-la-muse',
+];
 const photo = (name: string) => fs.readFileSync(requireShared(`images/${name}`));
 
 let stack: Stack;
@@ -68,8 +77,14 @@ test('GET /v1/models lists the style and super-resolution models as image_to_ima
   const { body } = await requestJson(`${stack.url}/v1/models`);
   const models = body.models.filter((m: any) => m.kind === 'image_to_image');
   expect(models.map((m: any) => m.name).sort()).toEqual([...STYLES, 'superres-y-x3'].sort());
-  expect(models.find((m: any) => m.name === 'superres-y-x3')).toMatchObject({ job_type: 'image_to_image', input: { width: 'any', color: 'luma' }, output: { scale_factor: 3 } });
-  expect(models.find((m: any) => m.name === 'fast-neural-style-candy')).toMatchObject({ input: { width: 720, height: 720, color: 'rgb' } });
+  expect(models.find((m: any) => m.name === 'superres-y-x3')).toMatchObject({
+    job_type: 'image_to_image',
+    input: { width: 'any', color: 'luma' },
+    output: { scale_factor: 3 },
+  });
+  expect(models.find((m: any) => m.name === 'fast-neural-style-candy')).toMatchObject({
+    input: { width: 720, height: 720, color: 'rgb' },
+  });
 });
 
 describe.each([
@@ -78,7 +93,7 @@ describe.each([
   ['fast-neural-style-udnie', 'horse_cart.jpg'],
   ['fast-neural-style-la-muse', 'kimono.jpg'],
 ])('%s on %s', (model, file) => {
-  test('keeps the photo\'s aspect ratio at 720 px on the longer side and restyles it strongly', async () => {
+  test("keeps the photo's aspect ratio at 720 px on the longer side and restyles it strongly", async () => {
     const input = photo(file);
     const inMeta = await sharp(input).rotate().metadata();
     const out = await outputOf(await postForm({ model }, input, file));
@@ -90,7 +105,9 @@ describe.each([
 });
 
 test('the zip of a style job holds the output, the input and the manifest', async () => {
-  const out = await outputOf(await postForm({ model: 'fast-neural-style-candy', output_format: 'webp' }, photo('canoe_on_lake.jpg')));
+  const out = await outputOf(
+    await postForm({ model: 'fast-neural-style-candy', output_format: 'webp' }, photo('canoe_on_lake.jpg')),
+  );
   expect(out.format).toBe('webp');
   const zip = await fetchBuffer(`${stack.url}/v1/jobs/${out.job.id}/archive`);
   expect(zip.status).toBe(200);
@@ -110,7 +127,10 @@ test('the zip of a style job holds the output, the input and the manifest', asyn
 describe('superres-y-x3', () => {
   test('returns exactly 3x the size, and scaled back down it is the input again (JSON, base64)', async () => {
     const input = photo('samoyed_128.png');
-    const res = await postJson(`${stack.url}/v1/image-to-image`, { model: 'superres-y-x3', image: input.toString('base64') });
+    const res = await postJson(`${stack.url}/v1/image-to-image`, {
+      model: 'superres-y-x3',
+      image: input.toString('base64'),
+    });
     const out = await outputOf(res);
     expect({ width: out.width, height: out.height }).toEqual({ width: 384, height: 384 });
     expect(await meanAbsDiff(await resized(out.data, 128, 128), input)).toBeLessThan(4);
@@ -118,7 +138,10 @@ describe('superres-y-x3', () => {
 
   test('restores a shrunk photo better than nearest-neighbour and bicubic upscaling do', async () => {
     // Ground truth: a detailed 384x384 crop; the model sees it shrunk to 128x128.
-    const truth = await sharp(photo('macaw.jpg')).extract({ left: 64, top: 240, width: 384, height: 384 }).png().toBuffer();
+    const truth = await sharp(photo('macaw.jpg'))
+      .extract({ left: 64, top: 240, width: 384, height: 384 })
+      .png()
+      .toBuffer();
     const small = await resized(truth, 128, 128);
     const out = await outputOf(await postForm({ model: 'superres-y-x3' }, small, 'small.png'));
     expect({ width: out.width, height: out.height }).toEqual({ width: 384, height: 384 });
@@ -128,11 +151,15 @@ describe('superres-y-x3', () => {
       bicubic: await psnrOf(await resized(small, 384, 384, 'cubic'), truth),
     };
     // Measured: model 27.5 dB, bicubic 27.0 dB, nearest 25.8 dB.
-    expect({ psnr, better: psnr.model > psnr.nearest + 1 && psnr.model > psnr.bicubic + 0.2 }).toMatchObject({ better: true });
+    expect({ psnr, better: psnr.model > psnr.nearest + 1 && psnr.model > psnr.bicubic + 0.2 }).toMatchObject({
+      better: true,
+    });
   });
 
-  test('an input over the model\'s pixel limit fails with image_too_large', async () => {
-    const big = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#808080' } }).png().toBuffer();
+  test("an input over the model's pixel limit fails with image_too_large", async () => {
+    const big = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const res = await postForm({ model: 'superres-y-x3' }, big, 'big.png');
     expect(res.status).toBe(202);
     const job = await waitForJob(stack.url, res.body.id);
@@ -142,7 +169,10 @@ describe('superres-y-x3', () => {
 });
 
 test('bad requests get 4xx with stable codes', async () => {
-  const corrupt = await postForm({ model: 'fast-neural-style-candy' }, fs.readFileSync(requireShared('images/bad/truncated.jpg')));
+  const corrupt = await postForm(
+    { model: 'fast-neural-style-candy' },
+    fs.readFileSync(requireShared('images/bad/truncated.jpg')),
+  );
   expect(corrupt.status).toBeGreaterThanOrEqual(400);
   expect(corrupt.status).toBeLessThan(500);
   expect(['invalid_image', 'unsupported_image_format']).toContain(corrupt.body.error.code);
@@ -158,7 +188,10 @@ test('bad requests get 4xx with stable codes', async () => {
     expect({ body, status: res.status, code: res.body.error?.code }).toEqual({ body, status, code });
   }
   const form = await postForm({ model: 'fast-neural-style-candy', n: '2' }, image);
-  expect({ status: form.status, code: form.body.error?.code }).toEqual({ status: 422, code: 'parameter_not_supported' });
+  expect({ status: form.status, code: form.body.error?.code }).toEqual({
+    status: 422,
+    code: 'parameter_not_supported',
+  });
 });
 
 test('the worker keeps its event loop free while style models run', async () => {
@@ -171,7 +204,9 @@ test('the worker keeps its event loop free while style models run', async () => 
     };
     const lags: number[] = [];
     const jobs = await Promise.all(
-      ['golden_retriever_puppy.jpg', 'macaw.jpg', 'white_wolves.jpg'].map((file) => postForm({ model: 'fast-neural-style-udnie' }, photo(file), file)),
+      ['golden_retriever_puppy.jpg', 'macaw.jpg', 'white_wolves.jpg'].map((file) =>
+        postForm({ model: 'fast-neural-style-udnie' }, photo(file), file),
+      ),
     );
     const poller = setInterval(() => void readBeat().then((b) => lags.push(b.event_loop_max_ms)), 500);
     for (const j of jobs) expect((await waitForJob(stack.url, j.body.id)).status).toBe('succeeded');

@@ -38,7 +38,16 @@ function writeHugeAllocationModel(dir: string): void {
     outputs: { image: 'image' },
     latent: { shape: [4], distribution: 'normal' },
     batching: { max_batch_size: 4, max_queue_delay_ms: 2 },
-    output: { width: 64, height: 64, channel_order: 'RGB', range: [-1, 1], layout: 'NCHW', resize_kernel: 'lanczos3', max_width: 64, max_height: 64 },
+    output: {
+      width: 64,
+      height: 64,
+      channel_order: 'RGB',
+      range: [-1, 1],
+      layout: 'NCHW',
+      resize_kernel: 'lanczos3',
+      max_width: 64,
+      max_height: 64,
+    },
   };
   const folder = path.join(dir, manifest.name);
   fs.mkdirSync(folder, { recursive: true });
@@ -85,7 +94,11 @@ describe('a job whose inference fails', () => {
     const id = newJobId('generation');
     try {
       const params = { model: 'demo-cppn', prompt: '', n: 'two', width: 64, height: 64, seed: 1, output_format: 'png' };
-      const job = await queues.queues.generation.add('generation', { type: 'generation', owner: ANONYMOUS, params }, { jobId: id });
+      const job = await queues.queues.generation.add(
+        'generation',
+        { type: 'generation', owner: ANONYMOUS, params },
+        { jobId: id },
+      );
       expect(job.opts.attempts).toBe(3);
       const failed = await waitForJob(stack.url, id, 60_000);
       expect(failed).toMatchObject({ status: 'failed', error: { code: 'invalid_payload' }, attempts_made: 1 });
@@ -114,7 +127,10 @@ describe('an inference thread that dies under a batch', () => {
    * thread that ran out of memory would end) when the first batch arrives.
    */
   const dyingThread = (file: string, workerData: unknown) =>
-    new Worker(`require('node:worker_threads').parentPort.once('message', () => process.exit(70)); require(${JSON.stringify(file)});`, { eval: true, workerData });
+    new Worker(
+      `require('node:worker_threads').parentPort.once('message', () => process.exit(70)); require(${JSON.stringify(file)});`,
+      { eval: true, workerData },
+    );
 
   const feeds = () => ({
     latent: { type: 'float32' as const, dims: [1, 16], data: new Float32Array(16).fill(0.5) },

@@ -18,7 +18,8 @@ afterAll(async () => {
 /** Jobs submitted while no worker runs, in the order they were queued. */
 const queued: string[] = [];
 
-const cppn = (extra: Record<string, string> = {}) => postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 1 }, extra);
+const cppn = (extra: Record<string, string> = {}) =>
+  postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 1 }, extra);
 const idOrder = (a: string, b: string) => {
   const [am, as] = a.split('-').map(Number);
   const [bm, bs] = b.split('-').map(Number);
@@ -62,7 +63,13 @@ test('Prefer: wait=1 on a job no worker can run answers the usual 202 after the 
 });
 
 test('the event stream follows a job from the queue to its end, across API and worker processes; Last-Event-ID resumes', async () => {
-  const submitted = await postJson(`${stack.url}/v1/generations`, { model: 'demo-diffusion', steps: 30, n: 1, width: 64, height: 64 });
+  const submitted = await postJson(`${stack.url}/v1/generations`, {
+    model: 'demo-diffusion',
+    steps: 30,
+    n: 1,
+    width: 64,
+    height: 64,
+  });
   expect(submitted.status).toBe(202);
   const id = submitted.body.id;
   const url = `${stack.url}/v1/jobs/${id}/events`;
@@ -130,7 +137,11 @@ test('a finished job streams its final job event at once, then the stream ends',
   const events = await stream.rest(10_000);
   expect(events.map((e) => e.event)).toEqual(['status', 'job']);
   expect(events[0].data).toEqual({ status: 'succeeded' });
-  expect(events[1].data).toMatchObject({ id, status: 'succeeded', result: { images: [expect.objectContaining({ index: 0 })] } });
+  expect(events[1].data).toMatchObject({
+    id,
+    status: 'succeeded',
+    result: { images: [expect.objectContaining({ index: 0 })] },
+  });
 });
 
 test('Prefer: wait=N answers 200 with the finished job (N capped by MAX_PREFER_WAIT_SECONDS), for batches too', async () => {
@@ -143,7 +154,12 @@ test('Prefer: wait=N answers 200 with the finished job (N capped by MAX_PREFER_W
 
   const batch = await postJson(
     `${stack.url}/v1/batches`,
-    { requests: [{ type: 'generation', model: 'demo-cppn' }, { type: 'generation', model: 'demo-cppn', prompt: 'two' }] },
+    {
+      requests: [
+        { type: 'generation', model: 'demo-cppn' },
+        { type: 'generation', model: 'demo-cppn', prompt: 'two' },
+      ],
+    },
     { prefer: 'wait=20' },
   );
   expect(batch.status).toBe(200);
@@ -161,7 +177,8 @@ test('with a worker and measured runs, queued and running jobs get an ETA; finis
   for (;;) {
     views = await Promise.all(ids.map(async (id) => (await requestJson(`${stack.url}/v1/jobs/${id}`)).body));
     if (views[0].status === 'running' && views.every((v) => typeof v.eta_seconds === 'number')) break;
-    if (views[0].status !== 'queued' && views[0].status !== 'running') throw new Error(`the long job ended before it could be observed: ${JSON.stringify(views)}`);
+    if (views[0].status !== 'queued' && views[0].status !== 'running')
+      throw new Error(`the long job ended before it could be observed: ${JSON.stringify(views)}`);
     if (Date.now() > deadline) throw new Error(`no ETAs within 60 s: ${JSON.stringify(views)}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -28,7 +28,11 @@ test('requests carrying credentials are logged with the credentials censored', a
     fetch(`${stack.url}/v1/models`, { headers: { authorization: `Bearer ${WRONG_KEY}`, 'x-api-key': API_KEY } }),
     fetch(`${stack.url}/v1/generations`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'proxy-authorization': basic('proxy', PROXY_PASSWORD) },
+      headers: {
+        authorization: `Bearer ${API_KEY}`,
+        'content-type': 'application/json',
+        'proxy-authorization': basic('proxy', PROXY_PASSWORD),
+      },
       body: JSON.stringify({ model: 'demo-cppn', n: 1 }),
     }),
     fetch(`${stack.url}/admin/queues`, { headers: { authorization: basic('admin', ADMIN_PASSWORD), cookie: COOKIE } }),
@@ -46,7 +50,15 @@ test('requests carrying credentials are logged with the credentials censored', a
   expect(output).toContain('"cookie":"[redacted]"');
   expect(output).toContain('"x-api-key":"[redacted]"');
   expect(output).toContain('"proxy-authorization":"[redacted]"');
-  const leaked = [API_KEY, WRONG_KEY, ADMIN_PASSWORD, COOKIE, PROXY_PASSWORD, basic('admin', ADMIN_PASSWORD).slice(6), basic('proxy', PROXY_PASSWORD).slice(6)].filter((s) => output.includes(s));
+  const leaked = [
+    API_KEY,
+    WRONG_KEY,
+    ADMIN_PASSWORD,
+    COOKIE,
+    PROXY_PASSWORD,
+    basic('admin', ADMIN_PASSWORD).slice(6),
+    basic('proxy', PROXY_PASSWORD).slice(6),
+  ].filter((s) => output.includes(s));
   expect(leaked).toEqual([]);
 });
 
@@ -62,8 +74,11 @@ test('bad secrets in the environment are named at start, their values never show
   const code = await waitForExit(api, 30_000);
   const output = api.output();
   expect(code).not.toBe(0);
-  for (const variable of ['ADMIN_PASSWORD', 'WEBHOOK_SECRET', 'REDIS_URL', 'S3_ACCESS_KEY_ID']) expect(output).toContain(variable);
+  for (const variable of ['ADMIN_PASSWORD', 'WEBHOOK_SECRET', 'REDIS_URL', 'S3_ACCESS_KEY_ID'])
+    expect(output).toContain(variable);
   expect(output).toContain('redis.internal'); // the bad URL is shown, its password masked
-  const leaked = [bad.ADMIN_PASSWORD, bad.WEBHOOK_SECRET, redisPassword, bad.S3_SECRET_ACCESS_KEY].filter((s) => output.includes(s));
+  const leaked = [bad.ADMIN_PASSWORD, bad.WEBHOOK_SECRET, redisPassword, bad.S3_SECRET_ACCESS_KEY].filter((s) =>
+    output.includes(s),
+  );
   expect(leaked).toEqual([]);
 });

@@ -33,7 +33,9 @@ function parseMetrics(text: string): { samples: Sample[]; types: Record<string, 
     if (!line || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    const labels = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
+    );
     samples.push({ name: m[1], labels, value: Number(m[3]) });
   }
   return { samples, types };
@@ -68,14 +70,28 @@ async function scrapeUntil(ready: (samples: Sample[]) => boolean) {
 const jobIds: Record<string, string> = {};
 
 test('jobs of each kind run to the end (with Prefer: wait), carrying the request id', async () => {
-  const gen = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 4 }, { prefer: 'wait=60', 'x-request-id': 'metrics-request-1' });
+  const gen = await postJson(
+    `${stack.url}/v1/generations`,
+    { model: 'demo-cppn', n: 4 },
+    { prefer: 'wait=60', 'x-request-id': 'metrics-request-1' },
+  );
   expect(gen.status).toBe(200);
   expect(gen.headers.get('x-request-id')).toBe('metrics-request-1');
   jobIds.cppn = gen.body.id;
-  const diffusion = await postJson(`${stack.url}/v1/generations`, { model: 'demo-diffusion', steps: 4, width: 64, height: 64 }, { prefer: 'wait=60' });
+  const diffusion = await postJson(
+    `${stack.url}/v1/generations`,
+    { model: 'demo-diffusion', steps: 4, width: 64, height: 64 },
+    { prefer: 'wait=60' },
+  );
   expect(diffusion.status).toBe(200);
-  const red = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 230, g: 10, b: 10 } } }).png().toBuffer();
-  const cls = await postJson(`${stack.url}/v1/classifications`, { model: 'demo-colors', images: [red.toString('base64')] }, { prefer: 'wait=60' });
+  const red = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 230, g: 10, b: 10 } } })
+    .png()
+    .toBuffer();
+  const cls = await postJson(
+    `${stack.url}/v1/classifications`,
+    { model: 'demo-colors', images: [red.toString('base64')] },
+    { prefer: 'wait=60' },
+  );
   expect(cls.status).toBe(200);
   for (const res of [gen, diffusion, cls]) expect(res.body.status).toBe('succeeded');
   expect((await requestJson(`${stack.url}/v1/jobs/${gen.body.id}`)).status).toBe(200);
@@ -85,7 +101,10 @@ test('jobs of each kind run to the end (with Prefer: wait), carrying the request
 
 test('log lines about a job carry jobId and requestId, in the API and in the worker', async () => {
   const id = jobIds.cppn;
-  const apiLine = await stack.api.waitForLog((l: any) => l.req?.id === 'metrics-request-1' && l.req?.url === '/v1/generations', 10_000);
+  const apiLine = await stack.api.waitForLog(
+    (l: any) => l.req?.id === 'metrics-request-1' && l.req?.url === '/v1/generations',
+    10_000,
+  );
   expect(apiLine.res).toMatchObject({ statusCode: 200 });
   const worker = stack.workers[0];
   const started = await worker.waitForLog((l) => l.msg === 'job started' && l.jobId === id, 10_000);
@@ -94,8 +113,10 @@ test('log lines about a job carry jobId and requestId, in the API and in the wor
   expect(succeeded.requestId).toBe('metrics-request-1');
 });
 
-test('/metrics shows queue sizes, the fleet\'s job, inference and image metrics, HTTP timings by route and the workers', async () => {
-  const { samples, types } = await scrapeUntil((s) => find(s, 'darkroom_job_run_seconds_count', { job_type: 'classification' }).length > 0);
+test("/metrics shows queue sizes, the fleet's job, inference and image metrics, HTTP timings by route and the workers", async () => {
+  const { samples, types } = await scrapeUntil(
+    (s) => find(s, 'darkroom_job_run_seconds_count', { job_type: 'classification' }).length > 0,
+  );
   expect(types).toMatchObject({
     darkroom_jobs: 'gauge',
     darkroom_workers: 'gauge',
@@ -115,16 +136,33 @@ test('/metrics shows queue sizes, the fleet\'s job, inference and image metrics,
   expect(valueOf(samples, 'darkroom_worker_slots', { queue: 'generation' })).toBe(8);
 
   // One job per model: one wait and one run observed each, with plausible sums.
-  for (const [jobType, model] of [['generation', 'demo-cppn'], ['generation', 'demo-diffusion'], ['classification', 'demo-colors']]) {
+  for (const [jobType, model] of [
+    ['generation', 'demo-cppn'],
+    ['generation', 'demo-diffusion'],
+    ['classification', 'demo-colors'],
+  ]) {
     expect(valueOf(samples, 'darkroom_job_wait_seconds_count', { job_type: jobType, model })).toBe(1);
-    expect(valueOf(samples, 'darkroom_job_run_seconds_count', { job_type: jobType, model, outcome: 'succeeded' })).toBe(1);
+    expect(valueOf(samples, 'darkroom_job_run_seconds_count', { job_type: jobType, model, outcome: 'succeeded' })).toBe(
+      1,
+    );
     const run = valueOf(samples, 'darkroom_job_run_seconds_sum', { job_type: jobType, model, outcome: 'succeeded' });
     expect(run).toBeGreaterThan(0);
     expect(run).toBeLessThan(60);
-    const buckets = find(samples, 'darkroom_job_run_seconds_bucket', { job_type: jobType, model, outcome: 'succeeded' }).map((s) => s.value);
+    const buckets = find(samples, 'darkroom_job_run_seconds_bucket', {
+      job_type: jobType,
+      model,
+      outcome: 'succeeded',
+    }).map((s) => s.value);
     expect(buckets.length).toBeGreaterThan(5);
     expect(buckets).toEqual([...buckets].sort((a, b) => a - b)); // cumulative
-    expect(valueOf(samples, 'darkroom_job_run_seconds_bucket', { job_type: jobType, model, outcome: 'succeeded', le: '+Inf' })).toBe(1);
+    expect(
+      valueOf(samples, 'darkroom_job_run_seconds_bucket', {
+        job_type: jobType,
+        model,
+        outcome: 'succeeded',
+        le: '+Inf',
+      }),
+    ).toBe(1);
   }
 
   // demo-cppn ran 4 single-image requests; the diffusion UNet ran 4 steps.
@@ -133,11 +171,14 @@ test('/metrics shows queue sizes, the fleet\'s job, inference and image metrics,
   expect(valueOf(samples, 'darkroom_inference_batch_size_count', { model: 'demo-diffusion/unet' })).toBe(4);
   expect(valueOf(samples, 'darkroom_inference_seconds_count', { model: 'demo-colors' })).toBe(1);
   expect(valueOf(samples, 'darkroom_images_produced_total', { job_type: 'generation', model: 'demo-cppn' })).toBe(4);
-  expect(valueOf(samples, 'darkroom_images_produced_total', { job_type: 'generation', model: 'demo-diffusion' })).toBe(1);
+  expect(valueOf(samples, 'darkroom_images_produced_total', { job_type: 'generation', model: 'demo-diffusion' })).toBe(
+    1,
+  );
   expect(find(samples, 'darkroom_images_produced_total', { model: 'demo-colors' })).toEqual([]);
 
   // HTTP timings carry the route pattern, never a raw URL or job id.
-  const http = (labels: Record<string, string>) => valueOf(samples, 'darkroom_http_request_duration_seconds_count', labels);
+  const http = (labels: Record<string, string>) =>
+    valueOf(samples, 'darkroom_http_request_duration_seconds_count', labels);
   expect(http({ method: 'POST', route: '/v1/generations', status_code: '200' })).toBe(2);
   expect(http({ method: 'POST', route: '/v1/classifications', status_code: '200' })).toBe(1);
   expect(http({ method: 'GET', route: '/v1/jobs/:id', status_code: '200' })).toBeGreaterThanOrEqual(1);
@@ -154,15 +195,25 @@ test('a worker can serve its own /metrics too (WORKER_METRICS_PORT)', async () =
   expect(res.status).toBe(200);
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const { types } = parseMetrics(text);
-  expect(types).toMatchObject({ darkroom_job_run_seconds: 'histogram', darkroom_inference_batch_size: 'histogram', process_cpu_user_seconds_total: 'counter' });
+  expect(types).toMatchObject({
+    darkroom_job_run_seconds: 'histogram',
+    darkroom_inference_batch_size: 'histogram',
+    process_cpu_user_seconds_total: 'counter',
+  });
   const fleet = await scrapeUntil((s) => find(s, 'darkroom_workers', { provider: 'cpu' })[0]?.value === 2);
   expect(valueOf(fleet.samples, 'darkroom_workers', { provider: 'cpu' })).toBe(2);
   await worker.stop();
   stack.workers.splice(stack.workers.indexOf(worker), 1);
   // A stopped worker leaves the fleet, and its counts stay in the totals.
-  const after = await scrapeUntil((s) => find(s, 'darkroom_workers', { provider: 'cpu' })[0]?.value === 1 && find(s, 'darkroom_images_produced_total', { model: 'demo-cppn' })[0]?.value === 6);
+  const after = await scrapeUntil(
+    (s) =>
+      find(s, 'darkroom_workers', { provider: 'cpu' })[0]?.value === 1 &&
+      find(s, 'darkroom_images_produced_total', { model: 'demo-cppn' })[0]?.value === 6,
+  );
   expect(valueOf(after.samples, 'darkroom_workers', { provider: 'cpu' })).toBe(1);
-  expect(valueOf(after.samples, 'darkroom_images_produced_total', { job_type: 'generation', model: 'demo-cppn' })).toBe(6);
+  expect(valueOf(after.samples, 'darkroom_images_produced_total', { job_type: 'generation', model: 'demo-cppn' })).toBe(
+    6,
+  );
 });
 
 test('with METRICS_PUBLIC=false, /metrics needs the admin credentials', async () => {

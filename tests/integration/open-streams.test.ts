@@ -20,7 +20,12 @@ describe('open streams and waits per key', () => {
   beforeAll(async () => {
     stack = await startStack({
       noWorkers: true,
-      env: { API_KEYS: `alice:${ALICE},bob:${BOB}`, MAX_OPEN_STREAMS_PER_KEY: '3', OPENAI_WAIT_SECONDS: '90', MAX_PREFER_WAIT_SECONDS: '30' },
+      env: {
+        API_KEYS: `alice:${ALICE},bob:${BOB}`,
+        MAX_OPEN_STREAMS_PER_KEY: '3',
+        OPENAI_WAIT_SECONDS: '90',
+        MAX_PREFER_WAIT_SECONDS: '30',
+      },
     });
     connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
     queue = new Queue('generation', { connection, prefix: 'darkroom' });
@@ -45,19 +50,33 @@ describe('open streams and waits per key', () => {
       expect((await stream.next(5000))?.event).toBe('status');
     }
     const fourth = await requestJson(events, { headers: { ...as(ALICE), accept: 'text/event-stream' } });
-    expect({ status: fourth.status, code: fourth.body?.error?.code }).toEqual({ status: 429, code: 'too_many_streams' });
+    expect({ status: fourth.status, code: fourth.body?.error?.code }).toEqual({
+      status: 429,
+      code: 'too_many_streams',
+    });
     expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(0);
 
     // The OpenAI route waits too: refused in OpenAI's shape, before any job is made.
     const before = await queued();
     const openai = await postJson(`${stack.url}/v1/images/generations`, { model: 'demo-cppn', prompt: 'x' }, as(ALICE));
-    expect(openai).toMatchObject({ status: 429, body: { error: { type: 'invalid_request_error', code: 'too_many_streams' } } });
+    expect(openai).toMatchObject({
+      status: 429,
+      body: { error: { type: 'invalid_request_error', code: 'too_many_streams' } },
+    });
     expect(await queued()).toBe(before);
 
     // `Prefer: wait` is a preference: the job is accepted without the wait.
     const started = Date.now();
-    const preferred = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn' }, { ...as(ALICE), prefer: 'wait=20' });
-    expect({ status: preferred.status, applied: preferred.headers.get('preference-applied'), quick: Date.now() - started < 5000 }).toEqual({ status: 202, applied: null, quick: true });
+    const preferred = await postJson(
+      `${stack.url}/v1/generations`,
+      { model: 'demo-cppn' },
+      { ...as(ALICE), prefer: 'wait=20' },
+    );
+    expect({
+      status: preferred.status,
+      applied: preferred.headers.get('preference-applied'),
+      quick: Date.now() - started < 5000,
+    }).toEqual({ status: 202, applied: null, quick: true });
 
     // Counted per key: bob is not held back by alice's streams.
     const bobJob = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn' }, as(BOB));
@@ -87,7 +106,13 @@ describe('open streams and waits per key', () => {
       const idle = (await commands()) - b0;
 
       const before = await queued();
-      const requests = Array.from({ length: 3 }, (_, i) => postJson(`${stack.url}/v1/images/generations`, { model: 'demo-cppn', prompt: 'a lighthouse', size: '64x64', seed: i }, as(BOB)));
+      const requests = Array.from({ length: 3 }, (_, i) =>
+        postJson(
+          `${stack.url}/v1/images/generations`,
+          { model: 'demo-cppn', prompt: 'a lighthouse', size: '64x64', seed: i },
+          as(BOB),
+        ),
+      );
       while ((await queued()) < before + 3) await sleep(50);
       await sleep(500);
       const w0 = await commands();
@@ -95,11 +120,17 @@ describe('open streams and waits per key', () => {
       const waiting = (await commands()) - w0;
       console.log(JSON.stringify({ redisCommandsIn3s: { idle, threeOpenAiWaits: waiting } }));
       // Polling twice a second, three requests would make well over 50 commands in 3 s.
-      expect({ idle, waiting, extra: waiting - idle, cheap: waiting - idle < 20 }).toEqual({ idle, waiting, extra: waiting - idle, cheap: true });
+      expect({ idle, waiting, extra: waiting - idle, cheap: waiting - idle < 20 }).toEqual({
+        idle,
+        waiting,
+        extra: waiting - idle,
+        cheap: true,
+      });
 
       await stack.addWorker();
       const answers = await Promise.all(requests);
-      for (const a of answers) expect({ status: a.status, images: a.body.data?.length }).toEqual({ status: 200, images: 1 });
+      for (const a of answers)
+        expect({ status: a.status, images: a.body.data?.length }).toEqual({ status: 200, images: 1 });
     } finally {
       counter.disconnect();
     }

@@ -32,30 +32,55 @@ describe('with a worker', () => {
   });
 
   test('b64_json: n base64 PNGs of the requested size', async () => {
-    const res = await client.images.generate({ model: 'demo-cppn', prompt: 'a lighthouse', n: 2, size: '256x256', response_format: 'b64_json' });
+    const res = await client.images.generate({
+      model: 'demo-cppn',
+      prompt: 'a lighthouse',
+      n: 2,
+      size: '256x256',
+      response_format: 'b64_json',
+    });
     expect(res.data).toHaveLength(2);
     const images = res.data!.map((d) => Buffer.from(d.b64_json!, 'base64'));
     for (const data of images) {
       const meta = await sharp(data).metadata();
-      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'png', width: 256, height: 256 });
+      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({
+        format: 'png',
+        width: 256,
+        height: 256,
+      });
     }
     expect(images[0].equals(images[1])).toBe(false);
     expect(Math.abs(res.created - Date.now() / 1000)).toBeLessThan(120);
   });
 
-  test('url: absolute URLs of the job\'s images, which is an ordinary job', async () => {
-    const res = await client.images.generate({ model: 'demo-cppn', prompt: 'a lighthouse', n: 2, size: '512x512', output_format: 'webp' });
+  test("url: absolute URLs of the job's images, which is an ordinary job", async () => {
+    const res = await client.images.generate({
+      model: 'demo-cppn',
+      prompt: 'a lighthouse',
+      n: 2,
+      size: '512x512',
+      output_format: 'webp',
+    });
     expect(res.data).toHaveLength(2);
     for (const [i, { url }] of res.data!.entries()) {
       expect(url).toMatch(new RegExp(`^${stack.url}/v1/jobs/${JOB_ID.source}/images/${i}$`));
       const image = await fetchBuffer(url!);
       expect(image.headers.get('content-type')).toBe('image/webp');
       const meta = await sharp(image.data).metadata();
-      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'webp', width: 512, height: 512 });
+      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({
+        format: 'webp',
+        width: 512,
+        height: 512,
+      });
     }
     const id = JOB_ID.exec(res.data![0].url!)![0];
     const job = await requestJson(`${stack.url}/v1/jobs/${id}`);
-    expect(job.body).toMatchObject({ type: 'generation', status: 'succeeded', model: 'demo-cppn', params: { prompt: 'a lighthouse', n: 2, width: 512, height: 512, output_format: 'webp' } });
+    expect(job.body).toMatchObject({
+      type: 'generation',
+      status: 'succeeded',
+      model: 'demo-cppn',
+      params: { prompt: 'a lighthouse', n: 2, width: 512, height: 512, output_format: 'webp' },
+    });
   });
 
   test('URLs follow X-Forwarded-Proto and X-Forwarded-Host from a proxy TRUST_PROXY names (here loopback)', async () => {
@@ -74,15 +99,29 @@ describe('with a worker', () => {
     expect([first.status, again.status]).toEqual([200, 200]);
     expect(JOB_ID.exec(again.body.data[0].url)![0]).toBe(JOB_ID.exec(first.body.data[0].url)![0]);
     const other = await postJson(`${stack.url}/v1/images/generations`, { ...body, prompt: 'a harbour' }, headers);
-    expect(other).toMatchObject({ status: 422, body: { error: { type: 'invalid_request_error', code: 'idempotency_key_reused' } } });
+    expect(other).toMatchObject({
+      status: 422,
+      body: { error: { type: 'invalid_request_error', code: 'idempotency_key_reused' } },
+    });
   });
 
   test('an OpenAI model name (or none) means the default generation model; darkroom extras pass through', async () => {
     const { body } = await requestJson(`${stack.url}/v1/models`);
-    const expected = (body.models.find((m: any) => m.kind === 'diffusion') ?? body.models.find((m: any) => m.kind === 'generator')).name;
-    const res = await client.images.generate({ model: 'dall-e-2', prompt: 'a lighthouse', size: '128x128', seed: 5, steps: 4 } as any);
+    const expected = (
+      body.models.find((m: any) => m.kind === 'diffusion') ?? body.models.find((m: any) => m.kind === 'generator')
+    ).name;
+    const res = await client.images.generate({
+      model: 'dall-e-2',
+      prompt: 'a lighthouse',
+      size: '128x128',
+      seed: 5,
+      steps: 4,
+    } as any);
     const id = JOB_ID.exec(res.data![0].url!)![0];
-    expect((await requestJson(`${stack.url}/v1/jobs/${id}`)).body).toMatchObject({ model: expected, params: { seed: 5, width: 128, height: 128 } });
+    expect((await requestJson(`${stack.url}/v1/jobs/${id}`)).body).toMatchObject({
+      model: expected,
+      params: { seed: 5, width: 128, height: 128 },
+    });
   });
 
   test.each([
@@ -92,24 +131,44 @@ describe('with a worker', () => {
   ])('size %s: a 422 APIError naming the field', async (size, param, code) => {
     const err = await apiError(client.images.generate({ model: 'demo-cppn', prompt: 'a lighthouse', size } as any));
     expect(err).toBeInstanceOf(OpenAI.UnprocessableEntityError);
-    expect({ status: err.status, param: err.param, code: err.code, type: err.type }).toEqual({ status: 422, param, code, type: 'invalid_request_error' });
+    expect({ status: err.status, param: err.param, code: err.code, type: err.type }).toEqual({
+      status: 422,
+      param,
+      code,
+      type: 'invalid_request_error',
+    });
     expect(err.message).toMatch(/^422 .*size/);
   });
 
   test('other invalid requests: unknown model, no prompt, unknown field, malformed JSON', async () => {
     const unknown = await apiError(client.images.generate({ model: 'no-such-model', prompt: 'x' }));
-    expect({ status: unknown.status, param: unknown.param, code: unknown.code }).toEqual({ status: 422, param: 'model', code: 'unknown_model' });
+    expect({ status: unknown.status, param: unknown.param, code: unknown.code }).toEqual({
+      status: 422,
+      param: 'model',
+      code: 'unknown_model',
+    });
     expect(unknown.message).toContain('no-such-model');
     const noPrompt = await apiError(client.images.generate({ model: 'demo-cppn' } as any));
     expect({ status: noPrompt.status, param: noPrompt.param }).toEqual({ status: 422, param: 'prompt' });
     const extra = await apiError(client.images.generate({ model: 'demo-cppn', prompt: 'x', widht: 5 } as any));
     expect({ status: extra.status, param: extra.param }).toEqual({ status: 422, param: null });
     expect(extra.message).toContain('widht');
-    const malformed = await requestJson(`${stack.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt": ' });
-    expect(malformed).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', param: null, code: 'invalid_json' } } });
+    const malformed = await requestJson(`${stack.url}/v1/images/generations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"prompt": ',
+    });
+    expect(malformed).toMatchObject({
+      status: 400,
+      body: { error: { type: 'invalid_request_error', param: null, code: 'invalid_json' } },
+    });
     // The rest of the API keeps darkroom's own error shape.
     const other = await postJson(`${stack.url}/v1/generations`, { n: 100 });
-    expect(other.body.error).toEqual({ code: 'validation_error', message: expect.any(String), details: [{ field: 'n', message: expect.any(String) }] });
+    expect(other.body.error).toEqual({
+      code: 'validation_error',
+      message: expect.any(String),
+      details: [{ field: 'n', message: expect.any(String) }],
+    });
   });
 });
 
@@ -145,9 +204,15 @@ describe('when the job does not succeed within OPENAI_WAIT_SECONDS', () => {
 
   test('a timeout names the job and where to poll it; the job runs once a worker comes', async () => {
     const before = await queue.getJobCountByTypes('wait', 'prioritized');
-    const err = await apiError(client.images.generate({ model: 'demo-cppn', prompt: 'a lighthouse', n: 2, size: '256x256' }));
+    const err = await apiError(
+      client.images.generate({ model: 'demo-cppn', prompt: 'a lighthouse', n: 2, size: '256x256' }),
+    );
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
-    expect({ status: err.status, code: err.code, type: err.type }).toEqual({ status: 504, code: 'job_timeout', type: 'server_error' });
+    expect({ status: err.status, code: err.code, type: err.type }).toEqual({
+      status: 504,
+      code: 'job_timeout',
+      type: 'server_error',
+    });
     const id = JOB_ID.exec(err.message)![0];
     expect(err.message).toContain(`${stack.url}/v1/jobs/${id}`);
     expect(err.headers?.get('location')).toBe(`/v1/jobs/${id}`);
@@ -176,7 +241,10 @@ describe('with PUBLIC_URL', () => {
   let stack: Stack;
   beforeAll(async () => {
     // No worker: the 504 after OPENAI_WAIT_SECONDS names the job's absolute URL.
-    stack = await startStack({ noWorkers: true, env: { PUBLIC_URL, TRUST_PROXY: 'loopback', OPENAI_WAIT_SECONDS: '1' } });
+    stack = await startStack({
+      noWorkers: true,
+      env: { PUBLIC_URL, TRUST_PROXY: 'loopback', OPENAI_WAIT_SECONDS: '1' },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -186,21 +254,38 @@ describe('with PUBLIC_URL', () => {
   const postRaw = (headers: Record<string, string>) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
       const body = JSON.stringify({ model: 'demo-cppn', prompt: 'a lighthouse' });
-      const req = http.request(`${stack.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      });
+      const req = http.request(
+        `${stack.url}/v1/images/generations`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
 
   test('absolute URLs start with PUBLIC_URL whatever Host and X-Forwarded-Host say', async () => {
-    const spoofs: Record<string, string>[] = [{}, { host: 'evil.example' }, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' }];
+    const spoofs: Record<string, string>[] = [
+      {},
+      { host: 'evil.example' },
+      { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' },
+    ];
     for (const headers of spoofs) {
       const res = await postRaw(headers);
-      expect({ headers, status: res.status, code: res.body.error.code }).toEqual({ headers, status: 504, code: 'job_timeout' });
-      expect(res.body.error.message).toMatch(new RegExp(`poll https://images\\.example\\.com/darkroom/v1/jobs/${JOB_ID.source} `));
+      expect({ headers, status: res.status, code: res.body.error.code }).toEqual({
+        headers,
+        status: 504,
+        code: 'job_timeout',
+      });
+      expect(res.body.error.message).toMatch(
+        new RegExp(`poll https://images\\.example\\.com/darkroom/v1/jobs/${JOB_ID.source} `),
+      );
       expect(res.body.error.message).not.toContain('evil');
     }
   });

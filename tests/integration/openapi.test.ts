@@ -35,7 +35,8 @@ ajv.addFormat('binary', true);
 
 /** `#/components/schemas/X` -> a reference into the document registered with ajv. */
 const SPEC_ID = 'https://darkroom.test/openapi.json';
-const rewriteRefs = (schema: unknown): unknown => JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', `"${SPEC_ID}#/$defs/`));
+const rewriteRefs = (schema: unknown): unknown =>
+  JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', `"${SPEC_ID}#/$defs/`));
 
 beforeAll(async () => {
   stack = await startStack();
@@ -55,7 +56,9 @@ function expectDocumented(method: string, specPath: string, res: { status: numbe
   const operation = spec.paths[specPath]?.[method];
   expect(operation ? 'documented' : `${method.toUpperCase()} ${specPath} is not in the spec`).toBe('documented');
   const response = operation.responses[String(res.status)];
-  expect(response ? 'documented' : `${method.toUpperCase()} ${specPath} does not document ${res.status}`).toBe('documented');
+  expect(response ? 'documented' : `${method.toUpperCase()} ${specPath} does not document ${res.status}`).toBe(
+    'documented',
+  );
   const type = (res.headers.get('content-type') ?? '').split(';')[0];
   expect(Object.keys(response.content ?? {})).toContain(type);
   if (type !== 'application/json') return;
@@ -63,11 +66,18 @@ function expectDocumented(method: string, specPath: string, res: { status: numbe
   let validate = validators.get(key);
   if (!validate) validators.set(key, (validate = ajv.compile(rewriteRefs(response.content[type].schema) as object)));
   validate(res.body);
-  expect({ [key]: validate.errors ?? [], body: validate.errors ? res.body : undefined }).toEqual({ [key]: [], body: undefined });
+  expect({ [key]: validate.errors ?? [], body: validate.errors ? res.body : undefined }).toEqual({
+    [key]: [],
+    body: undefined,
+  });
 }
 
 /** Polls GET `specPath` for `id`, checking every answer against the spec, until the job or batch has finished. */
-async function pollDocumented(kind: 'jobs' | 'batches', id: string, until = (body: any) => FINAL.includes(body.status)) {
+async function pollDocumented(
+  kind: 'jobs' | 'batches',
+  id: string,
+  until = (body: any) => FINAL.includes(body.status),
+) {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const res = await requestJson(`${stack.url}/v1/${kind}/${id}`);
@@ -99,19 +109,57 @@ describe('the document', () => {
 
   test('documents exactly the routes the app serves under /v1, and health, readiness and docs', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkroom-openapi-'));
-    const config = loadConfig({ REDIS_URL: stack.redis.url, MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS].join(','), DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, REPO);
+    const config = loadConfig(
+      {
+        REDIS_URL: stack.redis.url,
+        MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS].join(','),
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+      },
+      REPO,
+    );
     const redis = createRedis(config.redisUrl, 'api');
-    const queues = createJobQueues(redis, { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS });
+    const queues = createJobQueues(redis, {
+      prefix: config.QUEUE_PREFIX,
+      attempts: config.JOB_ATTEMPTS,
+      retentionSeconds: config.JOB_RETENTION_SECONDS,
+    });
     try {
       await waitForReady(redis);
-      const deps = { config, logger: createLogger('silent', 'test'), redis, queues, store: createFsBlobStore(path.join(dataDir, 'blobs')), catalog: loadModelCatalog(config.modelsPath), keys: loadApiKeys(undefined, undefined) };
+      const deps = {
+        config,
+        logger: createLogger('silent', 'test'),
+        redis,
+        queues,
+        store: createFsBlobStore(path.join(dataDir, 'blobs')),
+        catalog: loadModelCatalog(config.modelsPath),
+        keys: loadApiKeys(undefined, undefined),
+      };
       const routes = listRoutes(createApp(deps, { user: 'admin', password: 'openapi-test-password' }));
       // The lister sees nested routers, including ones that are not part of the API.
-      expect(routes).toEqual(expect.arrayContaining([{ method: 'get', path: '/' }, { method: 'get', path: '/v1/jobs/:id/images/:index' }]));
-      const served = routes.filter((r) => r.path.startsWith('/v1/') || DOCUMENTED_OUTSIDE_V1.includes(r.path)).map((r) => `${r.method.toUpperCase()} ${toOpenApiPath(r.path)}`);
-      const documented = Object.entries<any>(spec.paths).flatMap(([p, item]) => Object.keys(item).filter((m) => METHODS.includes(m)).map((m) => `${m.toUpperCase()} ${p}`));
+      expect(routes).toEqual(
+        expect.arrayContaining([
+          { method: 'get', path: '/' },
+          { method: 'get', path: '/v1/jobs/:id/images/:index' },
+        ]),
+      );
+      const served = routes
+        .filter((r) => r.path.startsWith('/v1/') || DOCUMENTED_OUTSIDE_V1.includes(r.path))
+        .map((r) => `${r.method.toUpperCase()} ${toOpenApiPath(r.path)}`);
+      const documented = Object.entries<any>(spec.paths).flatMap(([p, item]) =>
+        Object.keys(item)
+          .filter((m) => METHODS.includes(m))
+          .map((m) => `${m.toUpperCase()} ${p}`),
+      );
       expect([...new Set(served)].sort()).toEqual([...new Set(documented)].sort());
-      expect(served).toEqual(expect.arrayContaining(['POST /v1/generations', 'DELETE /v1/jobs/{id}', 'POST /v1/images/generations', 'GET /openapi.json']));
+      expect(served).toEqual(
+        expect.arrayContaining([
+          'POST /v1/generations',
+          'DELETE /v1/jobs/{id}',
+          'POST /v1/images/generations',
+          'GET /openapi.json',
+        ]),
+      );
     } finally {
       await queues.close();
       redis.disconnect();
@@ -134,7 +182,12 @@ describe('real responses match the document', () => {
   });
 
   test('a generation: 202, queued and succeeded job, its image and its zip', async () => {
-    const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 2, prompt: 'a lighthouse', output_format: 'webp' });
+    const res = await postJson(`${stack.url}/v1/generations`, {
+      model: 'demo-cppn',
+      n: 2,
+      prompt: 'a lighthouse',
+      output_format: 'webp',
+    });
     expect(res.status).toBe(202);
     expectDocumented('post', '/v1/generations', res);
     const job = await pollDocumented('jobs', res.body.id);
@@ -148,9 +201,20 @@ describe('real responses match the document', () => {
   });
 
   test('a running diffusion job (with steps), 409 for its zip, its cancel and the canceled job', async () => {
-    const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-diffusion', prompt: 'slow', steps: 50, n: 4, width: 1024, height: 1024 });
+    const res = await postJson(`${stack.url}/v1/generations`, {
+      model: 'demo-diffusion',
+      prompt: 'slow',
+      steps: 50,
+      n: 4,
+      width: 1024,
+      height: 1024,
+    });
     expectDocumented('post', '/v1/generations', res);
-    const running = await pollDocumented('jobs', res.body.id, (body) => body.step !== undefined || FINAL.includes(body.status));
+    const running = await pollDocumented(
+      'jobs',
+      res.body.id,
+      (body) => body.step !== undefined || FINAL.includes(body.status),
+    );
     expect(running).toMatchObject({ status: 'running', steps: 50 });
     const early = await requestJson(`${stack.url}/v1/jobs/${res.body.id}/archive`);
     expect(early.status).toBe(409);
@@ -158,11 +222,16 @@ describe('real responses match the document', () => {
     const cancel = await requestJson(`${stack.url}/v1/jobs/${res.body.id}`, { method: 'DELETE' });
     expect(cancel.status).toBe(202);
     expectDocumented('delete', '/v1/jobs/{id}', cancel);
-    expect(await pollDocumented('jobs', res.body.id)).toMatchObject({ status: 'canceled', error: { code: 'canceled' } });
+    expect(await pollDocumented('jobs', res.body.id)).toMatchObject({
+      status: 'canceled',
+      error: { code: 'canceled' },
+    });
   });
 
   test('a multipart classification and its predictions', async () => {
-    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+      .png()
+      .toBuffer();
     const form = new FormData();
     form.set('model', 'demo-colors');
     form.set('top_k', '3');
@@ -175,7 +244,11 @@ describe('real responses match the document', () => {
   });
 
   test('a batch, its jobs and its zip', async () => {
-    const png = (await sharp({ create: { width: 32, height: 32, channels: 3, background: '#2040c0' } }).png().toBuffer()).toString('base64');
+    const png = (
+      await sharp({ create: { width: 32, height: 32, channels: 3, background: '#2040c0' } })
+        .png()
+        .toBuffer()
+    ).toString('base64');
     const res = await postJson(`${stack.url}/v1/batches`, {
       requests: [
         { type: 'generation', model: 'demo-cppn', prompt: 'tide', n: 2 },
@@ -184,7 +257,11 @@ describe('real responses match the document', () => {
     });
     expect(res.status).toBe(202);
     expectDocumented('post', '/v1/batches', res);
-    const batch = await pollDocumented('batches', res.body.id, (body) => body.status === 'succeeded' || body.status === 'failed');
+    const batch = await pollDocumented(
+      'batches',
+      res.body.id,
+      (body) => body.status === 'succeeded' || body.status === 'failed',
+    );
     expect(batch).toMatchObject({ status: 'succeeded', total: 2 });
     const zip = await fetchBuffer(`${stack.url}/v1/batches/${batch.id}/archive`);
     expectDocumented('get', '/v1/batches/{id}/archive', zip);
@@ -201,18 +278,31 @@ describe('real responses match the document', () => {
     const noBatch = await requestJson(`${stack.url}/v1/batches/bat_00000000-0000-4000-8000-000000000000`);
     expect(noBatch.status).toBe(404);
     expectDocumented('get', '/v1/batches/{id}', noBatch);
-    const malformed = await requestJson(`${stack.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"requests": [' });
+    const malformed = await requestJson(`${stack.url}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"requests": [',
+    });
     expect(malformed.status).toBe(400);
     expectDocumented('post', '/v1/batches', malformed);
   });
 
   test('the OpenAI-compatible route: images and an OpenAI-shaped 422', async () => {
     for (const response_format of ['url', 'b64_json']) {
-      const res = await postJson(`${stack.url}/v1/images/generations`, { model: 'demo-cppn', prompt: 'a lighthouse', size: '64x64', response_format });
+      const res = await postJson(`${stack.url}/v1/images/generations`, {
+        model: 'demo-cppn',
+        prompt: 'a lighthouse',
+        size: '64x64',
+        response_format,
+      });
       expect(res.status).toBe(200);
       expectDocumented('post', '/v1/images/generations', res);
     }
-    const bad = await postJson(`${stack.url}/v1/images/generations`, { model: 'demo-cppn', prompt: 'a lighthouse', size: 'huge' });
+    const bad = await postJson(`${stack.url}/v1/images/generations`, {
+      model: 'demo-cppn',
+      prompt: 'a lighthouse',
+      size: 'huge',
+    });
     expect(bad.status).toBe(422);
     expectDocumented('post', '/v1/images/generations', bad);
   });
@@ -233,22 +323,35 @@ describe('the docs page', () => {
       expect({ url, status: file.status }).toEqual({ url, status: 200 });
       expect(file.data.length).toBeGreaterThan(0);
     }
-    const scripts = await Promise.all(urls.filter((u) => u.endsWith('.js')).map(async (u) => (await fetchBuffer(`${stack.url}${u}`)).data.toString()));
+    const scripts = await Promise.all(
+      urls.filter((u) => u.endsWith('.js')).map(async (u) => (await fetchBuffer(`${stack.url}${u}`)).data.toString()),
+    );
     expect(scripts.some((s) => s.includes('SwaggerUIBundle') && s.includes("'/openapi.json'"))).toBe(true);
     // Only the files the page needs are served, not swagger-ui-dist's petstore index.
     expect((await fetchBuffer(`${stack.url}/docs/assets/index.html`)).status).toBe(404);
   });
 
   test('renders every operation in a real browser, without errors or CSP violations', async () => {
-    const executablePath = requirePath('/usr/bin/chromium', 'Chromium', 'the docs page test drives a real browser (apt-get install -y chromium)');
-    const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const executablePath = requirePath(
+      '/usr/bin/chromium',
+      'Chromium',
+      'the docs page test drives a real browser (apt-get install -y chromium)',
+    );
+    const browser = await chromium.launch({
+      executablePath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
     try {
       const page = await browser.newPage();
       const problems: string[] = [];
       const foreign: string[] = [];
       page.on('pageerror', (err) => problems.push(err.message));
       page.on('console', (msg) => msg.type() === 'error' && problems.push(msg.text()));
-      page.on('request', (req) => !req.url().startsWith(stack.url) && !req.url().startsWith('data:') && foreign.push(req.url()));
+      page.on(
+        'request',
+        (req) => !req.url().startsWith(stack.url) && !req.url().startsWith('data:') && foreign.push(req.url()),
+      );
       await page.goto(`${stack.url}/docs`);
       await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
       const operations = Object.values<any>(spec.paths).flatMap((item) => Object.keys(item));

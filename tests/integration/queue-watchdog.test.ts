@@ -24,7 +24,9 @@ afterAll(async () => {
 test('a queue worker whose blocking connection stays down is recreated in the same process', async () => {
   const [worker] = stack.workers;
   const pid = worker.child.pid;
-  const clients = String(await redis.client('LIST')).trim().split('\n');
+  const clients = String(await redis.client('LIST'))
+    .trim()
+    .split('\n');
   // BullMQ names a worker's blocking connection <prefix>:<base64 queue name>:w:<worker name>.
   const blocking = clients.find((c) => c.includes(`name=darkroom:${Buffer.from('generation').toString('base64')}:w:`));
   expect(blocking).toBeDefined();

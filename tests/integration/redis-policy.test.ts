@@ -12,7 +12,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const warnsAboutPolicy = (line: Record<string, unknown>) => line.level === 40 && /maxmemory-policy is "allkeys-lru".*noeviction/.test(String(line.msg));
+const warnsAboutPolicy = (line: Record<string, unknown>) =>
+  line.level === 40 && /maxmemory-policy is "allkeys-lru".*noeviction/.test(String(line.msg));
 
 test('the API and the worker both warn at start about a Redis that may evict jobs', async () => {
   await expect(stack.api.waitForLog(warnsAboutPolicy, 30_000)).resolves.toBeDefined();

@@ -41,8 +41,17 @@ test('every job acknowledged before, during and after a Redis restart succeeds, 
     stack.url,
     () => {
       n += 1;
-      if (n % 3 === 0) return { kind: 'classification', path: '/v1/classifications', body: { model: 'demo-colors', images: [swatches[n % 4], swatches[(n + 1) % 4]] } };
-      return { kind: 'generation', path: '/v1/generations', body: { model: 'demo-cppn', n: 1 + (n % 2), seed: n, prompt: `restart ${n}` } };
+      if (n % 3 === 0)
+        return {
+          kind: 'classification',
+          path: '/v1/classifications',
+          body: { model: 'demo-colors', images: [swatches[n % 4], swatches[(n + 1) % 4]] },
+        };
+      return {
+        kind: 'generation',
+        path: '/v1/generations',
+        body: { model: 'demo-cppn', n: 1 + (n % 2), seed: n, prompt: `restart ${n}` },
+      };
     },
     150,
   );
@@ -64,14 +73,20 @@ test('every job acknowledged before, during and after a Redis restart succeeds, 
   expect(down.length).toBeGreaterThan(5);
   for (const r of down) expect(r).toMatchObject({ status: 503, code: 'redis_unavailable' });
   const ms = down.map((r) => r.ms);
-  process.stdout.write(`503 while Redis was down: ${down.length} answers, median ${median(ms)} ms, max ${Math.max(...ms)} ms\n`);
+  process.stdout.write(
+    `503 while Redis was down: ${down.length} answers, median ${median(ms)} ms, max ${Math.max(...ms)} ms\n`,
+  );
   expect(median(ms)).toBeLessThan(500); // 100 ms or less on an idle machine; generous for a busy one
 
   const outcome = async (job: Accepted) => ({ job, view: await waitForJob(stack.url, job.id, 240_000) });
   const results = await Promise.all(stream.accepted.map(outcome));
-  const notSucceeded = results.filter((r) => r.view.status !== 'succeeded').map((r) => ({ id: r.job.id, status: r.view.status, error: r.view.error }));
+  const notSucceeded = results
+    .filter((r) => r.view.status !== 'succeeded')
+    .map((r) => ({ id: r.job.id, status: r.view.status, error: r.view.error }));
   expect(notSucceeded).toEqual([]);
-  const firstAfter = Math.min(...results.filter((r) => r.job.acceptedAt > backAt).map((r) => Date.parse(r.view.finished_at)));
+  const firstAfter = Math.min(
+    ...results.filter((r) => r.job.acceptedAt > backAt).map((r) => Date.parse(r.view.finished_at)),
+  );
   process.stdout.write(
     `accepted ${stream.accepted.length} jobs (${before.length} before the kill, ${after.length} after Redis was back); ` +
       `refused ${stream.refused.length}; first job submitted after the restart finished ${firstAfter - backAt} ms after Redis was back\n`,

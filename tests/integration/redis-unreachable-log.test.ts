@@ -28,12 +28,19 @@ afterAll(async () => {
 });
 
 const lines = (p: ServerProcess) => p.output().split('\n').filter(Boolean);
-const parsed = (p: ServerProcess) => lines(p).flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Record<string, any>] : []));
+const parsed = (p: ServerProcess) =>
+  lines(p).flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Record<string, any>] : []));
 
 test('an unreachable Redis is one line per retry interval per process, and the API still answers 503', async () => {
   const address = `redis://:***@127.0.0.1:${redis.port}`;
   redis.process.kill('SIGKILL'); // nothing listens on its port now
-  const env = { REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${redis.port}`, DATA_DIR: dataDir, MODELS_PATH: path.join(DEMO_MODELS, 'demo-colors'), PORT: '0', ADMIN_PASSWORD: 'admin-password' };
+  const env = {
+    REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${redis.port}`,
+    DATA_DIR: dataDir,
+    MODELS_PATH: path.join(DEMO_MODELS, 'demo-colors'),
+    PORT: '0',
+    ADMIN_PASSWORD: 'admin-password',
+  };
   const api = runProcess('src/api-main.js', env);
   const worker = runProcess('workers/main.js', env);
   started.push(api, worker);
@@ -48,10 +55,15 @@ test('an unreachable Redis is one line per retry interval per process, and the A
   expect(post.body.error.code).toBe('redis_unavailable');
   expect(post.headers.get('retry-after')).toBeTruthy();
 
-  for (const [name, p] of [['api', api], ['worker', worker]] as const) {
+  for (const [name, p] of [
+    ['api', api],
+    ['worker', worker],
+  ] as const) {
     const output = p.output();
     const outage = parsed(p).filter((l) => String(l.msg).startsWith('redis unreachable'));
-    process.stdout.write(`${name}: ${lines(p).length} lines in all, ${outage.length} about the outage in about ${OUTAGE_MS / 1000} s\n`);
+    process.stdout.write(
+      `${name}: ${lines(p).length} lines in all, ${outage.length} about the outage in about ${OUTAGE_MS / 1000} s\n`,
+    );
     expect(output).not.toContain(PASSWORD);
     expect(output).not.toMatch(/^\s+at /m); // no stack traces
     expect(lines(p).filter((l) => !l.startsWith('{'))).toEqual([]); // nothing printed around the logger
@@ -73,6 +85,7 @@ test('an unreachable Redis is one line per retry interval per process, and the A
   await redis.restart();
   await api.waitForLog((l) => String(l.msg).startsWith('redis reachable again'), 15_000);
   await worker.waitForLog((l) => l.msg === 'worker ready', 15_000);
-  for (let i = 0; i < 100 && (await requestJson(`${url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && (await requestJson(`${url}/readyz`)).status !== 200; i++)
+    await new Promise((r) => setTimeout(r, 100));
   expect((await requestJson(`${url}/readyz`)).status).toBe(200);
 });

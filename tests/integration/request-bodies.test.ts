@@ -15,7 +15,8 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const P99_BOUND_MS = 250;
 
 /** `depth` `[` then as many `]`: 2 * depth bytes of JSON, gzipped (16 million deep: 32 MB in about 31 KB). */
-const nestedGzip = (depth: number) => zlib.gzipSync(Buffer.concat([Buffer.alloc(depth, '['), Buffer.alloc(depth, ']')]), { level: 9 });
+const nestedGzip = (depth: number) =>
+  zlib.gzipSync(Buffer.concat([Buffer.alloc(depth, '['), Buffer.alloc(depth, ']')]), { level: 9 });
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 let stack: Stack;
@@ -27,7 +28,11 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
-  requestJson(`${stack.url}${path}`, { method: 'POST', headers: { ...AUTH, ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  requestJson(`${stack.url}${path}`, {
+    method: 'POST',
+    headers: { ...AUTH, ...headers },
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
 
 /**
  * Sends `bomb` to each target in a loop until told to stop, then posts back every answer. A
@@ -60,11 +65,16 @@ test('4 clients sending 32 MB of nesting in 31 KB of gzip: /healthz stays quick 
     { path: '/v1/no-such-route', headers: AUTH },
   ];
   await fetch(`${stack.url}/healthz`).then((r) => r.text());
-  const senders = new Worker(SENDERS, { eval: true, workerData: { url: stack.url, bomb: new Uint8Array(bomb), clients } });
-  const done = new Promise<{ path: string; key: boolean; status: number; code?: string; json: boolean }[]>((resolve, reject) => {
-    senders.once('message', resolve);
-    senders.once('error', reject);
+  const senders = new Worker(SENDERS, {
+    eval: true,
+    workerData: { url: stack.url, bomb: new Uint8Array(bomb), clients },
   });
+  const done = new Promise<{ path: string; key: boolean; status: number; code?: string; json: boolean }[]>(
+    (resolve, reject) => {
+      senders.once('message', resolve);
+      senders.once('error', reject);
+    },
+  );
   const latencies: number[] = [];
   const until = Date.now() + 6000;
   try {
@@ -84,10 +94,16 @@ test('4 clients sending 32 MB of nesting in 31 KB of gzip: /healthz stays quick 
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round(latencies[Math.ceil(latencies.length * q) - 1]);
   // Figures for the record (the README quotes them): samples, answers to the senders, p50, p99, max.
-  console.log(JSON.stringify({ samples: latencies.length, answers: answers.length, p50: at(0.5), p99: at(0.99), max: at(1) }));
+  console.log(
+    JSON.stringify({ samples: latencies.length, answers: answers.length, p50: at(0.5), p99: at(0.99), max: at(1) }),
+  );
   // The goal is p99 under 100 ms (met on an idle machine); the bound here leaves room for a shared
   // 2-core CI box, where /healthz alone has a p99 of tens of ms. Before the fix it was over 12 s.
-  expect({ samples: latencies.length > 100, p99Under250ms: at(0.99) < P99_BOUND_MS, p99: at(0.99) }).toEqual({ samples: true, p99Under250ms: true, p99: expect.any(Number) });
+  expect({ samples: latencies.length > 100, p99Under250ms: at(0.99) < P99_BOUND_MS, p99: at(0.99) }).toEqual({
+    samples: true,
+    p99Under250ms: true,
+    p99: expect.any(Number),
+  });
   const expected: Record<string, [number, string]> = {
     'false /v1/generations': [401, 'missing_api_key'],
     'false /x': [404, 'route_not_found'],
@@ -97,7 +113,8 @@ test('4 clients sending 32 MB of nesting in 31 KB of gzip: /healthz stays quick 
   for (const [who, [status, code]] of Object.entries(expected)) {
     const mine = answers.filter((a) => `${a.key} ${a.path}` === who);
     expect({ who, answered: mine.length > 0 }).toEqual({ who, answered: true });
-    for (const a of mine) expect({ who, status: a.status, code: a.code, json: a.json }).toEqual({ who, status, code, json: true });
+    for (const a of mine)
+      expect({ who, status: a.status, code: a.code, json: a.json }).toEqual({ who, status, code, json: true });
   }
 }, 120_000);
 
@@ -106,13 +123,24 @@ test('nesting deeper than MAX_JSON_DEPTH (32) is refused before parsing; 32 leve
   expect({ status: deep.status, code: deep.body.error?.code }).toEqual({ status: 400, code: 'json_too_deep' });
   expect(deep.body.error.message).toContain('32');
   const ok = await post('/v1/generations', `{"prompt": ${nested(31)}}`, JSON_TYPE);
-  expect({ status: ok.status, code: ok.body.error?.code, field: ok.body.error?.details?.[0]?.field }).toEqual({ status: 422, code: 'validation_error', field: 'prompt' });
+  expect({ status: ok.status, code: ok.body.error?.code, field: ok.body.error?.details?.[0]?.field }).toEqual({
+    status: 422,
+    code: 'validation_error',
+    field: 'prompt',
+  });
   // Brackets inside strings are text, not nesting.
-  const text = await post('/v1/generations', JSON.stringify({ model: 'demo-cppn', prompt: `${'['.repeat(100)}"${'{'.repeat(100)}` }), JSON_TYPE);
+  const text = await post(
+    '/v1/generations',
+    JSON.stringify({ model: 'demo-cppn', prompt: `${'['.repeat(100)}"${'{'.repeat(100)}` }),
+    JSON_TYPE,
+  );
   expect({ status: text.status, code: text.body.error?.code }).toEqual({ status: 202, code: undefined });
   // The OpenAI route answers the same refusal in OpenAI's shape.
   const openai = await post('/v1/images/generations', `{"prompt": "x", "n": ${nested(40)}}`, JSON_TYPE);
-  expect(openai).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', code: 'json_too_deep', param: null } } });
+  expect(openai).toMatchObject({
+    status: 400,
+    body: { error: { type: 'invalid_request_error', code: 'json_too_deep', param: null } },
+  });
 });
 
 test('a body a route cannot read is 415 naming the types it takes; an empty JSON body is {}', async () => {
@@ -121,18 +149,38 @@ test('a body a route cannot read is 415 naming the types it takes; an empty JSON
     ['/v1/generations', 'application/x-www-form-urlencoded', '{"prompt":"a red circle","n":2}', 'application/json'],
     ['/v1/generations', 'application/x-www-form-urlencoded', 'prompt=hi', 'application/json'],
     ['/v1/generations', 'text/plain', '{"prompt":"hi"}', 'application/json'],
-    ['/v1/generations', 'multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhi\r\n--b--\r\n', 'application/json'],
+    [
+      '/v1/generations',
+      'multipart/form-data; boundary=b',
+      '--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhi\r\n--b--\r\n',
+      'application/json',
+    ],
     ['/v1/batches', 'application/x-www-form-urlencoded', 'requests=1', 'application/json'],
-    ['/v1/classifications', 'application/x-www-form-urlencoded', 'image=abc', 'application/json or multipart/form-data'],
+    [
+      '/v1/classifications',
+      'application/x-www-form-urlencoded',
+      'image=abc',
+      'application/json or multipart/form-data',
+    ],
     ['/v1/image-to-image', 'text/plain', 'x', 'application/json or multipart/form-data'],
   ];
   for (const [path, type, body, accepted] of cases) {
     const res = await post(path, body, { 'content-type': type });
-    expect({ path, type, status: res.status, code: res.body.error?.code }).toEqual({ path, type, status: 415, code: 'unsupported_media_type' });
+    expect({ path, type, status: res.status, code: res.body.error?.code }).toEqual({
+      path,
+      type,
+      status: 415,
+      code: 'unsupported_media_type',
+    });
     expect(res.body.error.message).toContain(accepted);
   }
-  const openai = await post('/v1/images/generations', '{"prompt":"hi"}', { 'content-type': 'application/x-www-form-urlencoded' });
-  expect(openai).toMatchObject({ status: 415, body: { error: { type: 'invalid_request_error', code: 'unsupported_media_type' } } });
+  const openai = await post('/v1/images/generations', '{"prompt":"hi"}', {
+    'content-type': 'application/x-www-form-urlencoded',
+  });
+  expect(openai).toMatchObject({
+    status: 415,
+    body: { error: { type: 'invalid_request_error', code: 'unsupported_media_type' } },
+  });
   expect(openai.body.error.message).toContain('application/json');
 
   const empty = await post('/v1/generations', '', JSON_TYPE);
@@ -147,11 +195,30 @@ test('an images array of 7 million entries is refused at once with a 4xx, not a 
   const started = Date.now();
   const res = await post('/v1/classifications', body, JSON_TYPE);
   const seconds = (Date.now() - started) / 1000;
-  expect({ status: res.status, code: res.body?.error?.code, fast: seconds < 10 }).toEqual({ status: 422, code: 'validation_error', fast: true });
+  expect({ status: res.status, code: res.body?.error?.code, fast: seconds < 10 }).toEqual({
+    status: 422,
+    code: 'validation_error',
+    fast: true,
+  });
   expect(res.body.error.details[0]).toMatchObject({ field: 'images' });
   // Under the schema's ceiling but over MAX_IMAGES_PER_REQUEST (16): refused before any is decoded.
-  const seventeen = await post('/v1/classifications', JSON.stringify({ model: 'demo-colors', images: Array(17).fill('A') }), JSON_TYPE);
-  expect({ status: seventeen.status, code: seventeen.body.error?.code }).toEqual({ status: 413, code: 'too_many_images' });
-  const batch = await post('/v1/batches', JSON.stringify({ requests: [{ type: 'classification', images: Array(17).fill('A') }] }), JSON_TYPE);
-  expect({ status: batch.status, code: batch.body.error?.code, field: batch.body.error?.details?.[0]?.field }).toEqual({ status: 413, code: 'too_many_images', field: 'requests.0.images' });
+  const seventeen = await post(
+    '/v1/classifications',
+    JSON.stringify({ model: 'demo-colors', images: Array(17).fill('A') }),
+    JSON_TYPE,
+  );
+  expect({ status: seventeen.status, code: seventeen.body.error?.code }).toEqual({
+    status: 413,
+    code: 'too_many_images',
+  });
+  const batch = await post(
+    '/v1/batches',
+    JSON.stringify({ requests: [{ type: 'classification', images: Array(17).fill('A') }] }),
+    JSON_TYPE,
+  );
+  expect({ status: batch.status, code: batch.body.error?.code, field: batch.body.error?.details?.[0]?.field }).toEqual({
+    status: 413,
+    code: 'too_many_images',
+    field: 'requests.0.images',
+  });
 }, 120_000);

@@ -9,7 +9,15 @@ import { startStack, type Stack } from '../helpers/stack';
 let stack: Stack;
 let redis: Redis;
 beforeAll(async () => {
-  stack = await startStack({ env: { JOB_RETENTION_SECONDS: '3', BLOB_SWEEP_INTERVAL_SECONDS: '1', BLOB_SWEEP_GRACE_SECONDS: '1', RESULT_CACHE_MB: '0', RATE_LIMIT_PER_MINUTE: '100000' } });
+  stack = await startStack({
+    env: {
+      JOB_RETENTION_SECONDS: '3',
+      BLOB_SWEEP_INTERVAL_SECONDS: '1',
+      BLOB_SWEEP_GRACE_SECONDS: '1',
+      RESULT_CACHE_MB: '0',
+      RATE_LIMIT_PER_MINUTE: '100000',
+    },
+  });
   redis = new Redis(stack.redis.url);
 });
 afterAll(async () => {

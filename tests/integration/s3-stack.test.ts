@@ -29,11 +29,21 @@ describe('BLOB_STORE=s3', () => {
   });
 
   test("a generation job's images land in the bucket, and the image route and the zip serve them", async () => {
-    const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 2, seed: 5, width: 96, height: 64, prompt: 'tin roofs' });
+    const res = await postJson(`${stack.url}/v1/generations`, {
+      model: 'demo-cppn',
+      n: 2,
+      seed: 5,
+      width: 96,
+      height: 64,
+      prompt: 'tin roofs',
+    });
     expect(res.status).toBe(202);
     const job = await waitForJob(stack.url, res.body.id);
     expect(job.status).toBe('succeeded');
-    expect(await s3.listKeys(`jobs/${job.id}/`)).toEqual([`jobs/${job.id}/outputs/0.png`, `jobs/${job.id}/outputs/1.png`]);
+    expect(await s3.listKeys(`jobs/${job.id}/`)).toEqual([
+      `jobs/${job.id}/outputs/0.png`,
+      `jobs/${job.id}/outputs/1.png`,
+    ]);
 
     const zip = readZip((await fetchBuffer(`${stack.url}/v1/jobs/${job.id}/archive`)).data);
     expect(zip.map((f) => f.name)).toEqual(['image-000.png', 'image-001.png', 'manifest.json']);
@@ -50,7 +60,9 @@ describe('BLOB_STORE=s3', () => {
   });
 
   test('a classification upload is staged in the bucket and the worker classifies it from there', async () => {
-    const red = await sharp({ create: { width: 48, height: 48, channels: 3, background: '#e01010' } }).png().toBuffer();
+    const red = await sharp({ create: { width: 48, height: 48, channels: 3, background: '#e01010' } })
+      .png()
+      .toBuffer();
     const form = new FormData();
     form.append('model', 'demo-colors');
     form.append('image', new Blob([new Uint8Array(red)], { type: 'image/png' }), 'red.png');
@@ -72,12 +84,21 @@ describe('BLOB_STORE=s3', () => {
   test('clients that hang up mid-download do not use up the API connections to S3', async () => {
     // A 1024x1024 PNG is larger than the socket buffers, so an abandoned read holds its S3 connection
     // unless the API destroys it; the SDK pools 50, so 60 leaks would stall every later download.
-    const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 1, seed: 1, width: 1024, height: 1024 });
+    const res = await postJson(`${stack.url}/v1/generations`, {
+      model: 'demo-cppn',
+      n: 1,
+      seed: 1,
+      width: 1024,
+      height: 1024,
+    });
     const job = await waitForJob(stack.url, res.body.id);
     expect(job.result.images[0].bytes).toBeGreaterThan(300_000);
     const hangUpAfterFirstChunk = (url: string) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no bytes from ${url} within 10 s: the API is out of S3 connections`)), 10_000);
+        const timer = setTimeout(
+          () => reject(new Error(`no bytes from ${url} within 10 s: the API is out of S3 connections`)),
+          10_000,
+        );
         const req = http.get(url, (r) => r.once('data', () => (clearTimeout(timer), req.destroy(), resolve())));
         req.on('error', () => undefined);
       });
@@ -91,14 +112,27 @@ describe('BLOB_STORE=s3', () => {
 describe('BLOB_STORE=s3 with S3_PRESIGNED_URLS=true and an S3_PREFIX', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ env: { ...s3.env, MODELS_PATH: DEMO_MODELS, S3_PREFIX: 'deploy-b', S3_PRESIGNED_URLS: 'true', S3_PRESIGN_SECONDS: '120' } });
+    stack = await startStack({
+      env: {
+        ...s3.env,
+        MODELS_PATH: DEMO_MODELS,
+        S3_PREFIX: 'deploy-b',
+        S3_PRESIGNED_URLS: 'true',
+        S3_PRESIGN_SECONDS: '120',
+      },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
   });
 
   test('the image route redirects (302) to a presigned bucket URL that serves the bytes', async () => {
-    const res = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 1, seed: 9, output_format: 'webp' });
+    const res = await postJson(`${stack.url}/v1/generations`, {
+      model: 'demo-cppn',
+      n: 1,
+      seed: 9,
+      output_format: 'webp',
+    });
     const job = await waitForJob(stack.url, res.body.id);
     expect(job.status).toBe('succeeded');
     const key = `deploy-b/jobs/${job.id}/outputs/0.webp`;

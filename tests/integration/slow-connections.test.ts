@@ -19,7 +19,11 @@ function connect(url: string): Promise<net.Socket> {
 }
 
 /** What the server sends until it closes the connection, and how long after `since` it closed (undefined: still open after `timeoutMs`). */
-function readUntilClosed(socket: net.Socket, since: number, timeoutMs: number): Promise<{ text: string; closedAfterMs?: number }> {
+function readUntilClosed(
+  socket: net.Socket,
+  since: number,
+  timeoutMs: number,
+): Promise<{ text: string; closedAfterMs?: number }> {
   return new Promise((resolve) => {
     let text = '';
     socket.on('data', (d) => (text += d));
@@ -35,12 +39,21 @@ function readUntilClosed(socket: net.Socket, since: number, timeoutMs: number): 
   });
 }
 
-const errorCodeOf = (response: string) => (JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code;
+const errorCodeOf = (response: string) =>
+  (JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code;
 
 describe('timeouts and MAX_CONNECTIONS', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ noWorkers: true, env: { REQUEST_TIMEOUT_MS: '2000', HEADERS_TIMEOUT_MS: '1000', KEEP_ALIVE_TIMEOUT_MS: '500', MAX_CONNECTIONS: '8' } });
+    stack = await startStack({
+      noWorkers: true,
+      env: {
+        REQUEST_TIMEOUT_MS: '2000',
+        HEADERS_TIMEOUT_MS: '1000',
+        KEEP_ALIVE_TIMEOUT_MS: '500',
+        MAX_CONNECTIONS: '8',
+      },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -49,11 +62,16 @@ describe('timeouts and MAX_CONNECTIONS', () => {
   test('a body sent a byte at a time is cut off after REQUEST_TIMEOUT_MS with a 408 JSON error', async () => {
     const socket = await connect(stack.url);
     const started = Date.now();
-    socket.write('POST /v1/generations HTTP/1.1\r\nHost: darkroom\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+    socket.write(
+      'POST /v1/generations HTTP/1.1\r\nHost: darkroom\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+    );
     const drip = setInterval(() => socket.writable && socket.write(' '), 300);
     const { text, closedAfterMs } = await readUntilClosed(socket, started, 10_000);
     clearInterval(drip);
-    expect({ closed: closedAfterMs !== undefined, inTime: (closedAfterMs ?? Infinity) < 4000 }).toEqual({ closed: true, inTime: true });
+    expect({ closed: closedAfterMs !== undefined, inTime: (closedAfterMs ?? Infinity) < 4000 }).toEqual({
+      closed: true,
+      inTime: true,
+    });
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toMatch(/content-type: application\/json/i);
     expect(errorCodeOf(text)).toBe('request_timeout');
@@ -66,7 +84,10 @@ describe('timeouts and MAX_CONNECTIONS', () => {
     const drip = setInterval(() => socket.writable && socket.write('X-Slow: 1\r\n'), 200);
     const { text, closedAfterMs } = await readUntilClosed(socket, started, 10_000);
     clearInterval(drip);
-    expect({ closed: closedAfterMs !== undefined, inTime: (closedAfterMs ?? Infinity) < 3000 }).toEqual({ closed: true, inTime: true });
+    expect({ closed: closedAfterMs !== undefined, inTime: (closedAfterMs ?? Infinity) < 3000 }).toEqual({
+      closed: true,
+      inTime: true,
+    });
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(errorCodeOf(text)).toBe('request_timeout');
   });
@@ -79,7 +100,10 @@ describe('timeouts and MAX_CONNECTIONS', () => {
     const { text, closedAfterMs } = await readUntilClosed(socket, Date.now(), 10_000);
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     const idleMs = closedAfterMs === undefined ? Infinity : Date.now() - answeredAt;
-    expect({ closed: closedAfterMs !== undefined, idleUnder2s: idleMs < 2000 }).toEqual({ closed: true, idleUnder2s: true });
+    expect({ closed: closedAfterMs !== undefined, idleUnder2s: idleMs < 2000 }).toEqual({
+      closed: true,
+      idleUnder2s: true,
+    });
   });
 
   test('connections beyond MAX_CONNECTIONS are refused; once others close, new ones are served', async () => {
@@ -101,7 +125,11 @@ describe('timeouts and MAX_CONNECTIONS', () => {
       ),
     );
     const answered = outcomes.filter((o) => o === 'answered').length;
-    expect({ answered, atMost8: answered <= 8, someRefused: answered < 12 }).toEqual({ answered, atMost8: true, someRefused: true });
+    expect({ answered, atMost8: answered <= 8, someRefused: answered < 12 }).toEqual({
+      answered,
+      atMost8: true,
+      someRefused: true,
+    });
     for (const s of sockets) s?.destroy();
     await sleep(200);
     expect((await requestJson(`${stack.url}/healthz`)).status).toBe(200);

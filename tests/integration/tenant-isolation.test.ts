@@ -28,7 +28,13 @@ const receiver = http.createServer((req, res) => {
 let stack: Stack;
 beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  stack = await startStack({ env: { API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`, WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } });
+  stack = await startStack({
+    env: {
+      API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`,
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -53,50 +59,91 @@ test("the result cache answers a key only with that key's own work, done or in f
   const photo = fs.readFileSync(requireShared('images/tabby_cat_small.jpg')).toString('base64');
   const classify = { model: 'demo-colors', images: [photo] };
   // Submitted together, the two jobs run together: neither may share the other's run or result.
-  const [alice, bob] = await Promise.all([run('alice', '/v1/classifications', classify), run('bob', '/v1/classifications', classify)]);
-  const cachedFlags = (job: any) => [job.status, job.result.cached, ...job.result.predictions.map((p: any) => p.cached)];
-  expect({ alice: cachedFlags(alice), bob: cachedFlags(bob) }).toEqual({ alice: ['succeeded', false, false], bob: ['succeeded', false, false] });
+  const [alice, bob] = await Promise.all([
+    run('alice', '/v1/classifications', classify),
+    run('bob', '/v1/classifications', classify),
+  ]);
+  const cachedFlags = (job: any) => [
+    job.status,
+    job.result.cached,
+    ...job.result.predictions.map((p: any) => p.cached),
+  ];
+  expect({ alice: cachedFlags(alice), bob: cachedFlags(bob) }).toEqual({
+    alice: ['succeeded', false, false],
+    bob: ['succeeded', false, false],
+  });
   // The cache still works within a key.
   expect(cachedFlags(await run('bob', '/v1/classifications', classify))).toEqual(['succeeded', true, true]);
 
   const generate = { model: 'demo-cppn', prompt: 'a shared seed', seed: 4242, n: 2 };
   const first = await run('alice', '/v1/generations', generate);
   const second = await run('bob', '/v1/generations', generate);
-  expect([first.result.cached, second.result.cached, ...second.result.images.map((i: any) => i.cached)]).toEqual([false, false, false, false]);
+  expect([first.result.cached, second.result.cached, ...second.result.images.map((i: any) => i.cached)]).toEqual([
+    false,
+    false,
+    false,
+    false,
+  ]);
   expect((await run('alice', '/v1/generations', generate)).result.cached).toBe(true);
 });
 
 test("each key's webhook deliveries are signed with its own secret, which only it can read", async () => {
   const alice = await as('alice', '/v1/webhook-secret');
   const bob = await as('bob', '/v1/webhook-secret');
-  expect([alice.status, bob.status, alice.body.algorithm, alice.headers.get('cache-control')]).toEqual([200, 200, 'HMAC-SHA256', 'no-store']);
+  expect([alice.status, bob.status, alice.body.algorithm, alice.headers.get('cache-control')]).toEqual([
+    200,
+    200,
+    'HMAC-SHA256',
+    'no-store',
+  ]);
   expect(new Set([alice.body.secret, bob.body.secret, SECRET]).size).toBe(3);
   expect((await requestJson(`${stack.url}/v1/webhook-secret`)).status).toBe(401);
 
-  const hook = (p: string) => ({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${p}`, events: ['succeeded'] });
+  const hook = (p: string) => ({
+    url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${p}`,
+    events: ['succeeded'],
+  });
   await run('alice', '/v1/generations', { model: 'omori-sprite-gan', webhook: hook('/alice') });
   await run('bob', '/v1/generations', { model: 'omori-sprite-gan', webhook: hook('/bob') });
   const deadline = Date.now() + 30_000;
-  while (!['/alice', '/bob'].every((p) => deliveries.some((d) => d.path === p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!['/alice', '/bob'].every((p) => deliveries.some((d) => d.path === p)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   const verifies = (p: string) => {
     const d = deliveries.find((x) => x.path === p);
     if (!d) return `no delivery to ${p}`;
-    return { alice: verifySignatureHeader(alice.body.secret, d.signature, d.body), bob: verifySignatureHeader(bob.body.secret, d.signature, d.body), server: verifySignatureHeader(SECRET, d.signature, d.body) };
+    return {
+      alice: verifySignatureHeader(alice.body.secret, d.signature, d.body),
+      bob: verifySignatureHeader(bob.body.secret, d.signature, d.body),
+      server: verifySignatureHeader(SECRET, d.signature, d.body),
+    };
   };
   expect(verifies('/alice')).toEqual({ alice: true, bob: false, server: false });
   expect(verifies('/bob')).toEqual({ alice: false, bob: true, server: false });
 });
 
 /** Starts an API on `env` and reports how it ended: it exited (with its output), or it listened and answered GET `jobPath` with `key`. */
-function tryApi(env: NodeJS.ProcessEnv, jobPath: string, key: string): Promise<{ exit: number | null; output: string } | { listening: true; jobStatus: number }> {
-  const child = spawn(process.execPath, [path.join(DIST, 'src/api-main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function tryApi(
+  env: NodeJS.ProcessEnv,
+  jobPath: string,
+  key: string,
+): Promise<{ exit: number | null; output: string } | { listening: true; jobStatus: number }> {
+  const child = spawn(process.execPath, [path.join(DIST, 'src/api-main.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`the API neither exited nor listened in 30 s:\n${output}`))), 30_000);
+    const timer = setTimeout(
+      () => (child.kill('SIGKILL'), reject(new Error(`the API neither exited nor listened in 30 s:\n${output}`))),
+      30_000,
+    );
     child.on('exit', (code) => (clearTimeout(timer), resolve({ exit: code, output })));
     const onData = (d: Buffer) => {
       output += d;
-      const url = /"msg":"darkroom API listening".*?"url":"([^"]+)"|"url":"([^"]+)".*?"msg":"darkroom API listening"/.exec(output);
+      const url =
+        /"msg":"darkroom API listening".*?"url":"([^"]+)"|"url":"([^"]+)".*?"msg":"darkroom API listening"/.exec(
+          output,
+        );
       if (!url) return;
       child.stdout!.off('data', onData);
       clearTimeout(timer);
@@ -115,15 +162,25 @@ function tryApi(env: NodeJS.ProcessEnv, jobPath: string, key: string): Promise<{
 test('a key named "anonymous" is refused at start, so it cannot read the jobs made while keys were off', async () => {
   const open = await startStack({ noWorkers: true });
   try {
-    const made = await requestJson(`${open.url}/v1/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'omori-sprite-gan' }) });
+    const made = await requestJson(`${open.url}/v1/generations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'omori-sprite-gan' }),
+    });
     expect(made.status).toBe(202);
     const taker = 'anonymous-key-0123456789';
     const outcome = await tryApi({ ...open.env, API_KEYS: `anonymous:${taker}` }, `/v1/jobs/${made.body.id}`, taker);
-    expect(outcome).toMatchObject({ exit: 78, output: expect.stringContaining('API_KEYS: API key name "anonymous" is reserved') });
+    expect(outcome).toMatchObject({
+      exit: 78,
+      output: expect.stringContaining('API_KEYS: API key name "anonymous" is reserved'),
+    });
     expect((await requestJson(`${open.url}/v1/jobs/${made.body.id}`)).status).toBe(200);
     // Without WEBHOOK_SECRET there is no secret to hand out.
     const secret = await requestJson(`${open.url}/v1/webhook-secret`);
-    expect({ status: secret.status, code: secret.body.error?.code }).toEqual({ status: 422, code: 'webhooks_not_configured' });
+    expect({ status: secret.status, code: secret.body.error?.code }).toEqual({
+      status: 422,
+      code: 'webhooks_not_configured',
+    });
   } finally {
     await open.stop();
   }

@@ -34,13 +34,21 @@ interface Answer {
  * test never holds it), chunked so that no Content-Length announces its size. Stops sending once
  * the server has answered.
  */
-function uploadParts(url: string, parts: number, partBytes: number, headers: Record<string, string> = {}): Promise<Answer> {
+function uploadParts(
+  url: string,
+  parts: number,
+  partBytes: number,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const boundary = 'darkroom-test-boundary';
   const chunk = Buffer.alloc(MB, 0xab);
   return new Promise((resolve, reject) => {
     let answered = false;
     let sent = 0;
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...headers } });
+    const req = http.request(url, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...headers },
+    });
     req.on('response', (res) => {
       answered = true;
       let text = '';
@@ -61,8 +69,11 @@ function uploadParts(url: string, parts: number, partBytes: number, headers: Rec
       });
     void (async () => {
       for (let p = 0; p < parts && !answered; p++) {
-        await write(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="part-${p}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
-        for (let left = partBytes; left > 0 && !answered; left -= chunk.length) await write(left >= chunk.length ? chunk : chunk.subarray(0, left));
+        await write(
+          `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="part-${p}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+        );
+        for (let left = partBytes; left > 0 && !answered; left -= chunk.length)
+          await write(left >= chunk.length ? chunk : chunk.subarray(0, left));
         if (!answered) await write('\r\n');
       }
       if (!answered) req.end(`--${boundary}--\r\n`);
@@ -75,7 +86,9 @@ test('4 uploads of 16 parts of 19 MB at once: each a 413 early, and the API grow
   const before = rssMb(pid);
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
-  const answers = await Promise.all(Array.from({ length: 4 }, () => uploadParts(`${stack.url}/v1/classifications`, 16, 19 * MB)));
+  const answers = await Promise.all(
+    Array.from({ length: 4 }, () => uploadParts(`${stack.url}/v1/classifications`, 16, 19 * MB)),
+  );
   clearInterval(sampler);
   peak = Math.max(peak, rssMb(pid));
   for (const a of answers) {
@@ -84,13 +97,26 @@ test('4 uploads of 16 parts of 19 MB at once: each a 413 early, and the API grow
     expect(a.sent).toBeLessThan(64 * MB);
   }
   const growth = peak - before;
-  console.log(JSON.stringify({ rssBeforeMb: Math.round(before), rssPeakMb: Math.round(peak), growthMb: Math.round(growth), sentMb: answers.map((a) => Math.round(a.sent / MB)) }));
-  expect({ growthMb: Math.round(growth), under: growth < RSS_GROWTH_LIMIT_MB }).toEqual({ growthMb: expect.any(Number), under: true });
+  console.log(
+    JSON.stringify({
+      rssBeforeMb: Math.round(before),
+      rssPeakMb: Math.round(peak),
+      growthMb: Math.round(growth),
+      sentMb: answers.map((a) => Math.round(a.sent / MB)),
+    }),
+  );
+  expect({ growthMb: Math.round(growth), under: growth < RSS_GROWTH_LIMIT_MB }).toEqual({
+    growthMb: expect.any(Number),
+    under: true,
+  });
 }, 120_000);
 
 test('a Content-Length over MAX_UPLOAD_BYTES is refused before the body is read', async () => {
   const answer = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-    const req = http.request(`${stack.url}/v1/classifications`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b', 'content-length': String(100 * MB) } });
+    const req = http.request(`${stack.url}/v1/classifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=b', 'content-length': String(100 * MB) },
+    });
     req.on('response', (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
@@ -115,5 +141,8 @@ test('parts within the cap together are still read: two photos make one classifi
   form.append('image', new Blob([photo]), 'b.jpg');
   const res = await fetch(`${stack.url}/v1/classifications`, { method: 'POST', body: form });
   const body = (await res.json()) as { params?: { images?: { filename: string }[] } };
-  expect({ status: res.status, images: body.params?.images?.map((i) => i.filename) }).toEqual({ status: 202, images: ['a.jpg', 'b.jpg'] });
+  expect({ status: res.status, images: body.params?.images?.map((i) => i.filename) }).toEqual({
+    status: 202,
+    images: ['a.jpg', 'b.jpg'],
+  });
 });

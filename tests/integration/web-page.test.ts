@@ -10,7 +10,11 @@ import { startStack, type Stack } from '../helpers/stack';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO, 'tests', 'artifacts');
 /** One style-transfer model is enough for the Image to image tab (the others would only slow the worker's start). */
-const STYLE_MODEL = requirePath(path.join(REPO, 'tests', 'fixtures', 'models-image', 'fast-neural-style-mosaic'), 'the image-to-image fixture manifest', 'it is part of the repo');
+const STYLE_MODEL = requirePath(
+  path.join(REPO, 'tests', 'fixtures', 'models-image', 'fast-neural-style-mosaic'),
+  'the image-to-image fixture manifest',
+  'it is part of the repo',
+);
 
 let stack: Stack;
 let browser: Browser;
@@ -36,7 +40,15 @@ beforeAll(async () => {
   const launching = chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     stack = await startStack({ env: { MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS, STYLE_MODEL].join(',') } });
@@ -57,7 +69,13 @@ beforeEach(async () => {
   requests = [];
   page.on('request', (req) => {
     const { pathname } = new URL(req.url());
-    requests.push({ method: req.method(), path: pathname, type: req.resourceType(), authorization: req.headers().authorization, at: Date.now() });
+    requests.push({
+      method: req.method(),
+      path: pathname,
+      type: req.resourceType(),
+      authorization: req.headers().authorization,
+      at: Date.now(),
+    });
   });
   page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
   // API answers of 4xx are logged by Chromium as "Failed to load resource"; those are expected.
@@ -86,7 +104,9 @@ interface ImageState {
 
 /** naturalWidth of each image, 0 while it is still loading. */
 const loadedWidths = (images: Locator) =>
-  images.evaluateAll((imgs) => imgs.map((img) => ((img as unknown as ImageState).complete ? (img as unknown as ImageState).naturalWidth : 0)));
+  images.evaluateAll((imgs) =>
+    imgs.map((img) => ((img as unknown as ImageState).complete ? (img as unknown as ImageState).naturalWidth : 0)),
+  );
 
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -129,7 +149,11 @@ test('generate: three seeded images appear in the gallery, with a zip link', asy
   const zip = await page.evaluate(async (url) => {
     const res = await fetch(url);
     const bytes = new Uint8Array(await res.arrayBuffer());
-    return { status: res.status, type: res.headers.get('content-type'), magic: String.fromCharCode(bytes[0], bytes[1]) };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      magic: String.fromCharCode(bytes[0], bytes[1]),
+    };
   }, href!);
   expect(zip).toEqual({ status: 200, type: 'application/zip', magic: 'PK' });
 
@@ -182,7 +206,9 @@ test('a diffusion job is followed through its event stream: each step shows, not
   await page.getByRole('button', { name: 'Generate', exact: true }).click();
 
   const card = page.locator('#gen-jobs > li').first();
-  await waitUntil('the image has loaded', async () => (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0));
+  await waitUntil('the image has loaded', async () =>
+    (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0),
+  );
   const jobId = (await card.getAttribute('data-job-id'))!;
   expect(eventStreams(jobId).map((r) => r.type)).toEqual(['eventsource']);
   expect(jobPolls(jobId)).toEqual([]);
@@ -198,13 +224,21 @@ test('a diffusion job is followed through its event stream: each step shows, not
 
 test('when the event stream fails, the page polls the job slowly instead', async () => {
   // An API without the stream (or a proxy that refuses it): EventSource gives up at once.
-  await page.route('**/v1/jobs/*/events', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"unavailable","message":"no stream here"}}' }));
+  await page.route('**/v1/jobs/*/events', (route) =>
+    route.fulfill({
+      status: 503,
+      contentType: 'application/json',
+      body: '{"error":{"code":"unavailable","message":"no stream here"}}',
+    }),
+  );
   await openPage();
   await fillDiffusion(150);
   await page.getByRole('button', { name: 'Generate', exact: true }).click();
 
   const card = page.locator('#gen-jobs > li').first();
-  await waitUntil('the image has loaded', async () => (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0));
+  await waitUntil('the image has loaded', async () =>
+    (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0),
+  );
   expect(await card.getAttribute('data-status')).toBe('succeeded');
   const jobId = (await card.getAttribute('data-job-id'))!;
   expect(eventStreams(jobId)).toHaveLength(1);
@@ -226,12 +260,20 @@ test('jobs beyond the streams the page keeps open are polled slowly until one is
   const cards = page.locator('#gen-jobs > li');
   for (let n = 1; n <= 5; n++) {
     await form.getByRole('button', { name: 'Generate', exact: true }).click();
-    await waitUntil(`card ${n} has its job`, async () => (await cards.count()) === n && (await cards.first().getAttribute('data-job-id')) !== null);
+    await waitUntil(
+      `card ${n} has its job`,
+      async () => (await cards.count()) === n && (await cards.first().getAttribute('data-job-id')) !== null,
+    );
   }
-  const ids = (await cards.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-job-id')))).reverse() as string[];
+  const ids = (
+    await cards.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-job-id')))
+  ).reverse() as string[];
 
   // Four streams at most: the fifth job is polled, and finishes while the others wait on theirs.
-  await waitUntil('the fifth job has succeeded', async () => (await cards.first().getAttribute('data-status')) === 'succeeded');
+  await waitUntil(
+    'the fifth job has succeeded',
+    async () => (await cards.first().getAttribute('data-status')) === 'succeeded',
+  );
   expect(held).toHaveLength(4);
   expect(eventStreams(ids[4])).toEqual([]);
   expect(jobPolls(ids[4]).length).toBeGreaterThanOrEqual(1);
@@ -239,7 +281,11 @@ test('jobs beyond the streams the page keeps open are polled slowly until one is
   for (let i = 1; i < 5; i++) expect(['queued', 'running']).toContain(await cards.nth(i).getAttribute('data-status'));
 
   for (const route of held) await route.continue();
-  await waitUntil('all five have succeeded', async () => (await cards.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-status')))).every((s) => s === 'succeeded'));
+  await waitUntil('all five have succeeded', async () =>
+    (await cards.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-status')))).every(
+      (s) => s === 'succeeded',
+    ),
+  );
   for (const id of ids.slice(0, 4)) {
     expect(eventStreams(id)).toHaveLength(1);
     expect(jobPolls(id)).toEqual([]);
@@ -250,7 +296,9 @@ test('classify: dropped photos get their top-5 labels with score bars', async ()
   await openPage();
   await page.getByRole('tab', { name: 'Classify' }).click();
   await page.locator('#cls-model').selectOption('mobilenetv2-12-int8');
-  await page.getByLabel(/Drop images to classify/).setInputFiles([requireShared('images/goldfish.jpg'), requireShared('images/hummingbird.jpg')]);
+  await page
+    .getByLabel(/Drop images to classify/)
+    .setInputFiles([requireShared('images/goldfish.jpg'), requireShared('images/hummingbird.jpg')]);
 
   const card = page.locator('#cls-jobs > li').first();
   await card.locator('.prediction .labels').nth(1).waitFor({ timeout: 60_000 });
@@ -261,7 +309,10 @@ test('classify: dropped photos get their top-5 labels with score bars', async ()
   expect(goldfish[0]).toBe('goldfish');
   expect(await rows.nth(1).locator('.label-name').first().textContent()).toBe('hummingbird');
   // Score bars are drawn in proportion and in order.
-  const widths = await rows.nth(0).locator('.score-bar .fill').evaluateAll((fills) => fills.map((f) => f.getBoundingClientRect().width));
+  const widths = await rows
+    .nth(0)
+    .locator('.score-bar .fill')
+    .evaluateAll((fills) => fills.map((f) => f.getBoundingClientRect().width));
   expect(widths[0]).toBeGreaterThan(0);
   expect([...widths].sort((a, b) => b - a)).toEqual(widths);
   expect(await rows.nth(0).locator('.score').first().textContent()).toMatch(/^\d+(\.\d)?%$/);
@@ -279,7 +330,13 @@ test('a rejected request shows the API message and marks the field', async () =>
   const alert = page.locator('#gen-error');
   await alert.waitFor({ state: 'visible' });
   // The same request over plain HTTP: the page must show exactly what the API said.
-  const direct = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 1, width: 5000, height: 256, output_format: 'png' });
+  const direct = await postJson(`${stack.url}/v1/generations`, {
+    model: 'demo-cppn',
+    n: 1,
+    width: 5000,
+    height: 256,
+    output_format: 'png',
+  });
   expect(direct.status).toBe(422);
   expect(await alert.locator('.error-message').textContent()).toBe(direct.body.error.message);
   expect(await alert.locator('.error-code').textContent()).toBe(`422 · ${direct.body.error.code}`);
@@ -306,10 +363,15 @@ test('image to image: the chosen photo comes back styled, with a zip link', asyn
   await page.getByRole('button', { name: 'Transform', exact: true }).click();
 
   const card = page.locator('#i2i-jobs > li').first();
-  await waitUntil('the styled image has loaded', async () => (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0));
+  await waitUntil('the styled image has loaded', async () =>
+    (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0),
+  );
   const jobId = await card.getAttribute('data-job-id');
   expect(jobId).toMatch(/^i2i_/);
-  const job = (await (await fetch(`${stack.url}/v1/jobs/${jobId}`)).json()) as { status: string; result: { images: { width: number }[] } };
+  const job = (await (await fetch(`${stack.url}/v1/jobs/${jobId}`)).json()) as {
+    status: string;
+    result: { images: { width: number }[] };
+  };
   expect(job.status).toBe('succeeded');
   expect(await loadedWidths(card.locator('.gallery img'))).toEqual([job.result.images[0].width]);
   expect((await loadedWidths(card.locator('.i2i-input img')))[0]).toBeGreaterThan(0);
@@ -330,12 +392,16 @@ test('tabs work from the keyboard; the API key is kept and sent with every reque
   await page.keyboard.press('Home');
   expect(await page.locator('#panel-generate').isVisible()).toBe(true);
 
-  const sent = page.waitForRequest((req) => req.url().endsWith('/v1/models') && req.headers().authorization === 'Bearer test-key');
+  const sent = page.waitForRequest(
+    (req) => req.url().endsWith('/v1/models') && req.headers().authorization === 'Bearer test-key',
+  );
   await page.getByLabel('API key').fill('test-key');
   await page.getByLabel('API key').press('Tab');
   await sent;
   // Kept in this browser: a reload sends it from the start.
-  const again = page.waitForRequest((req) => req.url().endsWith('/v1/models') && req.headers().authorization === 'Bearer test-key');
+  const again = page.waitForRequest(
+    (req) => req.url().endsWith('/v1/models') && req.headers().authorization === 'Bearer test-key',
+  );
   await page.reload();
   await again;
   expect(await page.getByLabel('API key').inputValue()).toBe('test-key');
@@ -343,7 +409,9 @@ test('tabs work from the keyboard; the API key is kept and sent with every reque
 
 test('with API keys the page reads the event stream with fetch and its key, and shows the image it fetched', async () => {
   const key = 'web-page-key-000000000001';
-  const keyed = await startStack({ env: { API_KEYS: `web:${key}`, MODELS_PATH: path.join(DEMO_MODELS, 'demo-diffusion') } });
+  const keyed = await startStack({
+    env: { API_KEYS: `web:${key}`, MODELS_PATH: path.join(DEMO_MODELS, 'demo-diffusion') },
+  });
   try {
     await page.goto(`${keyed.url}/`);
     // Without the key the model list is refused, and the page says where the key goes.
@@ -361,7 +429,9 @@ test('with API keys the page reads the event stream with fetch and its key, and 
     expect((await streamed).status()).toBe(200);
 
     const card = page.locator('#gen-jobs > li').first();
-    await waitUntil('the image has loaded', async () => (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0));
+    await waitUntil('the image has loaded', async () =>
+      (await loadedWidths(card.locator('.gallery img'))).some((w) => w > 0),
+    );
     // Steps came through the fetch reader as they do through EventSource. (Events that arrive in one
     // chunk are applied in one task, so the card shows, and the observer records, only the last of them.)
     expect(stepStates((await page.evaluate(CARD_STATES)) as string[], 100).length).toBeGreaterThanOrEqual(3);
@@ -403,7 +473,9 @@ test('GET / is HTML that is always revalidated; versioned assets are cached for 
   const html = await res.text();
   expect(html).not.toContain('{{');
   // (fetch would add `Cache-Control: no-cache` to a conditional request unless one is given.)
-  const revalidated = await fetch(`${stack.url}/`, { headers: { 'if-none-match': etag!, 'cache-control': 'max-age=0' } });
+  const revalidated = await fetch(`${stack.url}/`, {
+    headers: { 'if-none-match': etag!, 'cache-control': 'max-age=0' },
+  });
   expect(revalidated.status).toBe(304);
 
   const css = html.match(/href="(\/assets\/app\.css\?v=[0-9a-f]{12})"/)?.[1];
@@ -424,7 +496,9 @@ test('GET / is HTML that is always revalidated; versioned assets are cached for 
     const bare = await fetch(`${stack.url}${url}`);
     expect(bare.headers.get('cache-control')).toBe('no-cache');
     expect(bare.headers.get('etag')).toBeTruthy();
-    const again = await fetch(`${stack.url}${url}`, { headers: { 'if-none-match': bare.headers.get('etag')!, 'cache-control': 'max-age=0' } });
+    const again = await fetch(`${stack.url}${url}`, {
+      headers: { 'if-none-match': bare.headers.get('etag')!, 'cache-control': 'max-age=0' },
+    });
     expect(again.status).toBe(304);
   }
 
@@ -434,7 +508,11 @@ test('GET / is HTML that is always revalidated; versioned assets are cached for 
   while (pending.length) {
     const url = pending.pop()!;
     const res = await fetch(`${stack.url}${url}`);
-    expect([url, res.status, res.headers.get('cache-control')]).toEqual([url, 200, 'public, max-age=31536000, immutable']);
+    expect([url, res.status, res.headers.get('cache-control')]).toEqual([
+      url,
+      200,
+      'public, max-age=31536000, immutable',
+    ]);
     const source = await res.text();
     const imports = [...source.matchAll(/^(?:import|export)\b[^;'"]*?\bfrom\s*'([^']+)'/gm)].map((m) => m[1]);
     for (const imported of imports) {

@@ -33,7 +33,14 @@ function startReceiver() {
       const path = req.url ?? '';
       const status = answers[path]?.(deliveries.filter((d) => d.path === path).length) ?? 200;
       const header = (name: string) => String(req.headers[name] ?? '');
-      deliveries.push({ path, event: header('darkroom-event'), id: header('darkroom-delivery'), signature: header('darkroom-signature'), body, status });
+      deliveries.push({
+        path,
+        event: header('darkroom-event'),
+        id: header('darkroom-delivery'),
+        signature: header('darkroom-signature'),
+        body,
+        status,
+      });
       res.writeHead(status).end();
       for (const wake of waiters.splice(0)) wake();
     });
@@ -48,7 +55,11 @@ function startReceiver() {
     async waitFor(path: string, done: (list: Delivery[]) => boolean, timeoutMs = 30_000): Promise<Delivery[]> {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`receiver: ${path} got only ${JSON.stringify(at(path).map((d) => [d.event, d.status]))}`)), timeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(new Error(`receiver: ${path} got only ${JSON.stringify(at(path).map((d) => [d.event, d.status]))}`)),
+          timeoutMs,
+        );
       });
       try {
         while (!done(at(path))) await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), timeout]);
@@ -77,7 +88,9 @@ const receiver = startReceiver();
 let stack: Stack;
 beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
-  stack = await startStack({ env: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_BACKOFF_MS: '100' } });
+  stack = await startStack({
+    env: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_BACKOFF_MS: '100' },
+  });
   const res = await requestJson(`${stack.url}/v1/webhook-secret`);
   expect(res).toMatchObject({ status: 200, body: { algorithm: 'HMAC-SHA256' } });
   expect(res.headers.get('cache-control')).toBe('no-store');
@@ -130,7 +143,8 @@ test('all events: running, progress and succeeded arrive in order, signed, with 
   expect(events.at(-1)).toBe('succeeded');
   expect(events.slice(1, -1).length).toBeGreaterThanOrEqual(1);
   expect(new Set(events.slice(1, -1))).toEqual(new Set(['progress']));
-  for (const d of list) expect({ event: d.event, valid: verify(d.signature, d.body) }).toEqual({ event: d.event, valid: true });
+  for (const d of list)
+    expect({ event: d.event, valid: verify(d.signature, d.body) }).toEqual({ event: d.event, valid: true });
   // Signed with the key's own secret, not the server's WEBHOOK_SECRET itself.
   expect(list.some((d) => verify(d.signature, d.body, 300, SECRET))).toBe(false);
   expect(new Set(list.map((d) => d.id)).size).toBe(list.length);
@@ -143,10 +157,17 @@ test('all events: running, progress and succeeded arrive in order, signed, with 
 
 test('a receiver failing twice gets the event on the third attempt, with the same delivery id and body', async () => {
   receiver.answers['/flaky'] = (n) => (n < 2 ? 500 : 204);
-  const res = await postJson(`${stack.url}/v1/generations`, { model: 'omori-sprite-gan', webhook: { url: receiver.url('/flaky') } });
+  const res = await postJson(`${stack.url}/v1/generations`, {
+    model: 'omori-sprite-gan',
+    webhook: { url: receiver.url('/flaky') },
+  });
   expect(res.status).toBe(202);
   const list = await receiver.waitFor('/flaky', (l) => l.some((d) => d.status === 204));
-  expect(list.map((d) => [d.event, d.status])).toEqual([['succeeded', 500], ['succeeded', 500], ['succeeded', 204]]);
+  expect(list.map((d) => [d.event, d.status])).toEqual([
+    ['succeeded', 500],
+    ['succeeded', 500],
+    ['succeeded', 204],
+  ]);
   expect(new Set(list.map((d) => d.id)).size).toBe(1);
   expect(new Set(list.map((d) => d.body)).size).toBe(1);
   for (const d of list) expect(verify(d.signature, d.body)).toBe(true);
@@ -184,12 +205,18 @@ test('batch items and multipart classifications carry webhooks too', async () =>
   const form = new FormData();
   form.set('model', 'demo-colors');
   form.set('webhook', JSON.stringify({ url: receiver.url('/form'), events: ['succeeded'] }));
-  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 20, b: 20 } } }).png().toBuffer();
+  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 20, b: 20 } } })
+    .png()
+    .toBuffer();
   form.append('image', new Blob([new Uint8Array(png)]), 'red.png');
   const cls = await requestJson(`${stack.url}/v1/classifications`, { method: 'POST', body: form });
   expect(cls.status).toBe(202);
   const [fromBatch] = await receiver.waitFor('/batch', (l) => l.length > 0);
-  expect(JSON.parse(fromBatch.body)).toMatchObject({ id: batch.body.jobs[0].id, status: 'succeeded', batch_id: batch.body.id });
+  expect(JSON.parse(fromBatch.body)).toMatchObject({
+    id: batch.body.jobs[0].id,
+    status: 'succeeded',
+    batch_id: batch.body.id,
+  });
   const [fromForm] = await receiver.waitFor('/form', (l) => l.length > 0);
   expect(JSON.parse(fromForm.body)).toMatchObject({ id: cls.body.id, type: 'classification', status: 'succeeded' });
   await waitForJob(stack.url, batch.body.id, 60_000, 'batches');
@@ -204,17 +231,40 @@ test('webhook URLs into private or loopback networks are refused at submission w
     // Loopback inside IPv6: a local-use NAT64 prefix, and 6to4.
     ['/v1/generations', { webhook: { url: 'http://[64:ff9b:1::7f00:1]/' } }, 'webhook.url'],
     ['/v1/generations', { webhook: { url: 'http://[2002:7f00:1::]/' } }, 'webhook.url'],
-    ['/v1/batches', { requests: [{ type: 'generation' }, { type: 'generation', webhook: { url: 'http://192.168.0.10/' } }] }, 'requests.1.webhook.url'],
+    [
+      '/v1/batches',
+      { requests: [{ type: 'generation' }, { type: 'generation', webhook: { url: 'http://192.168.0.10/' } }] },
+      'requests.1.webhook.url',
+    ],
   ];
   for (const [path, body, field] of cases) {
     const res = await postJson(`${stack.url}${path}`, body);
-    expect({ path, body, status: res.status, code: res.body.error?.code, field: res.body.error?.details?.[0]?.field }).toEqual({ path, body, status: 422, code: 'webhook_url_not_allowed', field });
+    expect({
+      path,
+      body,
+      status: res.status,
+      code: res.body.error?.code,
+      field: res.body.error?.details?.[0]?.field,
+    }).toEqual({ path, body, status: 422, code: 'webhook_url_not_allowed', field });
   }
   const form = new FormData();
   form.set('webhook', JSON.stringify({ url: 'http://10.0.0.1/hook' }));
-  form.append('image', new Blob([new Uint8Array(await sharp({ create: { width: 8, height: 8, channels: 3, background: 'white' } }).png().toBuffer())]), 'w.png');
+  form.append(
+    'image',
+    new Blob([
+      new Uint8Array(
+        await sharp({ create: { width: 8, height: 8, channels: 3, background: 'white' } })
+          .png()
+          .toBuffer(),
+      ),
+    ]),
+    'w.png',
+  );
   const multipart = await requestJson(`${stack.url}/v1/classifications`, { method: 'POST', body: form });
-  expect({ status: multipart.status, code: multipart.body.error?.code }).toEqual({ status: 422, code: 'webhook_url_not_allowed' });
+  expect({ status: multipart.status, code: multipart.body.error?.code }).toEqual({
+    status: 422,
+    code: 'webhook_url_not_allowed',
+  });
   const scheme = await postJson(`${stack.url}/v1/generations`, { webhook: { url: 'file:///etc/passwd' } });
   expect({ status: scheme.status, code: scheme.body.error?.code }).toEqual({ status: 422, code: 'validation_error' });
 });

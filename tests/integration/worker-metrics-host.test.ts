@@ -28,11 +28,21 @@ const outsideAddress = Object.values(os.networkInterfaces())
   .flat()
   .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
-const status = (host: string, port: number) => fetch(`http://${host}:${port}/metrics`).then((r) => r.status, () => 'refused');
+const status = (host: string, port: number) =>
+  fetch(`http://${host}:${port}/metrics`).then(
+    (r) => r.status,
+    () => 'refused',
+  );
 
 async function startWorker(env: NodeJS.ProcessEnv) {
   const port = await freePort();
-  const worker = runProcess('workers/main.js', { REDIS_URL: redis.url, DATA_DIR: dataDir, MODELS_PATH: path.join(DEMO_MODELS, 'demo-colors'), WORKER_METRICS_PORT: String(port), ...env });
+  const worker = runProcess('workers/main.js', {
+    REDIS_URL: redis.url,
+    DATA_DIR: dataDir,
+    MODELS_PATH: path.join(DEMO_MODELS, 'demo-colors'),
+    WORKER_METRICS_PORT: String(port),
+    ...env,
+  });
   started.push(worker);
   const line = await worker.waitForLog((l) => l.msg === 'worker metrics on /metrics', 60_000);
   return { port, line };

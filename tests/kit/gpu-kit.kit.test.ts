@@ -15,7 +15,10 @@ let unpacked: string;
 beforeAll(() => {
   requireBuilt();
   requireShared('models/mobilenetv2-12-int8');
-  const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'gpu-kit', 'build-gpu-kit.js')], { cwd: REPO, encoding: 'utf8' });
+  const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'gpu-kit', 'build-gpu-kit.js')], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   if (built.status !== 0) throw new Error(`building the kit failed:\n${built.stdout}\n${built.stderr}`);
   unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'darkroom-gpu-kit-test-'));
   const tar = spawnSync('tar', ['-xJf', ARCHIVE, '-C', unpacked], { encoding: 'utf8' });
@@ -29,7 +32,17 @@ afterAll(() => {
 test('the kit is at most 60 MiB and holds Node, Redis, the Vulkan loader packages, models and photos', () => {
   expect(fs.statSync(ARCHIVE).size).toBeLessThanOrEqual(60 * 1024 * 1024);
   const kit = path.join(unpacked, 'darkroom-gpu-kit');
-  for (const f of ['run.sh', 'bin/node', 'redis/redis-server', 'app/dist/scripts/gpu-kit/kit-runner.js', 'app/models/demo/demo-diffusion/unet/model.onnx', 'models/mobilenetv2-12-int8/model.json', 'models/omori-sprite-gan/model.json', 'models/superres-y-x3/model.json', 'photos/expected.json']) {
+  for (const f of [
+    'run.sh',
+    'bin/node',
+    'redis/redis-server',
+    'app/dist/scripts/gpu-kit/kit-runner.js',
+    'app/models/demo/demo-diffusion/unet/model.onnx',
+    'models/mobilenetv2-12-int8/model.json',
+    'models/omori-sprite-gan/model.json',
+    'models/superres-y-x3/model.json',
+    'photos/expected.json',
+  ]) {
     expect({ f, exists: fs.existsSync(path.join(kit, f)) }).toEqual({ f, exists: true });
   }
   expect(fs.readdirSync(path.join(kit, 'gl-debs')).some((f) => f.startsWith('libvulkan1_'))).toBe(true);
@@ -48,10 +61,20 @@ test('the dry run (KIT_PROVIDERS=cpu bash run.sh) runs every job and timing on t
   // Nothing was unpacked or written outside the kit's folder.
   expect(fs.readdirSync(unpacked)).toEqual(['darkroom-gpu-kit']);
   const report = JSON.parse(fs.readFileSync(path.join(kit, 'gpu-report.json'), 'utf8'));
-  expect({ failures: report.failures, output: report.ok ? '' : run.stdout.slice(-4000) }).toEqual({ failures: [], output: '' });
+  expect({ failures: report.failures, output: report.ok ? '' : run.stdout.slice(-4000) }).toEqual({
+    failures: [],
+    output: '',
+  });
   expect(report.providers.map((p: any) => [p.name, p.status])).toEqual([['cpu', 'ran']]);
   const cpu = report.providers[0];
-  for (const model of ['mobilenetv2-12-int8', 'omori-sprite-gan', 'superres-y-x3', 'demo-diffusion/unet', 'demo-diffusion/vae_decoder']) expect(cpu.worker.providers[model]).toBe('cpu');
+  for (const model of [
+    'mobilenetv2-12-int8',
+    'omori-sprite-gan',
+    'superres-y-x3',
+    'demo-diffusion/unet',
+    'demo-diffusion/vae_decoder',
+  ])
+    expect(cpu.worker.providers[model]).toBe('cpu');
   expect(cpu.jobs.map((j: any) => j.status)).toEqual(cpu.jobs.map(() => 'succeeded'));
   // Every photo the kit holds was classified (the few largest shared photos stay out of it: kit.json).
   expect(report.kit.photos).toBeGreaterThanOrEqual(20);

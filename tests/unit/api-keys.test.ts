@@ -14,7 +14,10 @@ test('keys are identified by name; unknown tokens are not', () => {
 
 test('a keys file may hold only digests; bare keys get names', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keys-')), 'keys');
-  fs.writeFileSync(file, `# team keys\nci:sha256:${sha256('ci-key-that-is-long-enough').toString('hex')}\n\nplain-key-0123456789\n`);
+  fs.writeFileSync(
+    file,
+    `# team keys\nci:sha256:${sha256('ci-key-that-is-long-enough').toString('hex')}\n\nplain-key-0123456789\n`,
+  );
   const keys = loadApiKeys(undefined, file);
   expect(keys.identify('ci-key-that-is-long-enough')).toBe('ci');
   expect(keys.identify('plain-key-0123456789')).toBe('key-2');

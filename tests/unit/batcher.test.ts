@@ -11,7 +11,8 @@ function harness(maxBatchSize: number, maxDelayMs: number) {
     maxBatchSize,
     maxDelayMs,
     now: () => Date.now(),
-    runBatch: (batch) => new Promise<void>((finish) => batches.push({ ids: batch.map((b) => b.id), at: Date.now(), finish })),
+    runBatch: (batch) =>
+      new Promise<void>((finish) => batches.push({ ids: batch.map((b) => b.id), at: Date.now(), finish })),
   });
   const add = (id: string, size = 1, key = 'k') => {
     const item = { id, size, queuedAt: Date.now() };
@@ -72,7 +73,10 @@ describe('batcher', () => {
     batches[0].finish();
     // c, d, e waited through the first batch, longer than the delay: no new wait.
     await jest.advanceTimersByTimeAsync(0);
-    expect(ran()).toEqual([['a', 'b'], ['c', 'd']]);
+    expect(ran()).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
     batches[1].finish();
     await jest.advanceTimersByTimeAsync(0);
     expect(ran()).toEqual([['a', 'b'], ['c', 'd'], ['e']]);

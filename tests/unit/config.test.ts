@@ -4,12 +4,22 @@ import { ConfigError, loadConfig } from '../../src/config';
 test('defaults give a working local setup, their paths in the package whatever the working directory', () => {
   const c = loadConfig({}, '/srv/elsewhere');
   const pkg = path.resolve(__dirname, '..', '..');
-  expect(c).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379', dataDir: path.join(pkg, 'data'), modelsPath: [path.join(pkg, 'models', 'demo')], ORT_EXECUTION_PROVIDERS: ['cpu'] });
+  expect(c).toMatchObject({
+    PORT: 3000,
+    HOST: '127.0.0.1',
+    redisUrl: 'redis://127.0.0.1:6379',
+    dataDir: path.join(pkg, 'data'),
+    modelsPath: [path.join(pkg, 'models', 'demo')],
+    ORT_EXECUTION_PROVIDERS: ['cpu'],
+  });
   expect(loadConfig({ DATA_DIR: 'data' }, '/srv/elsewhere').dataDir).toBe('/srv/elsewhere/data');
 });
 
 test('lists are split on commas or colons and resolved', () => {
-  const c = loadConfig({ MODELS_PATH: 'a, /b:c', ORT_EXECUTION_PROVIDERS: 'cuda,cpu', WORKER_QUEUES: 'generation' }, '/x');
+  const c = loadConfig(
+    { MODELS_PATH: 'a, /b:c', ORT_EXECUTION_PROVIDERS: 'cuda,cpu', WORKER_QUEUES: 'generation' },
+    '/x',
+  );
   expect(c.modelsPath).toEqual(['/x/a', '/b', '/x/c']);
   expect(c.ORT_EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);
   expect(c.WORKER_QUEUES).toEqual(['generation']);
@@ -18,7 +28,13 @@ test('lists are split on commas or colons and resolved', () => {
 test('every bad variable is reported at once', () => {
   let error: ConfigError | undefined;
   try {
-    loadConfig({ PORT: 'eighty', REDIS_URL: 'http://nope', ADMIN_PASSWORD: 'short', ORT_EXECUTION_PROVIDERS: 'gpu', WORKER_CONCURRENCY: '0' });
+    loadConfig({
+      PORT: 'eighty',
+      REDIS_URL: 'http://nope',
+      ADMIN_PASSWORD: 'short',
+      ORT_EXECUTION_PROVIDERS: 'gpu',
+      WORKER_CONCURRENCY: '0',
+    });
   } catch (err) {
     error = err as ConfigError;
   }
@@ -31,7 +47,11 @@ test('every bad variable is reported at once', () => {
 test('a config error names a bad secret but never shows it, and masks passwords in URLs', () => {
   let error: ConfigError | undefined;
   try {
-    loadConfig({ ADMIN_PASSWORD: 'hunter2', WEBHOOK_SECRET: 'too-short-value', REDIS_URL: 'http://user:pa55word@redis.internal:6379' });
+    loadConfig({
+      ADMIN_PASSWORD: 'hunter2',
+      WEBHOOK_SECRET: 'too-short-value',
+      REDIS_URL: 'http://user:pa55word@redis.internal:6379',
+    });
   } catch (err) {
     error = err as ConfigError;
   }
@@ -45,15 +65,27 @@ test('empty variables count as unset', () => {
 });
 
 test('the S3 blob store: fs is the default, s3 needs a bucket, and its problems are listed with the others', () => {
-  expect(loadConfig({})).toMatchObject({ BLOB_STORE: 'fs', S3_REGION: 'us-east-1', S3_PRESIGNED_URLS: false, S3_PRESIGN_SECONDS: 900 });
-  expect(loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'true', S3_PRESIGNED_URLS: 'yes' })).toMatchObject({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: true, S3_PRESIGNED_URLS: true });
+  expect(loadConfig({})).toMatchObject({
+    BLOB_STORE: 'fs',
+    S3_REGION: 'us-east-1',
+    S3_PRESIGNED_URLS: false,
+    S3_PRESIGN_SECONDS: 900,
+  });
+  expect(
+    loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'true', S3_PRESIGNED_URLS: 'yes' }),
+  ).toMatchObject({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: true, S3_PRESIGNED_URLS: true });
   let error: ConfigError | undefined;
   try {
     loadConfig({ BLOB_STORE: 's3', PORT: 'eighty', S3_ACCESS_KEY_ID: 'only-half', S3_ENDPOINT: 'ftp://x' });
   } catch (err) {
     error = err as ConfigError;
   }
-  expect(error?.problems.map((p) => p.split(':')[0]).sort()).toEqual(['PORT', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_SECRET_ACCESS_KEY']);
+  expect(error?.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+    'PORT',
+    'S3_BUCKET',
+    'S3_ENDPOINT',
+    'S3_SECRET_ACCESS_KEY',
+  ]);
   expect(() => loadConfig({ S3_PRESIGNED_URLS: 'true' })).toThrow('S3_PRESIGNED_URLS: needs BLOB_STORE=s3');
 });
 

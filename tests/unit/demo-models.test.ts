@@ -12,7 +12,6 @@ let outDir: string;
 let written: string[];
 let ort: typeof Ort;
 
-
 beforeAll(async () => {
   ort = await import('onnxruntime-node');
   outDir = mkdtempSync(path.join(tmpdir(), 'darkroom-demo-models-'));
@@ -33,7 +32,11 @@ function meanAbsDiff(a: Float32Array, b: Float32Array): number {
 
 describe('buildDemoModels', () => {
   it('writes every demo folder with a manifest that validates', () => {
-    expect(written.map((folder) => path.basename(folder)).sort()).toEqual(['demo-colors', 'demo-cppn', 'demo-diffusion']);
+    expect(written.map((folder) => path.basename(folder)).sort()).toEqual([
+      'demo-colors',
+      'demo-cppn',
+      'demo-diffusion',
+    ]);
     expect(readManifest('demo-cppn').kind).toBe('generator');
     expect(readManifest('demo-colors').kind).toBe('classifier');
     expect(readManifest('demo-diffusion').kind).toBe('diffusion');
@@ -122,7 +125,9 @@ describe('demo-colors', () => {
   afterAll(() => session.release());
 
   /** Labels by score, best first, for an image whose pixel (x, y) has colour `paint(x, y)` (RGB 0..1). */
-  async function ranked(paint: (x: number, y: number) => readonly number[]): Promise<{ label: string; score: number }[]> {
+  async function ranked(
+    paint: (x: number, y: number) => readonly number[],
+  ): Promise<{ label: string; score: number }[]> {
     const pixels = new Float32Array(3 * size * size);
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
@@ -130,7 +135,9 @@ describe('demo-colors', () => {
         for (let c = 0; c < 3; c++) pixels[c * size * size + y * size + x] = rgb[c];
       }
     }
-    const result = await session.run({ [manifest.inputs.image]: new ort.Tensor('float32', pixels, [1, 3, size, size]) });
+    const result = await session.run({
+      [manifest.inputs.image]: new ort.Tensor('float32', pixels, [1, 3, size, size]),
+    });
     const scores = Array.from(result[manifest.outputs.scores].data as Float32Array);
     const labels = manifest.labels as string[];
     expect(scores).toHaveLength(labels.length);

@@ -7,7 +7,10 @@ import { REPO } from '../helpers/paths';
 /** What can be checked of docker/ without a Docker engine: names, references and values agree with the repo. */
 
 const DOCKER = path.join(REPO, 'docker');
-const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+};
 
 interface Instruction {
   keyword: string;
@@ -52,7 +55,8 @@ function commandsOf(args: string): string[][] {
 }
 
 /** Turns `${NAME:-default}` into its default, as compose does when NAME is unset. */
-const withDefaults = (value: unknown) => String(value).replace(/\$\{(\w+):?-([^}]*)\}/g, (_m, _name, fallback: string) => fallback);
+const withDefaults = (value: unknown) =>
+  String(value).replace(/\$\{(\w+):?-([^}]*)\}/g, (_m, _name, fallback: string) => fallback);
 
 const dockerfileText = fs.readFileSync(path.join(DOCKER, 'Dockerfile'), 'utf8');
 const dockerfile = parseDockerfile(dockerfileText);
@@ -66,7 +70,8 @@ const darkroomServices = Object.entries(services).filter(([, s]) => s.build !== 
 /** A service's environment as a map, from either compose form (mapping or KEY=VALUE list). */
 function environmentOf(service: Record<string, any>): Record<string, string> {
   const env = service.environment ?? {};
-  if (Array.isArray(env)) return Object.fromEntries(env.map((e: string) => [e.split('=')[0], e.slice(e.indexOf('=') + 1)]));
+  if (Array.isArray(env))
+    return Object.fromEntries(env.map((e: string) => [e.split('=')[0], e.slice(e.indexOf('=') + 1)]));
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
 
@@ -83,7 +88,12 @@ function stageEnv(stage: string): Record<string, string> {
 const allCommands: { where: string; words: string[] }[] = [
   ...dockerfile.instructions
     .filter((i) => i.keyword === 'RUN' || i.keyword === 'CMD' || i.keyword === 'HEALTHCHECK')
-    .flatMap((i) => commandsOf(i.keyword === 'HEALTHCHECK' ? i.args.replace(/^.*?\bCMD\s+/, '') : i.args).map((words) => ({ where: `${i.stage} ${i.keyword}`, words }))),
+    .flatMap((i) =>
+      commandsOf(i.keyword === 'HEALTHCHECK' ? i.args.replace(/^.*?\bCMD\s+/, '') : i.args).map((words) => ({
+        where: `${i.stage} ${i.keyword}`,
+        words,
+      })),
+    ),
   ...Object.entries(services)
     .filter(([, s]) => Array.isArray(s.command))
     .map(([name, s]) => ({ where: `compose ${name}`, words: s.command as string[] })),
@@ -95,17 +105,25 @@ describe('docker/compose.yml', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const volume of (service.volumes ?? []) as string[]) {
         const source = volume.split(':')[0];
-        if (!source.startsWith('.') && !source.startsWith('/')) expect({ service: name, declared: source in (compose.volumes ?? {}) }).toEqual({ service: name, declared: true });
+        if (!source.startsWith('.') && !source.startsWith('/'))
+          expect({ service: name, declared: source in (compose.volumes ?? {}) }).toEqual({
+            service: name,
+            declared: true,
+          });
       }
     }
-    expect(services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--maxmemory-policy', 'noeviction']));
+    expect(services.redis.command).toEqual(
+      expect.arrayContaining(['--appendonly', 'yes', '--maxmemory-policy', 'noeviction']),
+    );
     for (const name of ['api', 'worker', 'worker-gpu']) expect(services[name].volumes).toContain('data:/data');
   });
 
   it('puts worker-gpu in the gpu profile with an NVIDIA device reservation', () => {
     const gpu = services['worker-gpu'];
     expect(gpu.profiles).toEqual(['gpu']);
-    expect(gpu.deploy.resources.reservations.devices).toEqual([expect.objectContaining({ driver: 'nvidia', capabilities: ['gpu'] })]);
+    expect(gpu.deploy.resources.reservations.devices).toEqual([
+      expect.objectContaining({ driver: 'nvidia', capabilities: ['gpu'] }),
+    ]);
     expect(environmentOf(gpu).ORT_EXECUTION_PROVIDERS).toBe('cuda,cpu');
     expect(services.worker.profiles).toBeUndefined();
     expect(String(services.worker.deploy.replicas)).toBe('${WORKER_REPLICAS:-2}');
@@ -115,7 +133,10 @@ describe('docker/compose.yml', () => {
     expect(darkroomServices.map(([name]) => name).sort()).toEqual(['api', 'worker', 'worker-gpu']);
     for (const [name, service] of darkroomServices) {
       const env = environmentOf(service);
-      expect({ service: name, unknown: Object.keys(env).filter((k) => !CONFIG_VARIABLES.includes(k)) }).toEqual({ service: name, unknown: [] });
+      expect({ service: name, unknown: Object.keys(env).filter((k) => !CONFIG_VARIABLES.includes(k)) }).toEqual({
+        service: name,
+        unknown: [],
+      });
       const stage = stageEnv(service.build.target);
       const effective = { ...stage, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, withDefaults(v)])) };
       const { NODE_ENV: _nodeEnv, ...darkroomEnv } = effective;
@@ -126,7 +147,12 @@ describe('docker/compose.yml', () => {
   it('depends only on services that exist', () => {
     for (const [name, service] of Object.entries(services)) {
       const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
-      for (const dep of deps) expect({ service: name, dependsOn: dep, exists: dep in services }).toEqual({ service: name, dependsOn: dep, exists: true });
+      for (const dep of deps)
+        expect({ service: name, dependsOn: dep, exists: dep in services }).toEqual({
+          service: name,
+          dependsOn: dep,
+          exists: true,
+        });
     }
     expect(services.api.depends_on.redis.condition).toBe('service_healthy');
   });
@@ -134,13 +160,18 @@ describe('docker/compose.yml', () => {
   it('builds targets that are stages of docker/Dockerfile', () => {
     for (const [name, service] of darkroomServices) {
       const dockerfilePath = path.resolve(DOCKER, service.build.context, service.build.dockerfile);
-      expect({ service: name, dockerfile: dockerfilePath }).toEqual({ service: name, dockerfile: path.join(DOCKER, 'Dockerfile') });
+      expect({ service: name, dockerfile: dockerfilePath }).toEqual({
+        service: name,
+        dockerfile: path.join(DOCKER, 'Dockerfile'),
+      });
       expect(dockerfile.stages).toContain(service.build.target);
     }
   });
 
   it('publishes the port the image exposes and health-checks the API', () => {
-    const exposed = dockerfile.instructions.filter((i) => i.stage === 'cpu' && i.keyword === 'EXPOSE').map((i) => i.args);
+    const exposed = dockerfile.instructions
+      .filter((i) => i.stage === 'cpu' && i.keyword === 'EXPOSE')
+      .map((i) => i.args);
     expect(exposed).toEqual(['3000']);
     expect(services.api.ports.map((p: string) => p.split(':').pop())).toEqual(['3000']);
     expect(services.api.healthcheck.test.join(' ')).toContain('/healthz');
@@ -153,7 +184,11 @@ describe('docker/Dockerfile', () => {
     const seen: string[] = [];
     for (const i of dockerfile.instructions) {
       const from = i.keyword === 'FROM' ? i.args.split(/\s+/)[0] : /--from=(\S+)/.exec(i.args)?.[1];
-      if (from && !from.includes(':') && !from.startsWith('${')) expect({ line: `${i.keyword} ${i.args}`, earlierStage: seen.includes(from) }).toEqual({ line: `${i.keyword} ${i.args}`, earlierStage: true });
+      if (from && !from.includes(':') && !from.startsWith('${'))
+        expect({ line: `${i.keyword} ${i.args}`, earlierStage: seen.includes(from) }).toEqual({
+          line: `${i.keyword} ${i.args}`,
+          earlierStage: true,
+        });
       if (i.keyword === 'FROM') seen.push(dockerfile.stages[seen.length]);
     }
   });
@@ -162,8 +197,12 @@ describe('docker/Dockerfile', () => {
     const copies = dockerfile.instructions.filter((i) => i.keyword === 'COPY' && !i.args.includes('--from='));
     expect(copies.length).toBeGreaterThan(0);
     for (const copy of copies) {
-      const sources = copy.args.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1);
-      for (const source of sources) expect({ source, exists: fs.existsSync(path.join(REPO, source)) }).toEqual({ source, exists: true });
+      const sources = copy.args
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'))
+        .slice(0, -1);
+      for (const source of sources)
+        expect({ source, exists: fs.existsSync(path.join(REPO, source)) }).toEqual({ source, exists: true });
     }
   });
 
@@ -172,19 +211,36 @@ describe('docker/Dockerfile', () => {
     let nodeFiles = 0;
     for (const { where, words } of allCommands) {
       if (words[0] === 'npm') {
-        if (words[1] === 'run') expect({ where, script: words[2], exists: words[2] in packageJson.scripts }).toEqual({ where, script: words[2], exists: true });
-        else expect({ where, command: words[1], builtin: npmBuiltins.includes(words[1]) }).toEqual({ where, command: words[1], builtin: true });
-        if (words[1] === 'rebuild') for (const pkg of words.slice(2).filter((w) => !w.startsWith('-'))) expect(packageJson.dependencies).toHaveProperty([pkg]);
+        if (words[1] === 'run')
+          expect({ where, script: words[2], exists: words[2] in packageJson.scripts }).toEqual({
+            where,
+            script: words[2],
+            exists: true,
+          });
+        else
+          expect({ where, command: words[1], builtin: npmBuiltins.includes(words[1]) }).toEqual({
+            where,
+            command: words[1],
+            builtin: true,
+          });
+        if (words[1] === 'rebuild')
+          for (const pkg of words.slice(2).filter((w) => !w.startsWith('-')))
+            expect(packageJson.dependencies).toHaveProperty([pkg]);
       }
       if (words[0] === 'node' && !words[1].startsWith('-')) {
         const source = /^dist\/(.+)\.js$/.exec(words[1]);
-        expect({ where, file: words[1], builtFromSource: source !== null && fs.existsSync(path.join(REPO, `${source[1]}.ts`)) }).toEqual({ where, file: words[1], builtFromSource: true });
+        expect({
+          where,
+          file: words[1],
+          builtFromSource: source !== null && fs.existsSync(path.join(REPO, `${source[1]}.ts`)),
+        }).toEqual({ where, file: words[1], builtFromSource: true });
         nodeFiles += 1;
       }
     }
     // api-main and workers/main in images and compose, build-demo-models in the build stage.
     expect(nodeFiles).toBeGreaterThanOrEqual(4);
-    const cmd = (stage: string) => dockerfile.instructions.filter((i) => i.stage === stage && i.keyword === 'CMD').map((i) => JSON.parse(i.args));
+    const cmd = (stage: string) =>
+      dockerfile.instructions.filter((i) => i.stage === stage && i.keyword === 'CMD').map((i) => JSON.parse(i.args));
     expect(cmd('cpu')).toEqual([['node', 'dist/src/api-main.js']]);
   });
 
@@ -199,12 +255,18 @@ describe('docker/Dockerfile', () => {
       const { NODE_ENV: _nodeEnv, ...env } = stageEnv(stage);
       expect(Object.keys(env).filter((k) => !CONFIG_VARIABLES.includes(k))).toEqual([]);
     }
-    expect(dockerfile.instructions.some((i) => i.stage === 'cpu' && i.keyword === 'HEALTHCHECK' && i.args.includes('/healthz'))).toBe(true);
+    expect(
+      dockerfile.instructions.some(
+        (i) => i.stage === 'cpu' && i.keyword === 'HEALTHCHECK' && i.args.includes('/healthz'),
+      ),
+    ).toBe(true);
   });
 
   it('installs the CUDA provider onnxruntime-node offers for linux/x64 and checks its file', async () => {
     // The installed package's own metadata: which installs exist and which files each brings.
-    const metadata = (await import(path.join(REPO, 'node_modules', 'onnxruntime-node', 'script', 'install-metadata.js'))) as {
+    const metadata = (await import(
+      path.join(REPO, 'node_modules', 'onnxruntime-node', 'script', 'install-metadata.js')
+    )) as {
       requirements: Record<string, string[]>;
       manifests: Record<string, Record<string, unknown>>;
     };

@@ -26,7 +26,10 @@ async function ioredisOfflineError(): Promise<unknown> {
   const redis = createRedis('redis://127.0.0.1:1', 'api', { retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
-    return await redis.get('anything').then(() => new Error('expected the command to fail'), (err: unknown) => err);
+    return await redis.get('anything').then(
+      () => new Error('expected the command to fail'),
+      (err: unknown) => err,
+    );
   } finally {
     redis.disconnect();
   }
@@ -45,7 +48,10 @@ test('an unexpected error answers 500 internal_error without its message, and is
 test.each([
   ['ioredis: max retries per request (typed)', () => new MaxRetriesPerRequestError(1)],
   ['BullMQ: connection closed (typed)', () => new ConnectionClosedError()],
-  ['a socket error code (ECONNREFUSED)', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' })],
+  [
+    'a socket error code (ECONNREFUSED)',
+    () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }),
+  ],
   ['ioredis: command on a closed connection (untyped)', () => new Error('Connection is closed.')],
   ['ioredis: command while offline, as a real client rejects it', ioredisOfflineError],
 ])('Redis down (%s) answers 503 redis_unavailable with Retry-After: 5, and is not logged', async (_what, make) => {
@@ -64,7 +70,9 @@ test('Redis is recognised by error type or code, not by words in a message: othe
 });
 
 test('an AppError answers its own status, code, message, details and headers; a 4xx is not logged', async () => {
-  const { app, logged } = appThrowing(new AppError(429, 'too_many_jobs_in_flight', 'slow down', { limit: 2 }, { 'Retry-After': '10' }));
+  const { app, logged } = appThrowing(
+    new AppError(429, 'too_many_jobs_in_flight', 'slow down', { limit: 2 }, { 'Retry-After': '10' }),
+  );
   const res = await request(app).get('/boom');
   expect(res.status).toBe(429);
   expect(res.headers['retry-after']).toBe('10');
@@ -85,7 +93,11 @@ test('body-parser errors map to 413, 400 invalid_json and 415; other 4xx errors 
   const cases: [unknown, number, string][] = [
     [Object.assign(new Error('too big'), { type: 'entity.too.large', status: 413 }), 413, 'payload_too_large'],
     [Object.assign(new Error('Unexpected token'), { type: 'entity.parse.failed', status: 400 }), 400, 'invalid_json'],
-    [Object.assign(new Error('unsupported charset "X"'), { type: 'charset.unsupported', status: 415 }), 415, 'unsupported_encoding'],
+    [
+      Object.assign(new Error('unsupported charset "X"'), { type: 'charset.unsupported', status: 415 }),
+      415,
+      'unsupported_encoding',
+    ],
     [Object.assign(new Error('range not satisfiable'), { status: 416 }), 416, 'bad_request'],
   ];
   for (const [err, status, code] of cases) {
@@ -95,7 +107,9 @@ test('body-parser errors map to 413, 400 invalid_json and 415; other 4xx errors 
 });
 
 test('a zod error becomes 422 validation_error with one detail per bad field', () => {
-  const parsed = z.object({ n: z.number(), size: z.object({ width: z.number() }) }).safeParse({ n: 'x', size: { width: null } });
+  const parsed = z
+    .object({ n: z.number(), size: z.object({ width: z.number() }) })
+    .safeParse({ n: 'x', size: { width: null } });
   const err = validationError(parsed.error!, ['body']);
   expect(err).toMatchObject({ status: 422, code: 'validation_error' });
   expect((err.details as { field: string }[]).map((d) => d.field)).toEqual(['body.n', 'body.size.width']);

@@ -5,7 +5,12 @@ import { imageToTensor, tensorToImage } from '../../workers/imaging/image-tensor
 // Tall enough for several strips (about 64k pixels each), with a short last strip.
 const width = 300;
 const height = 517;
-const image = { data: Buffer.from(Array.from({ length: width * height * 3 }, (_, i) => (i * 7919) % 256)), width, height, channels: 3 as const };
+const image = {
+  data: Buffer.from(Array.from({ length: width * height * 3 }, (_, i) => (i * 7919) % 256)),
+  width,
+  height,
+  channels: 3 as const,
+};
 
 test('inStrips covers every row once, in order, and lets the event loop run between strips', async () => {
   const seen: [number, number][] = [];
@@ -36,8 +41,11 @@ test.each([
   expect(Buffer.from(strips.data.buffer).equals(Buffer.from(whole.data.buffer))).toBe(true);
 });
 
-test.each(['NCHW', 'NHWC'] as const)('tensorToImageInStrips equals tensorToImage (%s, second image of a batch)', async (layout) => {
-  const data = Float32Array.from({ length: 2 * width * height * 3 }, (_, i) => ((i * 104729) % 600) - 300);
-  const opts = { width, height, layout, channel_order: 'BGR' as const, range: [-255, 255] as [number, number] };
-  expect((await tensorToImageInStrips(data, 1, opts)).data.equals(tensorToImage(data, 1, opts).data)).toBe(true);
-});
+test.each(['NCHW', 'NHWC'] as const)(
+  'tensorToImageInStrips equals tensorToImage (%s, second image of a batch)',
+  async (layout) => {
+    const data = Float32Array.from({ length: 2 * width * height * 3 }, (_, i) => ((i * 104729) % 600) - 300);
+    const opts = { width, height, layout, channel_order: 'BGR' as const, range: [-255, 255] as [number, number] };
+    expect((await tensorToImageInStrips(data, 1, opts)).data.equals(tensorToImage(data, 1, opts).data)).toBe(true);
+  },
+);

@@ -2,10 +2,20 @@ import { imageToTensor, softmax, tensorToImage, topK } from '../../workers/imagi
 import { fromFloat16, toFloat16 } from '../../workers/imaging/float16';
 import { imagePreprocessSchema } from '../../src/models/model-manifest';
 
-const pixel = (r: number, g: number, b: number, n = 4) => ({ data: Buffer.from(Array.from({ length: n }, () => [r, g, b]).flat()), width: 2, height: n / 2, channels: 3 as const });
+const pixel = (r: number, g: number, b: number, n = 4) => ({
+  data: Buffer.from(Array.from({ length: n }, () => [r, g, b]).flat()),
+  width: 2,
+  height: n / 2,
+  channels: 3 as const,
+});
 
 test('ImageNet normalisation, planar RGB', () => {
-  const pre = imagePreprocessSchema.parse({ width: 2, height: 2, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+  const pre = imagePreprocessSchema.parse({
+    width: 2,
+    height: 2,
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+  });
   const t = imageToTensor(pixel(255, 0, 128), pre);
   expect(t.dims).toEqual([1, 3, 2, 2]);
   const d = t.data as Float32Array;
@@ -15,9 +25,17 @@ test('ImageNet normalisation, planar RGB', () => {
 });
 
 test('Caffe-style BGR with per-channel means in model order', () => {
-  const pre = imagePreprocessSchema.parse({ width: 2, height: 2, channel_order: 'BGR', scale: 1, mean: [103.94, 116.78, 123.68] });
+  const pre = imagePreprocessSchema.parse({
+    width: 2,
+    height: 2,
+    channel_order: 'BGR',
+    scale: 1,
+    mean: [103.94, 116.78, 123.68],
+  });
   const d = imageToTensor(pixel(200, 100, 50), pre).data as Float32Array;
-  expect([d[0], d[4], d[8]].map((v) => Number(v.toFixed(2)))).toEqual([50 - 103.94, 100 - 116.78, 200 - 123.68].map((v) => Number(v.toFixed(2))));
+  expect([d[0], d[4], d[8]].map((v) => Number(v.toFixed(2)))).toEqual(
+    [50 - 103.94, 100 - 116.78, 200 - 123.68].map((v) => Number(v.toFixed(2))),
+  );
 });
 
 test('NHWC layout interleaves channels', () => {
@@ -44,7 +62,8 @@ test('softmax and top-k', () => {
 test('float16 round trip', () => {
   const values = Float32Array.from([0, 1, -2.5, 65504, 1e-5, 0.1, -0]);
   const back = fromFloat16(toFloat16(values));
-  for (const [i, v] of back.entries()) expect(Math.abs(v - values[i])).toBeLessThanOrEqual(Math.abs(values[i]) * 1e-3 + 1e-7);
+  for (const [i, v] of back.entries())
+    expect(Math.abs(v - values[i])).toBeLessThanOrEqual(Math.abs(values[i]) * 1e-3 + 1e-7);
   expect(toFloat16(Float32Array.from([1]))[0]).toBe(0x3c00);
   expect(toFloat16(Float32Array.from([1e6]))[0]).toBe(0x7c00);
 });

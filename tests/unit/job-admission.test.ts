@@ -30,7 +30,13 @@ function fakeQueues(states: Record<string, string>, depth = 0): JobQueues {
 const policy: AdmissionPolicy = { prefix: 'dr', maxInFlightPerKey: 3, maxQueueDepth: 10 };
 
 /** The AppError a refused admission throws, as the client sees it. */
-const refusal = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a refusal'); }, (err: AppError) => ({ status: err.status, code: err.code, headers: err.headers }));
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (err: AppError) => ({ status: err.status, code: err.code, headers: err.headers }),
+  );
 
 test('a key with nothing in flight gets priority 1; each job it already has in flight pushes its next one back by 1', async () => {
   const { redis } = fakeRedis();
@@ -48,7 +54,11 @@ test('more jobs in flight than the key may have is 429 too_many_jobs_in_flight w
   await trackJobs(redis, 'dr', 'alice', ['a1', 'a2']);
   expect(await admitJobs(redis, queues, policy, 'alice', 'generation', 1)).toBe(3);
   await trackJobs(redis, 'dr', 'alice', ['a3']);
-  expect(await refusal(admitJobs(redis, queues, policy, 'alice', 'generation', 1))).toEqual({ status: 429, code: 'too_many_jobs_in_flight', headers: { 'Retry-After': '10' } });
+  expect(await refusal(admitJobs(redis, queues, policy, 'alice', 'generation', 1))).toEqual({
+    status: 429,
+    code: 'too_many_jobs_in_flight',
+    headers: { 'Retry-After': '10' },
+  });
   // A batch is admitted whole or not at all.
   expect(await refusal(admitJobs(redis, queues, policy, 'bob', 'generation', 4))).toMatchObject({ status: 429 });
 });
@@ -57,7 +67,16 @@ test('ended, failed and expired jobs are pruned from the in-flight set when the 
   const { redis, sets } = fakeRedis();
   // a2 finished, a3 failed, a4 expired (gone from Redis) without the worker's release reaching the set.
   await trackJobs(redis, 'dr', 'alice', ['a1', 'a2', 'a3', 'a4']);
-  expect(await admitJobs(redis, fakeQueues({ a1: 'active', a2: 'completed', a3: 'failed' }), policy, 'alice', 'generation', 1)).toBe(2);
+  expect(
+    await admitJobs(
+      redis,
+      fakeQueues({ a1: 'active', a2: 'completed', a3: 'failed' }),
+      policy,
+      'alice',
+      'generation',
+      1,
+    ),
+  ).toBe(2);
   expect([...sets.get('dr:inflight:alice')!]).toEqual(['a1']);
 });
 
@@ -65,10 +84,14 @@ test('pruning runs at most once per interval per key: a refused client cannot ma
   const { redis, expirePruneMarks } = fakeRedis();
   const states: Record<string, string> = { a1: 'active', a2: 'active', a3: 'active' };
   await trackJobs(redis, 'dr', 'alice', ['a1', 'a2', 'a3']);
-  expect(await refusal(admitJobs(redis, fakeQueues(states), policy, 'alice', 'generation', 1))).toMatchObject({ status: 429 });
+  expect(await refusal(admitJobs(redis, fakeQueues(states), policy, 'alice', 'generation', 1))).toMatchObject({
+    status: 429,
+  });
   states.a1 = 'completed';
   // Within the interval the set is not looked at again, so the ended job still counts...
-  expect(await refusal(admitJobs(redis, fakeQueues(states), policy, 'alice', 'generation', 1))).toMatchObject({ status: 429 });
+  expect(await refusal(admitJobs(redis, fakeQueues(states), policy, 'alice', 'generation', 1))).toMatchObject({
+    status: 429,
+  });
   // ...and once the interval's mark has expired it is pruned.
   expirePruneMarks();
   expect(await admitJobs(redis, fakeQueues(states), policy, 'alice', 'generation', 1)).toBe(3);
@@ -77,7 +100,11 @@ test('pruning runs at most once per interval per key: a refused client cannot ma
 test('a queue holding MAX_QUEUE_DEPTH jobs refuses more with 503 queue_full and Retry-After: 30', async () => {
   const { redis } = fakeRedis();
   expect(await admitJobs(redis, fakeQueues({}, 9), policy, 'alice', 'generation', 1)).toBe(1);
-  expect(await refusal(admitJobs(redis, fakeQueues({}, 9), policy, 'alice', 'generation', 2))).toEqual({ status: 503, code: 'queue_full', headers: { 'Retry-After': '30' } });
+  expect(await refusal(admitJobs(redis, fakeQueues({}, 9), policy, 'alice', 'generation', 2))).toEqual({
+    status: 503,
+    code: 'queue_full',
+    headers: { 'Retry-After': '30' },
+  });
 });
 
 test('a worker releasing an ended job frees its slot at once', async () => {

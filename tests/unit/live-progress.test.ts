@@ -27,8 +27,16 @@ describe('Prefer: wait', () => {
 
 describe('job events from the BullMQ stream', () => {
   test('map to status, progress and finished events', () => {
-    expect(toJobEvent('1-0', { event: 'waiting', jobId: 'j' })).toEqual({ id: '1-0', jobId: 'j', kind: 'status', status: 'queued' });
-    expect(toJobEvent('1-1', { event: 'delayed', jobId: 'j', delay: 1000 })).toMatchObject({ kind: 'status', status: 'queued' });
+    expect(toJobEvent('1-0', { event: 'waiting', jobId: 'j' })).toEqual({
+      id: '1-0',
+      jobId: 'j',
+      kind: 'status',
+      status: 'queued',
+    });
+    expect(toJobEvent('1-1', { event: 'delayed', jobId: 'j', delay: 1000 })).toMatchObject({
+      kind: 'status',
+      status: 'queued',
+    });
     expect(toJobEvent('2-0', { event: 'active', jobId: 'j' })).toMatchObject({ kind: 'status', status: 'running' });
     expect(toJobEvent('3-0', { event: 'progress', jobId: 'j', data: '{"value":0.5,"step":10,"steps":20}' })).toEqual({
       id: '3-0',
@@ -36,10 +44,20 @@ describe('job events from the BullMQ stream', () => {
       kind: 'progress',
       progress: { value: 0.5, step: 10, steps: 20 },
     });
-    expect(toJobEvent('3-1', { event: 'progress', jobId: 'j', data: { value: 0.25 } })).toMatchObject({ progress: { value: 0.25 } });
-    expect(toJobEvent('4-0', { event: 'completed', jobId: 'j', returnvalue: '{}' })).toMatchObject({ kind: 'finished', status: 'succeeded' });
-    expect(toJobEvent('4-1', { event: 'failed', jobId: 'j', failedReason: 'canceled: canceled by the client' })).toMatchObject({ kind: 'finished', status: 'canceled' });
-    expect(toJobEvent('4-2', { event: 'failed', jobId: 'j', failedReason: 'boom' })).toMatchObject({ kind: 'finished', status: 'failed' });
+    expect(toJobEvent('3-1', { event: 'progress', jobId: 'j', data: { value: 0.25 } })).toMatchObject({
+      progress: { value: 0.25 },
+    });
+    expect(toJobEvent('4-0', { event: 'completed', jobId: 'j', returnvalue: '{}' })).toMatchObject({
+      kind: 'finished',
+      status: 'succeeded',
+    });
+    expect(
+      toJobEvent('4-1', { event: 'failed', jobId: 'j', failedReason: 'canceled: canceled by the client' }),
+    ).toMatchObject({ kind: 'finished', status: 'canceled' });
+    expect(toJobEvent('4-2', { event: 'failed', jobId: 'j', failedReason: 'boom' })).toMatchObject({
+      kind: 'finished',
+      status: 'failed',
+    });
     expect(toJobEvent('5-0', { event: 'removed', jobId: 'j' })).toMatchObject({ kind: 'removed' });
   });
 
@@ -62,8 +80,21 @@ describe('job events from the BullMQ stream', () => {
 
 describe('ETA', () => {
   const now = 1_000_000;
-  const snapshot = (over: Partial<QueueSnapshot> = {}): QueueSnapshot => ({ finishAt: new Map(), lanes: [now, now], avgJobMs: 1000, perUnitMs: new Map([['m', 100]]), ...over });
-  const queued = (position: number, units = 5) => ({ id: 'j', running: false, position, model: 'm', units, progress: 0 });
+  const snapshot = (over: Partial<QueueSnapshot> = {}): QueueSnapshot => ({
+    finishAt: new Map(),
+    lanes: [now, now],
+    avgJobMs: 1000,
+    perUnitMs: new Map([['m', 100]]),
+    ...over,
+  });
+  const queued = (position: number, units = 5) => ({
+    id: 'j',
+    running: false,
+    position,
+    model: 'm',
+    units,
+    progress: 0,
+  });
 
   test('a queued job waits its turn round the lanes, then runs for its own expected time', () => {
     // two idle slots: positions 0 and 1 start at once, 2 and 3 after one average job
@@ -94,12 +125,32 @@ describe('ETA', () => {
     expect(workUnits({ type: 'generation', params })).toBe(4);
     expect(workUnits({ type: 'generation', params: { ...params, steps: 20 } })).toBe(80);
     const input = { key: 'k', bytes: 1, width: 1, height: 1, format: 'png' };
-    expect(workUnits({ type: 'classification', params: { model: 'm', top_k: 5 }, inputs: [input, input, input] })).toBe(3);
+    expect(workUnits({ type: 'classification', params: { model: 'm', top_k: 5 }, inputs: [input, input, input] })).toBe(
+      3,
+    );
   });
 });
 
 test('a worker runs on the providers of its models', () => {
-  expect(providerOf({ id: 'w', queues: [], models: [{ name: 'a', provider: 'cpu' }, { name: 'b', provider: 'cpu' }] })).toBe('cpu');
-  expect(providerOf({ id: 'w', queues: [], models: [{ name: 'a', provider: 'cuda' }, { name: 'b', provider: 'cpu' }] })).toBe('cpu+cuda');
+  expect(
+    providerOf({
+      id: 'w',
+      queues: [],
+      models: [
+        { name: 'a', provider: 'cpu' },
+        { name: 'b', provider: 'cpu' },
+      ],
+    }),
+  ).toBe('cpu');
+  expect(
+    providerOf({
+      id: 'w',
+      queues: [],
+      models: [
+        { name: 'a', provider: 'cuda' },
+        { name: 'b', provider: 'cpu' },
+      ],
+    }),
+  ).toBe('cpu+cuda');
   expect(providerOf({ id: 'w', queues: [], models: [] })).toBe('none');
 });

@@ -1,7 +1,12 @@
 import { lumaPlane, replaceLuma, rgbToYCbCr, yCbCrToRgb } from '../../workers/imaging/luma-chroma';
 import { restoredSize } from '../../workers/processors/image-graph-processor';
 
-const rgb = (pixels: number[][], width = pixels.length) => ({ data: Buffer.from(pixels.flat()), width, height: pixels.length / width, channels: 3 as const });
+const rgb = (pixels: number[][], width = pixels.length) => ({
+  data: Buffer.from(pixels.flat()),
+  width,
+  height: pixels.length / width,
+  channels: 3 as const,
+});
 
 test('known BT.601 full-range values', () => {
   const close = (got: number[], want: number[]) => got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 3));
@@ -34,27 +39,57 @@ test('out-of-gamut YCbCr is clamped to 0..255', () => {
 });
 
 test('lumaPlane is Y scaled and normalised, planar', () => {
-  const img = rgb([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]], 2);
+  const img = rgb(
+    [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [255, 255, 255],
+    ],
+    2,
+  );
   expect(Array.from(lumaPlane(img, 1)).map((v) => Number(v.toFixed(3)))).toEqual([76.245, 149.685, 29.07, 255]);
   expect(lumaPlane(img, 1 / 255)[3]).toBeCloseTo(1, 6);
   expect(lumaPlane(img, 1 / 255, 0.5, 0.5)[3]).toBeCloseTo(1, 6);
 });
 
 test('replaceLuma keeps the chroma and takes Y from the plane (range mapped, clamped)', () => {
-  const img = rgb([[200, 100, 50], [10, 20, 30], [128, 128, 128], [0, 0, 0]], 2);
+  const img = rgb(
+    [
+      [200, 100, 50],
+      [10, 20, 30],
+      [128, 128, 128],
+      [0, 0, 0],
+    ],
+    2,
+  );
   // Feeding the image's own luma back gives the image back.
   const same = replaceLuma(img, lumaPlane(img, 1 / 255), [0, 1]);
   Array.from(same.data).forEach((v, i) => expect(Math.abs(v - img.data[i])).toBeLessThanOrEqual(1));
   const out = replaceLuma(img, Float32Array.from([0, 2, 0.6, -1]), [0, 1]);
-  expect(Array.from(out.data.subarray(3, 6))).toEqual(yCbCrToRgb(255, ...rgbToYCbCr(10, 20, 30).slice(1) as [number, number]));
+  expect(Array.from(out.data.subarray(3, 6))).toEqual(
+    yCbCrToRgb(255, ...(rgbToYCbCr(10, 20, 30).slice(1) as [number, number])),
+  );
   expect(Array.from(out.data.subarray(6, 9))).toEqual([153, 153, 153]);
   expect(Array.from(out.data.subarray(9, 12))).toEqual([0, 0, 0]);
-  expect({ width: out.width, height: out.height, channels: out.channels }).toEqual({ width: 2, height: 2, channels: 3 });
+  expect({ width: out.width, height: out.height, channels: out.channels }).toEqual({
+    width: 2,
+    height: 2,
+    channels: 3,
+  });
   expect(() => replaceLuma(img, new Float32Array(3), [0, 1])).toThrow(/luma has 3 values/);
 });
 
 test('a range of rows fills only those rows', () => {
-  const img = rgb([[200, 100, 50], [10, 20, 30], [128, 128, 128], [90, 60, 30]], 2);
+  const img = rgb(
+    [
+      [200, 100, 50],
+      [10, 20, 30],
+      [128, 128, 128],
+      [90, 60, 30],
+    ],
+    2,
+  );
   const whole = lumaPlane(img, 1);
   const parts = new Float32Array(4);
   lumaPlane(img, 1, 0, 1, parts, { from: 1, to: 2 });
@@ -62,7 +97,9 @@ test('a range of rows fills only those rows', () => {
   const out = Buffer.alloc(12);
   replaceLuma(img, lumaPlane(img, 1 / 255), [0, 1], out, { from: 0, to: 1 });
   expect(Array.from(out.subarray(6))).toEqual([0, 0, 0, 0, 0, 0]);
-  expect(Array.from(out.subarray(0, 6))).toEqual(Array.from(replaceLuma(img, lumaPlane(img, 1 / 255), [0, 1]).data.subarray(0, 6)));
+  expect(Array.from(out.subarray(0, 6))).toEqual(
+    Array.from(replaceLuma(img, lumaPlane(img, 1 / 255), [0, 1]).data.subarray(0, 6)),
+  );
 });
 
 test('restoredSize keeps the input aspect ratio with the longer side given', () => {

@@ -6,8 +6,13 @@ import { FIXTURE_MODELS } from '../helpers/paths';
 
 test('the fixture manifests for the shared models all validate and resolve their files', () => {
   const catalog = loadModelCatalog([FIXTURE_MODELS]);
-  expect(catalog.entries.map((e) => e.manifest.name)).toEqual(expect.arrayContaining(['mobilenetv2-12-int8', 'squeezenet1.1', 'omori-sprite-gan']));
-  expect(catalog.get('squeezenet1.1')!.manifest).toMatchObject({ kind: 'classifier', preprocess: { channel_order: 'BGR', scale: 1 } });
+  expect(catalog.entries.map((e) => e.manifest.name)).toEqual(
+    expect.arrayContaining(['mobilenetv2-12-int8', 'squeezenet1.1', 'omori-sprite-gan']),
+  );
+  expect(catalog.get('squeezenet1.1')!.manifest).toMatchObject({
+    kind: 'classifier',
+    preprocess: { channel_order: 'BGR', scale: 1 },
+  });
 });
 
 test('bad manifests are all reported at once', () => {
@@ -18,7 +23,15 @@ test('bad manifests are all reported at once', () => {
   };
   write('a', '{not json');
   write('b', { name: 'b', kind: 'teleporter' });
-  write('c', { name: 'c', kind: 'generator', files: { model: 'missing.onnx' }, inputs: { latent: 'z' }, outputs: { image: 'x' }, latent: { shape: [4] }, output: { width: 8, height: 8 } });
+  write('c', {
+    name: 'c',
+    kind: 'generator',
+    files: { model: 'missing.onnx' },
+    inputs: { latent: 'z' },
+    outputs: { image: 'x' },
+    latent: { shape: [4] },
+    output: { width: 8, height: 8 },
+  });
   try {
     loadModelCatalog([root, path.join(root, 'nowhere')]);
     throw new Error('expected a ModelCatalogError');

@@ -4,7 +4,14 @@ import { createQueueWatchdog, type WatchedWorker } from '../../workers/queue-wat
 /** A fake BullMQ worker the test steers, and a fake clock: the watchdog's verdicts are pure logic. */
 function setup() {
   let now = 1_000_000;
-  const state = { running: true, blocking: 'ready' as string | undefined, held: 0, lastTakenAt: 0, waiting: 0, redisReady: true };
+  const state = {
+    running: true,
+    blocking: 'ready' as string | undefined,
+    held: 0,
+    lastTakenAt: 0,
+    waiting: 0,
+    redisReady: true,
+  };
   const worker: WatchedWorker = {
     queue: 'generation',
     isRunning: () => state.running,

@@ -33,8 +33,15 @@ test('an outage is one line per retry interval from all connections, and one lin
   connections[0].emit('ready');
   connections[1].emit('ready');
   // Retries at 0, 200, 600, 1400 and 3000 ms: lines at 0, then 1400 (the first retry at least 1 s later), then 3000 (1.6 s later).
-  expect(lines.map((l) => [l.level, l.fields.retry_in_ms])).toEqual([['warn', 200], ['warn', 1600], ['warn', 3200], ['info', undefined]]);
-  expect(lines[0].msg).toBe('redis unreachable at redis://:***@10.0.0.5:6379 (connect ECONNREFUSED 10.0.0.5:6379); next retry in 200 ms');
+  expect(lines.map((l) => [l.level, l.fields.retry_in_ms])).toEqual([
+    ['warn', 200],
+    ['warn', 1600],
+    ['warn', 3200],
+    ['info', undefined],
+  ]);
+  expect(lines[0].msg).toBe(
+    'redis unreachable at redis://:***@10.0.0.5:6379 (connect ECONNREFUSED 10.0.0.5:6379); next retry in 200 ms',
+  );
   expect(lines[3].msg).toBe('redis reachable again at redis://:***@10.0.0.5:6379');
 });
 
@@ -42,7 +49,8 @@ test('other errors are logged, the same one again at most every 10 s', () => {
   let now = 0;
   const { lines, logger } = fakeLogger();
   const log = createRedisErrorLog(logger, 'redis://127.0.0.1:6379', () => now);
-  for (let i = 0; i < 50; i++, now += 500) log.report(new Error('OOM command not allowed'), { queue: 'batch' }, 'worker error');
+  for (let i = 0; i < 50; i++, now += 500)
+    log.report(new Error('OOM command not allowed'), { queue: 'batch' }, 'worker error');
   expect(lines.map((l) => l.fields.repeated)).toEqual([undefined, 19, 19]);
   expect(lines[0]).toMatchObject({ msg: 'worker error', fields: { queue: 'batch', err: 'OOM command not allowed' } });
 });

@@ -21,7 +21,11 @@ test('identical requests in flight share one computation', async () => {
     await gate;
     return { v: 'x' };
   };
-  const all = Promise.all([cache.remember('alice', 'k', compute, () => 1), cache.remember('alice', 'k', compute, () => 1), cache.remember('alice', 'k', compute, () => 1)]);
+  const all = Promise.all([
+    cache.remember('alice', 'k', compute, () => 1),
+    cache.remember('alice', 'k', compute, () => 1),
+    cache.remember('alice', 'k', compute, () => 1),
+  ]);
   release();
   const results = await all;
   expect(computed).toBe(1);
@@ -39,7 +43,10 @@ test("one owner's results and in-flight work are never another owner's", async (
     await gate;
     return { n: computed };
   };
-  const concurrent = Promise.all([cache.remember('alice', 'k', compute, () => 1), cache.remember('bob', 'k', compute, () => 1)]);
+  const concurrent = Promise.all([
+    cache.remember('alice', 'k', compute, () => 1),
+    cache.remember('bob', 'k', compute, () => 1),
+  ]);
   release();
   expect((await concurrent).map((r) => r.cached)).toEqual([false, false]);
   expect(computed).toBe(2);
@@ -49,13 +56,57 @@ test("one owner's results and in-flight work are never another owner's", async (
 
 test('bounded by bytes, expires by TTL, failures are not cached', async () => {
   const cache = createResultCache(100, 50);
-  await cache.remember('alice', 'a', async () => ({ a: 1 }), () => 60);
-  await cache.remember('alice', 'b', async () => ({ b: 1 }), () => 60); // evicts a
-  expect((await cache.remember('alice', 'a', async () => ({ a: 2 }), () => 60)).cached).toBe(false);
+  await cache.remember(
+    'alice',
+    'a',
+    async () => ({ a: 1 }),
+    () => 60,
+  );
+  await cache.remember(
+    'alice',
+    'b',
+    async () => ({ b: 1 }),
+    () => 60,
+  ); // evicts a
+  expect(
+    (
+      await cache.remember(
+        'alice',
+        'a',
+        async () => ({ a: 2 }),
+        () => 60,
+      )
+    ).cached,
+  ).toBe(false);
   await new Promise((r) => setTimeout(r, 80));
-  expect((await cache.remember('alice', 'a', async () => ({ a: 3 }), () => 60)).cached).toBe(false);
-  await expect(cache.remember('alice', 'f', async () => Promise.reject(new Error('boom')), () => 1)).rejects.toThrow('boom');
-  expect((await cache.remember('alice', 'f', async () => ({ ok: 1 }), () => 1)).cached).toBe(false);
+  expect(
+    (
+      await cache.remember(
+        'alice',
+        'a',
+        async () => ({ a: 3 }),
+        () => 60,
+      )
+    ).cached,
+  ).toBe(false);
+  await expect(
+    cache.remember(
+      'alice',
+      'f',
+      async () => Promise.reject(new Error('boom')),
+      () => 1,
+    ),
+  ).rejects.toThrow('boom');
+  expect(
+    (
+      await cache.remember(
+        'alice',
+        'f',
+        async () => ({ ok: 1 }),
+        () => 1,
+      )
+    ).cached,
+  ).toBe(false);
 });
 
 test('keys depend on every part, bytes included', () => {

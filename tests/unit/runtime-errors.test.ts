@@ -3,9 +3,15 @@ import { AbortedError, InferenceCrashedError, InferenceError } from '../../worke
 
 test('a failed inference fails its job for good as inference_failed, a crashed one as inference_crashed', () => {
   const failed = toJobFailure(new InferenceError('Failed to allocate memory'), false);
-  expect({ name: failed.name, message: failed.message }).toEqual({ name: 'UnrecoverableError', message: 'inference_failed: Failed to allocate memory' });
+  expect({ name: failed.name, message: failed.message }).toEqual({
+    name: 'UnrecoverableError',
+    message: 'inference_failed: Failed to allocate memory',
+  });
   const crashed = toJobFailure(new InferenceCrashedError('inference thread crashed (exit code 70)'), false);
-  expect({ name: crashed.name, message: crashed.message }).toEqual({ name: 'UnrecoverableError', message: 'inference_crashed: inference thread crashed (exit code 70)' });
+  expect({ name: crashed.name, message: crashed.message }).toEqual({
+    name: 'UnrecoverableError',
+    message: 'inference_crashed: inference thread crashed (exit code 70)',
+  });
 });
 
 test('a crash is known by its class and code, not by what its message says', () => {

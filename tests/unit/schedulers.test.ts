@@ -158,7 +158,11 @@ describe('single steps against hand-derived values', () => {
     const expected = Array.from(x, (xi, i) => xi + eps[i] * (sigmaAt(749) - sigmaAt(999)));
     expectClose(euler.step(eps, 0, x), expected, 1e-5);
     // The last step lands on sigma 0: x - sigma * eps, the predicted x0.
-    expectClose(euler.step(eps, 3, x), Array.from(x, (xi, i) => xi - sigmaAt(249) * eps[i]), 1e-5);
+    expectClose(
+      euler.step(eps, 3, x),
+      Array.from(x, (xi, i) => xi - sigmaAt(249) * eps[i]),
+      1e-5,
+    );
   });
 
   it('Euler ancestral splits sigma_next into a deterministic and a noise part', () => {
@@ -169,7 +173,11 @@ describe('single steps against hand-derived values', () => {
     const noise = [0.3, -1, 0.5];
     let k = 0;
     const stepped = ancestral.step(eps, 0, x, () => noise[k++]);
-    expectClose(stepped, Array.from(x, (xi, i) => xi + eps[i] * (down - s) + noise[i] * up), 1e-5);
+    expectClose(
+      stepped,
+      Array.from(x, (xi, i) => xi + eps[i] * (down - s) + noise[i] * up),
+      1e-5,
+    );
     expect(() => ancestral.step(eps, 0, x)).toThrow(/rng/);
   });
 
@@ -202,7 +210,11 @@ describe('single steps against hand-derived values', () => {
     const noise = [0.5, 0.5, -0.5];
     let k = 0;
     const renoised = denoised.map((d, i) => Math.sqrt(ABAR[499]) * d + Math.sqrt(1 - ABAR[499]) * noise[i]);
-    expectClose(lcm.step(eps, 1, x, () => noise[k++]), renoised, 1e-5);
+    expectClose(
+      lcm.step(eps, 1, x, () => noise[k++]),
+      renoised,
+      1e-5,
+    );
     // A small timestep_scaling makes c_skip visible: at t = 759 * 0.001 it is about 0.3.
     const slow = createScheduler('lcm', sd({ timestep_scaling: 0.001 }), 4);
     const s2 = t * 0.001;
@@ -288,9 +300,17 @@ describe('img2img', () => {
     expectClose(createScheduler('ddim', sd(), 50).addNoise(original, noise, t), vp, 1e-6);
     expectClose(createScheduler('lcm', sd(), 4).addNoise(original, noise, t), vp, 1e-6);
     const ve = createScheduler('euler', sd({ timestep_spacing: 'leading' }), 50).addNoise(original, noise, t);
-    expectClose(ve, [0, 1].map((i) => original[i] + sigmaAt(t) * noise[i]), 1e-5);
+    expectClose(
+      ve,
+      [0, 1].map((i) => original[i] + sigmaAt(t) * noise[i]),
+      1e-5,
+    );
     // The two scales differ by sqrt(sigma^2 + 1) = 1 / sqrt(abar).
-    expectClose(Array.from(ve, (v) => v * Math.sqrt(ABAR[t])), vp, 1e-6);
+    expectClose(
+      Array.from(ve, (v) => v * Math.sqrt(ABAR[t])),
+      vp,
+      1e-6,
+    );
   });
 });
 

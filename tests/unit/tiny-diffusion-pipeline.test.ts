@@ -8,7 +8,6 @@ import { buildTinyDiffusionPipeline } from '../../scripts/demo-models/tiny-diffu
 import { LATENT_BASIS, VAE_SCALING_FACTOR } from '../../scripts/demo-models/tiny-diffusion/latent-colour-space';
 import { PROMPT_WORDS } from '../../scripts/demo-models/tiny-diffusion/prompt-words';
 
-
 const LENGTH = 77;
 let ort: typeof Ort;
 let dir: string;
@@ -42,7 +41,8 @@ function bpe(word: string): string[] {
     let best = -1;
     for (let i = 0; i + 1 < parts.length; i++) {
       const rank = ranks.get(`${parts[i]} ${parts[i + 1]}`);
-      if (rank !== undefined && (best < 0 || rank < (ranks.get(`${parts[best]} ${parts[best + 1]}`) as number))) best = i;
+      if (rank !== undefined && (best < 0 || rank < (ranks.get(`${parts[best]} ${parts[best + 1]}`) as number)))
+        best = i;
     }
     if (best < 0) return parts;
     const [left, right] = [parts[best], parts[best + 1]];
@@ -68,7 +68,12 @@ async function encodeText(prompts: string[]) {
   return { hidden: out.last_hidden_state as Ort.Tensor, pooled: out.pooler_output as Ort.Tensor, ids };
 }
 
-async function unet(sample: Float32Array, dims: number[], timesteps: number[], context: Ort.Tensor): Promise<Float32Array> {
+async function unet(
+  sample: Float32Array,
+  dims: number[],
+  timesteps: number[],
+  context: Ort.Tensor,
+): Promise<Float32Array> {
   const out = await sessions.unet.run({
     sample: new ort.Tensor('float32', sample, dims),
     timestep: new ort.Tensor('int64', BigInt64Array.from(timesteps.map(BigInt)), [timesteps.length]),
@@ -99,8 +104,18 @@ function impliedX0(sample: Float32Array, eps: Float32Array, alphaBar: number[], 
 async function targetLatents(prompts: string[], height = 32, width = 32): Promise<Float64Array> {
   const { hidden } = await encodeText(prompts);
   const size = prompts.length * 4 * height * width;
-  const eps = await unet(new Float32Array(size), [prompts.length, 4, height, width], prompts.map(() => 0), hidden);
-  return impliedX0(new Float32Array(size), eps, prompts.map(() => alphasCumprod()[0]), size / prompts.length);
+  const eps = await unet(
+    new Float32Array(size),
+    [prompts.length, 4, height, width],
+    prompts.map(() => 0),
+    hidden,
+  );
+  return impliedX0(
+    new Float32Array(size),
+    eps,
+    prompts.map(() => alphasCumprod()[0]),
+    size / prompts.length,
+  );
 }
 
 function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -111,12 +126,15 @@ function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 async function decode(latent: Float64Array, dims: number[]): Promise<Ort.Tensor> {
   const scaled = Float32Array.from(latent, (x) => x / VAE_SCALING_FACTOR);
-  return (await sessions.vae_decoder.run({ latent_sample: new ort.Tensor('float32', scaled, dims) })).sample as Ort.Tensor;
+  return (await sessions.vae_decoder.run({ latent_sample: new ort.Tensor('float32', scaled, dims) }))
+    .sample as Ort.Tensor;
 }
 
 describe('tiny-diffusion pipeline folder', () => {
   it('has the optimum ONNX export layout, under 2 MB, deterministic', async () => {
-    const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => statSync(path.join(dir, f)).isFile()).sort();
+    const files = (readdirSync(dir, { recursive: true }) as string[])
+      .filter((f) => statSync(path.join(dir, f)).isFile())
+      .sort();
     expect(files).toEqual([
       'model_index.json',
       'scheduler/scheduler_config.json',
@@ -138,14 +156,18 @@ describe('tiny-diffusion pipeline folder', () => {
     const again = mkdtempSync(path.join(tmpdir(), 'darkroom-tiny-diffusion-again-'));
     try {
       await buildTinyDiffusionPipeline(again);
-      for (const f of files) expect(readFileSync(path.join(again, f)).equals(readFileSync(path.join(dir, f)))).toBe(true);
+      for (const f of files)
+        expect(readFileSync(path.join(again, f)).equals(readFileSync(path.join(dir, f)))).toBe(true);
     } finally {
       rmSync(again, { recursive: true, force: true });
     }
   });
 
   it('declares an SD 1.x pipeline with an Euler scheduler and the VAE scaling factor', () => {
-    expect(readJson('model_index.json')).toMatchObject({ _class_name: 'StableDiffusionPipeline', scheduler: ['diffusers', 'EulerDiscreteScheduler'] });
+    expect(readJson('model_index.json')).toMatchObject({
+      _class_name: 'StableDiffusionPipeline',
+      scheduler: ['diffusers', 'EulerDiscreteScheduler'],
+    });
     expect(readJson('scheduler/scheduler_config.json')).toMatchObject({
       num_train_timesteps: 1000,
       beta_start: 0.00085,
@@ -161,16 +183,28 @@ describe('tiny-diffusion pipeline folder', () => {
 
   it('gives every graph the optimum tensor names, types and shapes', () => {
     const signature = (session: Ort.InferenceSession) =>
-      [...session.inputMetadata, ...session.outputMetadata].map((m) => (m.isTensor ? `${m.name}:${m.type}[${m.shape.join(',')}]` : m.name));
-    expect(signature(sessions.text_encoder)).toEqual(['input_ids:int32[batch,77]', 'last_hidden_state:float32[batch,77,32]', 'pooler_output:float32[batch,32]']);
+      [...session.inputMetadata, ...session.outputMetadata].map((m) =>
+        m.isTensor ? `${m.name}:${m.type}[${m.shape.join(',')}]` : m.name,
+      );
+    expect(signature(sessions.text_encoder)).toEqual([
+      'input_ids:int32[batch,77]',
+      'last_hidden_state:float32[batch,77,32]',
+      'pooler_output:float32[batch,32]',
+    ]);
     expect(signature(sessions.unet)).toEqual([
       'sample:float32[batch,4,height,width]',
       'timestep:int64[batch]',
       'encoder_hidden_states:float32[batch,77,32]',
       'out_sample:float32[batch,4,height,width]',
     ]);
-    expect(signature(sessions.vae_decoder)).toEqual(['latent_sample:float32[batch,4,height,width]', 'sample:float32[batch,3,image_height,image_width]']);
-    expect(signature(sessions.vae_encoder)).toEqual(['sample:float32[batch,3,height,width]', 'latent_sample:float32[batch,4,latent_height,latent_width]']);
+    expect(signature(sessions.vae_decoder)).toEqual([
+      'latent_sample:float32[batch,4,height,width]',
+      'sample:float32[batch,3,image_height,image_width]',
+    ]);
+    expect(signature(sessions.vae_encoder)).toEqual([
+      'sample:float32[batch,3,height,width]',
+      'latent_sample:float32[batch,4,latent_height,latent_width]',
+    ]);
   });
 });
 
@@ -180,7 +214,9 @@ describe('tiny-diffusion tokenizer files', () => {
     const merges = [...ranks.keys()];
     expect(readFileSync(path.join(dir, 'tokenizer/merges.txt'), 'utf8').startsWith('#version: 0.2\n')).toBe(true);
     expect(new Set(Object.values(vocab)).size).toBe(size);
-    expect([vocab['!'], vocab['!</w>'], vocab['a</w>'] - vocab.a, vocab['Ń'], vocab['Ń</w>']]).toEqual([0, 256, 256, 255, 511]);
+    expect([vocab['!'], vocab['!</w>'], vocab['a</w>'] - vocab.a, vocab['Ń'], vocab['Ń</w>']]).toEqual([
+      0, 256, 256, 255, 511,
+    ]);
     merges.forEach((merge, rank) => expect(vocab[merge.replace(' ', '')]).toBe(512 + rank));
     expect(size).toBe(512 + merges.length + 2);
     expect([vocab['<|startoftext|>'], vocab['<|endoftext|>']]).toEqual([size - 2, size - 1]);
@@ -191,7 +227,13 @@ describe('tiny-diffusion tokenizer files', () => {
     const split = PROMPT_WORDS.filter((word) => bpe(word).length !== 1);
     expect(split).toEqual([]);
     expect(tokenize('A photo of a cat').slice(0, 7)).toEqual([
-      vocab['<|startoftext|>'], vocab['a</w>'], vocab['photo</w>'], vocab['of</w>'], vocab['a</w>'], vocab['cat</w>'], vocab['<|endoftext|>'],
+      vocab['<|startoftext|>'],
+      vocab['a</w>'],
+      vocab['photo</w>'],
+      vocab['of</w>'],
+      vocab['a</w>'],
+      vocab['cat</w>'],
+      vocab['<|endoftext|>'],
     ]);
   });
 
@@ -205,8 +247,16 @@ describe('tiny-diffusion tokenizer files', () => {
       eos_token: { content: '<|endoftext|>' },
       tokenizer_class: 'CLIPTokenizer',
     });
-    expect(readJson('tokenizer/special_tokens_map.json')).toMatchObject({ bos_token: { content: '<|startoftext|>' }, pad_token: '<|endoftext|>' });
-    expect(readJson('text_encoder/config.json')).toMatchObject({ bos_token_id: eos - 1, eos_token_id: eos, pad_token_id: eos, vocab_size: eos + 1 });
+    expect(readJson('tokenizer/special_tokens_map.json')).toMatchObject({
+      bos_token: { content: '<|startoftext|>' },
+      pad_token: '<|endoftext|>',
+    });
+    expect(readJson('text_encoder/config.json')).toMatchObject({
+      bos_token_id: eos - 1,
+      eos_token_id: eos,
+      pad_token_id: eos,
+      vocab_size: eos + 1,
+    });
   });
 });
 
@@ -243,10 +293,21 @@ describe('tiny-diffusion UNet', () => {
     const alphas = alphasCumprod();
     const perItem = 4 * 32 * 32;
     const estimates: Float64Array[] = [];
-    for (const timesteps of [[999, 1], [500, 250], [20, 981]]) {
+    for (const timesteps of [
+      [999, 1],
+      [500, 250],
+      [20, 981],
+    ]) {
       const sample = Float32Array.from({ length: 2 * perItem }, () => next() * 3);
       const eps = await unet(sample, [2, 4, 32, 32], timesteps, hidden);
-      estimates.push(impliedX0(sample, eps, timesteps.map((t) => alphas[t]), perItem));
+      estimates.push(
+        impliedX0(
+          sample,
+          eps,
+          timesteps.map((t) => alphas[t]),
+          perItem,
+        ),
+      );
     }
     for (const other of estimates.slice(1)) {
       let worst = 0;
@@ -262,7 +323,8 @@ describe('tiny-diffusion UNet', () => {
     const latents = await targetLatents(prompts);
     const perItem = 4 * 32 * 32;
     const item = (k: number) => latents.subarray(k * perItem, (k + 1) * perItem);
-    for (let a = 0; a < prompts.length; a++) for (let b = a + 1; b < prompts.length; b++) expect(meanAbsDiff(item(a), item(b))).toBeGreaterThan(0.3);
+    for (let a = 0; a < prompts.length; a++)
+      for (let b = a + 1; b < prompts.length; b++) expect(meanAbsDiff(item(a), item(b))).toBeGreaterThan(0.3);
     for (let k = 0; k < 3; k++) {
       const std = Math.sqrt(item(k).reduce((sum, x) => sum + x * x, 0) / perItem);
       expect(std).toBeGreaterThan(0.4);
@@ -281,7 +343,8 @@ describe('tiny-diffusion VAE', () => {
     const pixels = image.data as Float32Array;
     expect(pixels.every((x) => x >= -1 && x <= 1)).toBe(true);
     const plane = 256 * 256;
-    const channelMean = (b: number, c: number) => pixels.subarray((b * 3 + c) * plane, (b * 3 + c + 1) * plane).reduce((s, x) => s + x, 0) / plane;
+    const channelMean = (b: number, c: number) =>
+      pixels.subarray((b * 3 + c) * plane, (b * 3 + c + 1) * plane).reduce((s, x) => s + x, 0) / plane;
     expect(channelMean(0, 0) - channelMean(0, 2)).toBeGreaterThan(0.3);
     expect(channelMean(1, 2) - channelMean(1, 0)).toBeGreaterThan(0.3);
   });

@@ -1,4 +1,12 @@
-import { blockedAddressReason, canonicalHost, checkWebhookUrl, ipv6Groups, WebhookHostUnresolved, WebhookUrlRefused, type HostLookup } from '../../src/webhooks/webhook-address';
+import {
+  blockedAddressReason,
+  canonicalHost,
+  checkWebhookUrl,
+  ipv6Groups,
+  WebhookHostUnresolved,
+  WebhookUrlRefused,
+  type HostLookup,
+} from '../../src/webhooks/webhook-address';
 
 /** Which addresses and URLs a webhook may reach (SSRF rules). */
 
@@ -19,7 +27,16 @@ test.each([
   expect(blockedAddressReason(ip)).toBe(reason);
 });
 
-test.each(['8.8.8.8', '1.1.1.1', '172.15.255.255', '172.32.0.0', '192.169.0.1', '100.128.0.1', '11.0.0.1', '223.255.255.255'])('public IPv4 %s is allowed', (ip) => {
+test.each([
+  '8.8.8.8',
+  '1.1.1.1',
+  '172.15.255.255',
+  '172.32.0.0',
+  '192.169.0.1',
+  '100.128.0.1',
+  '11.0.0.1',
+  '223.255.255.255',
+])('public IPv4 %s is allowed', (ip) => {
   expect(blockedAddressReason(ip)).toBeUndefined();
 });
 
@@ -55,7 +72,15 @@ test.each([
   expect(blockedAddressReason(ip)).toBe(reason);
 });
 
-test.each(['2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '::ffff:0:8.8.8.8', '64:ff9b::8.8.8.8', '2001:1::1', '2a00:1450::1'])('public IPv6 %s is allowed', (ip) => {
+test.each([
+  '2606:4700:4700::1111',
+  '2001:4860:4860::8888',
+  '::ffff:8.8.8.8',
+  '::ffff:0:8.8.8.8',
+  '64:ff9b::8.8.8.8',
+  '2001:1::1',
+  '2a00:1450::1',
+])('public IPv6 %s is allowed', (ip) => {
   expect(blockedAddressReason(ip)).toBeUndefined();
 });
 
@@ -68,11 +93,13 @@ test('IPv6 parsing and canonical host names', () => {
 });
 
 /** A fake DNS: names map to fixed answers, so no test depends on the machine's resolver. */
-const fakeDns = (answers: Record<string, string[]>): HostLookup => async (host) => {
-  const found = answers[host];
-  if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-  return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const fakeDns =
+  (answers: Record<string, string[]>): HostLookup =>
+  async (host) => {
+    const found = answers[host];
+    if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 const dnsAnswers = fakeDns({
   'hooks.example.com': ['93.184.216.34', '2606:2800:220:1::1'],
   'intranet.example.com': ['10.1.2.3'],
@@ -81,19 +108,31 @@ const dnsAnswers = fakeDns({
   localhost: ['127.0.0.1', '::1'],
 });
 
-const refusal = (url: string, allow: string[] = []) => checkWebhookUrl(url, allow, dnsAnswers).then(() => 'allowed', (err: Error) => `${err.name}: ${err.message}`);
+const refusal = (url: string, allow: string[] = []) =>
+  checkWebhookUrl(url, allow, dnsAnswers).then(
+    () => 'allowed',
+    (err: Error) => `${err.name}: ${err.message}`,
+  );
 
 test('URLs: http(s) only; hosts resolving to any non-public address are refused', async () => {
-  await expect(checkWebhookUrl('https://hooks.example.com/x', [], dnsAnswers)).resolves.toMatchObject({ addresses: [{ address: '93.184.216.34' }, { address: '2606:2800:220:1::1' }] });
-  expect(await refusal('ftp://hooks.example.com/x')).toBe('WebhookUrlRefused: only http and https URLs are allowed (got ftp:)');
+  await expect(checkWebhookUrl('https://hooks.example.com/x', [], dnsAnswers)).resolves.toMatchObject({
+    addresses: [{ address: '93.184.216.34' }, { address: '2606:2800:220:1::1' }],
+  });
+  expect(await refusal('ftp://hooks.example.com/x')).toBe(
+    'WebhookUrlRefused: only http and https URLs are allowed (got ftp:)',
+  );
   expect(await refusal('not a url')).toBe('WebhookUrlRefused: not a valid URL');
-  expect(await refusal('http://intranet.example.com/')).toBe('WebhookUrlRefused: intranet.example.com resolves to 10.1.2.3, not a public address (private)');
+  expect(await refusal('http://intranet.example.com/')).toBe(
+    'WebhookUrlRefused: intranet.example.com resolves to 10.1.2.3, not a public address (private)',
+  );
   expect(await refusal('http://mixed.example.com/')).toContain('resolves to 192.168.0.5');
   expect(await refusal('http://mapped.example.com/')).toContain('loopback (IPv4 127.0.0.1 inside IPv6)');
   expect(await refusal('http://10.0.0.1/hook')).toBe('WebhookUrlRefused: 10.0.0.1 is not a public address (private)');
   expect(await refusal('http://[::1]:1/')).toBe('WebhookUrlRefused: ::1 is not a public address (loopback)');
   expect(await refusal('http://[::ffff:169.254.169.254]/')).toContain('link-local');
-  expect(await refusal('http://[64:ff9b:1::7f00:1]/')).toBe('WebhookUrlRefused: 64:ff9b:1::7f00:1 is not a public address (NAT64 local-use prefix (64:ff9b:1::/48))');
+  expect(await refusal('http://[64:ff9b:1::7f00:1]/')).toBe(
+    'WebhookUrlRefused: 64:ff9b:1::7f00:1 is not a public address (NAT64 local-use prefix (64:ff9b:1::/48))',
+  );
   expect(await refusal('http://[2002:7f00:1::]:8080/')).toContain('6to4 (IPv4 127.0.0.1 inside IPv6)');
   // WHATWG URL parsing turns odd IPv4 spellings into dotted quads before the check.
   expect(await refusal('http://2130706433/')).toBe('WebhookUrlRefused: 127.0.0.1 is not a public address (loopback)');

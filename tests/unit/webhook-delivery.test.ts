@@ -46,13 +46,30 @@ const lookup: HostLookup = async (host) => {
   throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
 };
 const deps = (allow = ['127.0.0.1'], timeoutMs = 2000): DeliveryDeps => ({
-  config: { QUEUE_PREFIX: 'test', JOB_RETENTION_SECONDS: 60, WEBHOOK_ALLOWED_HOSTS: allow, WEBHOOK_TIMEOUT_MS: timeoutMs },
+  config: {
+    QUEUE_PREFIX: 'test',
+    JOB_RETENTION_SECONDS: 60,
+    WEBHOOK_ALLOWED_HOSTS: allow,
+    WEBHOOK_TIMEOUT_MS: timeoutMs,
+  },
   secret: SECRET,
   redis: {} as Redis, // deliverOnce does not touch Redis
   lookup,
 });
-const delivery = (url: string): WebhookDelivery => ({ delivery_id: 'whd_1', job_id: 'gen_1', owner: 'alice', event: 'succeeded', url, body: '{"id":"gen_1","status":"succeeded"}', seq: 1 });
-const outcome = (p: Promise<unknown>) => p.then((v) => ({ ok: v }), (err: Error) => ({ error: err.message, final: err instanceof UnrecoverableError }));
+const delivery = (url: string): WebhookDelivery => ({
+  delivery_id: 'whd_1',
+  job_id: 'gen_1',
+  owner: 'alice',
+  event: 'succeeded',
+  url,
+  body: '{"id":"gen_1","status":"succeeded"}',
+  seq: 1,
+});
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    (v) => ({ ok: v }),
+    (err: Error) => ({ error: err.message, final: err instanceof UnrecoverableError }),
+  );
 
 test('a 2xx answer ends the delivery; the request carries the signed body and the headers', async () => {
   const d = delivery(`http://127.0.0.1:${port}/hook?x=1`);
@@ -60,7 +77,11 @@ test('a 2xx answer ends the delivery; the request carries the signed body and th
   expect(received).toHaveLength(1);
   const [r] = received;
   expect(r).toMatchObject({ path: '/hook?x=1', body: d.body });
-  expect(r.headers).toMatchObject({ 'content-type': 'application/json', 'darkroom-event': 'succeeded', 'darkroom-delivery': 'whd_1' });
+  expect(r.headers).toMatchObject({
+    'content-type': 'application/json',
+    'darkroom-event': 'succeeded',
+    'darkroom-delivery': 'whd_1',
+  });
   // Signed with the owner's own secret: not with another key's, nor with the server secret itself.
   const signature = r.headers['darkroom-signature'] as string;
   expect(verifySignatureHeader(ownerWebhookSecret(SECRET, 'alice'), signature, r.body)).toBe(true);
@@ -69,25 +90,45 @@ test('a 2xx answer ends the delivery; the request carries the signed body and th
 });
 
 test('a host name connects to the address it was checked against (no second DNS answer)', async () => {
-  expect(await outcome(deliverOnce(deps(['receiver.test']), delivery(`http://receiver.test:${port}/named`)))).toEqual({ ok: { status: 204 } });
+  expect(await outcome(deliverOnce(deps(['receiver.test']), delivery(`http://receiver.test:${port}/named`)))).toEqual({
+    ok: { status: 204 },
+  });
   expect(received.map((r) => [r.path, r.headers.host])).toEqual([['/named', `receiver.test:${port}`]]);
 });
 
 test('other statuses and timeouts are retried; 410 Gone is not; redirects are not followed', async () => {
   answer = (_req, res) => res.writeHead(503).end('busy');
-  expect(await outcome(deliverOnce(deps(), delivery(`http://127.0.0.1:${port}/`)))).toEqual({ error: 'the receiver answered 503', final: false });
+  expect(await outcome(deliverOnce(deps(), delivery(`http://127.0.0.1:${port}/`)))).toEqual({
+    error: 'the receiver answered 503',
+    final: false,
+  });
   answer = (_req, res) => res.writeHead(410).end();
-  expect(await outcome(deliverOnce(deps(), delivery(`http://127.0.0.1:${port}/`)))).toEqual({ error: 'the receiver answered 410 Gone: not retried', final: true });
+  expect(await outcome(deliverOnce(deps(), delivery(`http://127.0.0.1:${port}/`)))).toEqual({
+    error: 'the receiver answered 410 Gone: not retried',
+    final: true,
+  });
   answer = (_req, res) => res.writeHead(307, { location: `http://127.0.0.1:${port}/elsewhere` }).end();
-  expect(await outcome(deliverOnce(deps(), delivery(`http://127.0.0.1:${port}/`)))).toEqual({ error: 'the receiver answered 307', final: false });
+  expect(await outcome(deliverOnce(deps(), delivery(`http://127.0.0.1:${port}/`)))).toEqual({
+    error: 'the receiver answered 307',
+    final: false,
+  });
   expect(received.map((r) => r.path)).toEqual(['/', '/', '/']);
   answer = () => undefined; // never answers
-  expect(await outcome(deliverOnce(deps(['127.0.0.1'], 200), delivery(`http://127.0.0.1:${port}/slow`)))).toEqual({ error: 'no answer within 200 ms', final: false });
+  expect(await outcome(deliverOnce(deps(['127.0.0.1'], 200), delivery(`http://127.0.0.1:${port}/slow`)))).toEqual({
+    error: 'no answer within 200 ms',
+    final: false,
+  });
 });
 
 test('at delivery time the URL is checked again: a private address ends the delivery unsent', async () => {
-  expect(await outcome(deliverOnce(deps([]), delivery(`http://127.0.0.1:${port}/`)))).toEqual({ error: 'webhook URL not allowed: 127.0.0.1 is not a public address (loopback)', final: true });
-  expect(await outcome(deliverOnce(deps(), delivery('http://evil.test/')))).toMatchObject({ error: expect.stringContaining('resolves to 10.0.0.7'), final: true });
+  expect(await outcome(deliverOnce(deps([]), delivery(`http://127.0.0.1:${port}/`)))).toEqual({
+    error: 'webhook URL not allowed: 127.0.0.1 is not a public address (loopback)',
+    final: true,
+  });
+  expect(await outcome(deliverOnce(deps(), delivery('http://evil.test/')))).toMatchObject({
+    error: expect.stringContaining('resolves to 10.0.0.7'),
+    final: true,
+  });
   // A name that does not resolve now may later: retried.
   expect(await outcome(deliverOnce(deps(), delivery('http://gone.test/')))).toMatchObject({ final: false });
   expect(received).toHaveLength(0);

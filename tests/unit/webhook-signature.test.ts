@@ -1,5 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { ownerWebhookSecret, signatureHeader, verifySignatureHeader, webhookSignature } from '../../src/webhooks/webhook-signature';
+import {
+  ownerWebhookSecret,
+  signatureHeader,
+  verifySignatureHeader,
+  webhookSignature,
+} from '../../src/webhooks/webhook-signature';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 const BODY = JSON.stringify({ id: 'gen_x', status: 'succeeded' });
@@ -32,6 +37,13 @@ test("each key's secret is derived from the server secret and the key's name, an
   const label = 'darkroom webhook signing secret v1\u0000';
   expect(alice).toBe(`whsec_${createHmac('sha256', SECRET).update(`${label}alice`).digest('base64url')}`);
   expect(ownerWebhookSecret(SECRET, 'alice')).toBe(alice); // API and workers derive the same one
-  expect(new Set([alice, ownerWebhookSecret(SECRET, 'bob'), ownerWebhookSecret(SECRET, 'alicf'), ownerWebhookSecret('another-server-secret-0123', 'alice')]).size).toBe(4);
+  expect(
+    new Set([
+      alice,
+      ownerWebhookSecret(SECRET, 'bob'),
+      ownerWebhookSecret(SECRET, 'alicf'),
+      ownerWebhookSecret('another-server-secret-0123', 'alice'),
+    ]).size,
+  ).toBe(4);
   expect(alice).not.toContain(SECRET);
 });

@@ -29,7 +29,10 @@ test('components start in order and stop in reverse, once however often stop is 
 
 test('a start that fails stops those already started, in reverse, and rethrows', async () => {
   const log: string[] = [];
-  const started = startComponents([part('a', log), part('b', log), part('c', log, { start: true }), part('d', log)], logger);
+  const started = startComponents(
+    [part('a', log), part('b', log), part('c', log, { start: true }), part('d', log)],
+    logger,
+  );
   await expect(started).rejects.toThrow('c cannot start');
   expect(log).toEqual(['start a', 'start b', 'stop b', 'stop a']);
 });
@@ -37,7 +40,11 @@ test('a start that fails stops those already started, in reverse, and rethrows',
 test('a stop that fails is logged, the others still stop, and stop rejects naming it', async () => {
   const log: string[] = [];
   const errors: unknown[] = [];
-  const recording = { ...logger, debug: () => undefined, error: (fields: unknown) => void errors.push(fields) } as unknown as typeof logger;
+  const recording = {
+    ...logger,
+    debug: () => undefined,
+    error: (fields: unknown) => void errors.push(fields),
+  } as unknown as typeof logger;
   const stop = await startComponents([part('a', log), part('b', log, { stop: true }), part('c', log)], recording);
   await expect(stop()).rejects.toThrow('could not stop b');
   expect(log.slice(3)).toEqual(['stop c', 'stop b', 'stop a']);
@@ -46,7 +53,11 @@ test('a stop that fails is logged, the others still stop, and stop rejects namin
 
 test('a resource is there once started, and used too early it says so', async () => {
   const closed: number[] = [];
-  const r = resource('answer', async () => 42, (v) => void closed.push(v));
+  const r = resource(
+    'answer',
+    async () => 42,
+    (v) => void closed.push(v),
+  );
   expect(() => r.value).toThrow('answer is used before it started');
   const stop = await startComponents([r], logger);
   expect(r.value).toBe(42);

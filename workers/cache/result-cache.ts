@@ -9,7 +9,12 @@ import { LRUCache } from 'lru-cache';
  */
 export interface ResultCache {
   /** Returns `owner`'s cached or in-flight value for `key`, or computes, stores and returns it. */
-  remember<T extends object>(owner: string, key: string, compute: () => Promise<T>, sizeOf: (value: T) => number): Promise<{ value: T; cached: boolean }>;
+  remember<T extends object>(
+    owner: string,
+    key: string,
+    compute: () => Promise<T>,
+    sizeOf: (value: T) => number,
+  ): Promise<{ value: T; cached: boolean }>;
   stats(): { entries: number; bytes: number; hits: number; misses: number; shared: number };
 }
 
@@ -61,8 +66,19 @@ export function createResultCache(maxBytes: number, ttlMs: number): ResultCache 
 }
 
 /** An encoded image from `owner`'s cache when `enabled` (the request is reproducible), else computed. */
-export async function rememberImage(cache: ResultCache, enabled: boolean, owner: string, key: string, produce: () => Promise<Buffer>): Promise<{ bytes: Buffer; cached: boolean }> {
+export async function rememberImage(
+  cache: ResultCache,
+  enabled: boolean,
+  owner: string,
+  key: string,
+  produce: () => Promise<Buffer>,
+): Promise<{ bytes: Buffer; cached: boolean }> {
   if (!enabled) return { bytes: await produce(), cached: false };
-  const { value, cached } = await cache.remember(owner, key, async () => ({ bytes: await produce() }), (v) => v.bytes.length);
+  const { value, cached } = await cache.remember(
+    owner,
+    key,
+    async () => ({ bytes: await produce() }),
+    (v) => v.bytes.length,
+  );
   return { bytes: value.bytes, cached };
 }

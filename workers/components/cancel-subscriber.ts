@@ -13,7 +13,12 @@ import type { Component } from './component';
  * can do nothing else). It must outlive the queue workers' drain, so cancels reach jobs still
  * finishing: it belongs before them in the list.
  */
-export function cancelSubscriber(config: Config, logger: Logger, redisErrors: RedisErrorLog, workers: () => Worker[]): Component {
+export function cancelSubscriber(
+  config: Config,
+  logger: Logger,
+  redisErrors: RedisErrorLog,
+  workers: () => Worker[],
+): Component {
   let subscriber: Redis | undefined;
   let unsubscribe: (() => Promise<void>) | undefined;
   return {
@@ -21,7 +26,8 @@ export function cancelSubscriber(config: Config, logger: Logger, redisErrors: Re
     async start() {
       const connection = (subscriber = redisErrors.watch(createRedis(config.redisUrl, 'subscriber')));
       unsubscribe = await subscribeToCancels(connection, config.QUEUE_PREFIX, (jobId) => {
-        for (const w of workers()) if (w.cancelJob(jobId, CANCELED_CODE)) logger.info({ jobId }, 'canceling running job');
+        for (const w of workers())
+          if (w.cancelJob(jobId, CANCELED_CODE)) logger.info({ jobId }, 'canceling running job');
       }).catch((err) => {
         connection.disconnect(); // a component that fails to start is not stopped
         throw err;
@@ -29,7 +35,9 @@ export function cancelSubscriber(config: Config, logger: Logger, redisErrors: Re
     },
     async stop() {
       // The connection is dropped next either way; UNSUBSCRIBE only makes that tidy.
-      await unsubscribe?.().catch((err: Error) => logger.debug({ err: err.message }, 'could not unsubscribe from cancels'));
+      await unsubscribe?.().catch((err: Error) =>
+        logger.debug({ err: err.message }, 'could not unsubscribe from cancels'),
+      );
       subscriber?.disconnect();
     },
   };

@@ -13,7 +13,11 @@ export interface Resource<T> extends Component {
 }
 
 /** A resource opened by `open` at start and closed by `close` at stop. */
-export function resource<T>(name: string, open: () => Promise<T> | T, close: (value: T) => Promise<void> | void): Resource<T> {
+export function resource<T>(
+  name: string,
+  open: () => Promise<T> | T,
+  close: (value: T) => Promise<void> | void,
+): Resource<T> {
   let opened: { value: T } | undefined;
   return {
     name,

@@ -57,7 +57,10 @@ export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Compo
 
   const record = atStop('heartbeat record', async () => {
     await removeHeartbeat(deps.redis.value, config.QUEUE_PREFIX, id).catch((err: Error) =>
-      logger.debug({ err: err.message }, `heartbeat record not removed (Redis away?); it expires within ${TTL_SECONDS} s`),
+      logger.debug(
+        { err: err.message },
+        `heartbeat record not removed (Redis away?); it expires within ${TTL_SECONDS} s`,
+      ),
     );
     lag.disable();
   });

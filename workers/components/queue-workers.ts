@@ -56,15 +56,19 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
 
   const startWorker = (queue: QueueName): Worker => {
     const connection = deps.connections.open();
-    const worker: Worker = new Worker(queue, holdingProcessor(heldJobs(), deps.store, () => worker, deps.processor(queue)), {
-      connection,
-      prefix: config.QUEUE_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
-      lockDuration: config.LOCK_DURATION_MS,
-      stalledInterval: config.STALLED_INTERVAL_MS,
-      maxStalledCount: config.MAX_STALLED_COUNT,
-      name: deps.id,
-    });
+    const worker: Worker = new Worker(
+      queue,
+      holdingProcessor(heldJobs(), deps.store, () => worker, deps.processor(queue)),
+      {
+        connection,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        lockDuration: config.LOCK_DURATION_MS,
+        stalledInterval: config.STALLED_INTERVAL_MS,
+        maxStalledCount: config.MAX_STALLED_COUNT,
+        name: deps.id,
+      },
+    );
     logOutcomes(deps, queue, worker);
     worker.on('error', (err) => deps.redisErrors.report(err, { queue }, 'worker error'));
     worker.on('lockRenewalFailed', (jobIds) => heldJobs().lockLost(worker, jobIds));
@@ -109,14 +113,23 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
 function logOutcomes({ config, logger, redis }: QueueWorkersDeps, queue: QueueName, worker: Worker): void {
   const release = (job: { id?: string; data: { owner?: string } }) =>
     void releaseJob(redis.value, config.QUEUE_PREFIX, jobOwner(job.data), String(job.id)).catch((err: Error) =>
-      logger.debug({ jobId: job.id, err: err.message }, 'could not free the owner’s in-flight slot; the API prunes it lazily'),
+      logger.debug(
+        { jobId: job.id, err: err.message },
+        'could not free the owner’s in-flight slot; the API prunes it lazily',
+      ),
     );
   worker.on('failed', (job, err) => {
-    logger.info({ jobId: job?.id, requestId: job?.data.request_id, queue, reason: err.message, attempts: job?.attemptsMade }, 'job failed');
+    logger.info(
+      { jobId: job?.id, requestId: job?.data.request_id, queue, reason: err.message, attempts: job?.attemptsMade },
+      'job failed',
+    );
     if (job?.finishedOn) release(job);
   });
   worker.on('completed', (job) => {
-    logger.info({ jobId: job.id, requestId: job.data.request_id, queue, ms: (job.finishedOn ?? 0) - (job.processedOn ?? 0) }, 'job succeeded');
+    logger.info(
+      { jobId: job.id, requestId: job.data.request_id, queue, ms: (job.finishedOn ?? 0) - (job.processedOn ?? 0) },
+      'job succeeded',
+    );
     release(job);
   });
 }
@@ -134,7 +147,8 @@ async function drain({ config, logger }: QueueWorkersDeps, held: HeldJobs, worke
   const handing = held
     .handBack()
     .then((jobs) => logger.warn({ jobs }, 'grace period over; handed the running jobs back to the queue'));
-  if (!(await settlesWithin(handing, 5000))) logger.warn('could not hand the running jobs back (Redis unreachable?); they run again after the stall timeout');
+  if (!(await settlesWithin(handing, 5000)))
+    logger.warn('could not hand the running jobs back (Redis unreachable?); they run again after the stall timeout');
   // Their processors stop at the next checkpoint (an inference already running ends before the
   // model registry stops its thread).
   await settlesWithin(closing, 2000);
@@ -145,7 +159,13 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    return await Promise.race([work.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -9,7 +9,12 @@ import type { Component, Resource } from './component';
 import type { QueueWorkers } from './queue-workers';
 
 /** Watches the queue workers and replaces one that is stuck (see createQueueWatchdog); off when WORKER_WATCHDOG_MS is 0. */
-export function queueWatchdog(config: Config, logger: Logger, redis: Resource<Redis>, workers: QueueWorkers): Component {
+export function queueWatchdog(
+  config: Config,
+  logger: Logger,
+  redis: Resource<Redis>,
+  workers: QueueWorkers,
+): Component {
   const watched = (queue: QueueName, worker: Worker): WatchedWorker => ({
     queue,
     isRunning: () => worker.isRunning(),

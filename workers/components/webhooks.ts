@@ -35,13 +35,16 @@ export function webhooks({ config, logger, id, redis, redisErrors }: WebhooksDep
       const queue = createWebhookQueue(redis.value, config);
       queue.on('error', (err) => redisErrors.report(err, { queue: queue.name }, 'queue error'));
       jobWebhooks = createJobWebhooks({ config, redis: redis.value, logger, queue });
-      if (config.WORKER_QUEUES.includes(WEBHOOK_QUEUE)) delivery = startWebhookDelivery(config, redis.value, logger, id, redisErrors);
+      if (config.WORKER_QUEUES.includes(WEBHOOK_QUEUE))
+        delivery = startWebhookDelivery(config, redis.value, logger, id, redisErrors);
     },
     async stop() {
       await Promise.all([
         delivery?.close(config.SHUTDOWN_GRACE_MS),
         // Closing only ends the queue's use of the shared connection, which is disconnected later anyway.
-        jobWebhooks?.close().catch((err: Error) => logger.debug({ err: err.message }, 'the webhook queue closed with an error')),
+        jobWebhooks
+          ?.close()
+          .catch((err: Error) => logger.debug({ err: err.message }, 'the webhook queue closed with an error')),
       ]);
     },
   };

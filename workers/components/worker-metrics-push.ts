@@ -18,9 +18,16 @@ export function workerMetrics(config: Config, logger: Logger): Resource<WorkerMe
  * Two components: `timer` pushes every 2 s while the process takes work; `last` pushes once more
  * after it has drained, so it belongs before the queue workers in the list.
  */
-export function metricsPush(config: Config, logger: Logger, metrics: Resource<WorkerMetrics>, redis: Resource<Redis>): { timer: Component; last: Component } {
+export function metricsPush(
+  config: Config,
+  logger: Logger,
+  metrics: Resource<WorkerMetrics>,
+  redis: Resource<Redis>,
+): { timer: Component; last: Component } {
   const flush = () =>
-    metrics.value.flush(redis.value, config.QUEUE_PREFIX).catch((err: Error) => logger.debug({ err: err.message }, 'metrics flush failed'));
+    metrics.value
+      .flush(redis.value, config.QUEUE_PREFIX)
+      .catch((err: Error) => logger.debug({ err: err.message }, 'metrics flush failed'));
   return {
     timer: interval('metrics push', 2000, () => void flush()),
     last: atStop('last metrics push', flush),

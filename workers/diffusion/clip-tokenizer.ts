@@ -28,8 +28,7 @@ const CACHE_LIMIT = 20_000;
 
 const SPECIAL_TOKENS = ['<|startoftext|>', '<|endoftext|>'];
 // openai/CLIP's pattern; the text is lower-cased before, so case-insensitivity changes nothing.
-const WORD_PATTERN =
-  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
+const WORD_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
 // C0 controls, DEL and BOM (tab, newlines and form feed are whitespace and collapse below).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000e-\u001f\u007f\ufeff]/g;

@@ -1,7 +1,15 @@
 import type { Job } from 'bullmq';
 import { jobOwner } from '../../src/auth/api-keys';
 import { decodeImage, encodeImage } from '../../src/imaging/image-codec';
-import { MIME_OF_FORMAT, type DiffusionParams, type GenerationResult, type ImageOutput, type JobPayload, type OutputFormat, type StagedImage } from '../../src/jobs/job-contract';
+import {
+  MIME_OF_FORMAT,
+  type DiffusionParams,
+  type GenerationResult,
+  type ImageOutput,
+  type JobPayload,
+  type OutputFormat,
+  type StagedImage,
+} from '../../src/jobs/job-contract';
 import { JobFailure } from '../../src/jobs/job-failure';
 import { outputKey } from '../../src/storage/blob-store';
 import { fromFloat16, toFloat16 } from '../imaging/float16';
@@ -32,16 +40,20 @@ type DiffusionModel = Extract<LoadedModel, { kind: 'diffusion' }>;
 
 /** A float32 array as the tensor type a graph input declares (float32 or float16). */
 function tensorOf(type: TensorType | string, dims: number[], data: Float32Array): TensorData {
-  return type === 'tensor(float16)' || type === 'float16' ? { type: 'float16', dims, data: toFloat16(data) } : { type: 'float32', dims, data };
+  return type === 'tensor(float16)' || type === 'float16'
+    ? { type: 'float16', dims, data: toFloat16(data) }
+    : { type: 'float32', dims, data };
 }
 
-const asFloat32 = (t: TensorData) => (t.type === 'float16' ? fromFloat16(t.data as Uint16Array) : (t.data as Float32Array));
+const asFloat32 = (t: TensorData) =>
+  t.type === 'float16' ? fromFloat16(t.data as Uint16Array) : (t.data as Float32Array);
 
 /** Token ids as the text encoder declares them (int32 in optimum exports, int64 in some). */
 function idsTensor(type: string, rows: Int32Array[]): TensorData {
   const length = rows[0].length;
   const dims = [rows.length, length];
-  if (type.includes('int64')) return { type: 'int64', dims, data: BigInt64Array.from(rows.flatMap((r) => [...r]).map(BigInt)) };
+  if (type.includes('int64'))
+    return { type: 'int64', dims, data: BigInt64Array.from(rows.flatMap((r) => [...r]).map(BigInt)) };
   const data = new Int32Array(rows.length * length);
   rows.forEach((r, i) => data.set(r, i * length));
   return { type: 'int32', dims, data };
@@ -51,24 +63,56 @@ function idsTensor(type: string, rows: Int32Array[]): TensorData {
 function timestepTensor(type: string, rank: number, t: number, batch: number): TensorData {
   const dims = rank === 0 ? [] : [batch];
   const count = rank === 0 ? 1 : batch;
-  if (type.includes('int64')) return { type: 'int64', dims, data: new BigInt64Array(count).fill(BigInt(Math.round(t))) };
+  if (type.includes('int64'))
+    return { type: 'int64', dims, data: new BigInt64Array(count).fill(BigInt(Math.round(t))) };
   return tensorOf(type, dims, new Float32Array(count).fill(t));
 }
 
 /** Prompt embeddings: [uncond; cond] when classifier-free guidance is on, else [cond]. */
-async function encodePrompts(p: DiffusionPipeline, prompt: string, negative: string, guided: boolean, signal?: AbortSignal): Promise<TensorData> {
-  const rows = guided ? [p.tokenizer.encodePadded(negative), p.tokenizer.encodePadded(prompt)] : [p.tokenizer.encodePadded(prompt)];
-  const out = await p.textEncoder.runner.run({ [p.textEncoder.input.name]: idsTensor(String(p.textEncoder.input.type), rows) }, signal);
+async function encodePrompts(
+  p: DiffusionPipeline,
+  prompt: string,
+  negative: string,
+  guided: boolean,
+  signal?: AbortSignal,
+): Promise<TensorData> {
+  const rows = guided
+    ? [p.tokenizer.encodePadded(negative), p.tokenizer.encodePadded(prompt)]
+    : [p.tokenizer.encodePadded(prompt)];
+  const out = await p.textEncoder.runner.run(
+    { [p.textEncoder.input.name]: idsTensor(String(p.textEncoder.input.type), rows) },
+    signal,
+  );
   return out[p.textEncoder.output];
 }
 
 /** Encodes the input image to a scaled latent (the latent mean when the graph returns mean and log-variance). */
-async function encodeInput(ctx: ProcessorContext, p: DiffusionPipeline, input: Buffer, width: number, height: number, signal?: AbortSignal): Promise<Float32Array> {
+async function encodeInput(
+  ctx: ProcessorContext,
+  p: DiffusionPipeline,
+  input: Buffer,
+  width: number,
+  height: number,
+  signal?: AbortSignal,
+): Promise<Float32Array> {
   if (!p.vaeEncoder) throw new JobFailure('image_to_image_not_supported', 'this pipeline has no vae_encoder');
   const image = await decodeImage(input, { maxPixels: ctx.config.MAX_IMAGE_PIXELS, width, height, fit: 'stretch' });
-  const pixels = imageToTensor(image, { width, height, resize: 'stretch', channel_order: 'RGB', scale: 2 / 255, mean: [1, 1, 1], std: [1, 1, 1], layout: 'NCHW', dtype: 'float32' });
+  const pixels = imageToTensor(image, {
+    width,
+    height,
+    resize: 'stretch',
+    channel_order: 'RGB',
+    scale: 2 / 255,
+    mean: [1, 1, 1],
+    std: [1, 1, 1],
+    layout: 'NCHW',
+    dtype: 'float32',
+  });
   const encoderInput = p.vaeEncoder.runner.inputs[0];
-  const out = await p.vaeEncoder.runner.run({ [p.vaeEncoder.input]: tensorOf(String(encoderInput.type), pixels.dims, pixels.data as Float32Array) }, signal);
+  const out = await p.vaeEncoder.runner.run(
+    { [p.vaeEncoder.input]: tensorOf(String(encoderInput.type), pixels.dims, pixels.data as Float32Array) },
+    signal,
+  );
   const latent = asFloat32(out[p.vaeEncoder.output]);
   const size = 4 * (height / 8) * (width / 8);
   return latent.slice(0, size).map((v) => v * p.scalingFactor);
@@ -113,14 +157,18 @@ async function predictNoise(run: DiffusionRun, x: Float32Array, t: number): Prom
     {
       [sample.name]: tensorOf(String(sample.type), [batch, ...run.latentDims.slice(1)], samples),
       [timestep.name]: timestepTensor(String(timestep.type), timestep.dims.length, t, batch),
-      [hiddenInput.name]: hidden.type === 'float16' || !String(hiddenInput.type).includes('16') ? hidden : tensorOf(String(hiddenInput.type), hidden.dims, asFloat32(hidden)),
+      [hiddenInput.name]:
+        hidden.type === 'float16' || !String(hiddenInput.type).includes('16')
+          ? hidden
+          : tensorOf(String(hiddenInput.type), hidden.dims, asFloat32(hidden)),
     },
     run.signal,
   );
   const predicted = asFloat32(out[output]);
   if (!guided) return predicted;
   const eps = new Float32Array(latentSize);
-  for (let k = 0; k < latentSize; k++) eps[k] = predicted[k] + run.params.guidance_scale * (predicted[latentSize + k] - predicted[k]);
+  for (let k = 0; k < latentSize; k++)
+    eps[k] = predicted[k] + run.params.guidance_scale * (predicted[latentSize + k] - predicted[k]);
   return eps;
 }
 
@@ -130,7 +178,9 @@ async function renderImage(run: DiffusionRun, seed: number): Promise<Buffer> {
   const rng = createNormalRng(seed);
   const scheduler = createScheduler(params.scheduler, p.schedulerConfig, params.steps);
   const noise = normalArray(rng, run.latentSize);
-  let latents = run.initLatent ? scheduler.addNoise(run.initLatent, noise, run.start.latentTimestep) : noise.map((v) => v * scheduler.initNoiseSigma);
+  let latents = run.initLatent
+    ? scheduler.addNoise(run.initLatent, noise, run.start.latentTimestep)
+    : noise.map((v) => v * scheduler.initNoiseSigma);
   for (let i = run.start.startIndex; i < scheduler.timesteps.length; i++) {
     throwIfAborted(signal);
     const eps = await predictNoise(run, scheduler.scaleModelInput(latents, i), scheduler.timesteps[i]);
@@ -139,8 +189,23 @@ async function renderImage(run: DiffusionRun, seed: number): Promise<Buffer> {
   }
   throwIfAborted(signal);
   const decoderInput = p.vaeDecoder.runner.inputs[0];
-  const decoded = await p.vaeDecoder.runner.run({ [p.vaeDecoder.input]: tensorOf(String(decoderInput.type), run.latentDims, latents.map((v) => v / p.scalingFactor)) }, signal);
-  const raw = tensorToImage(asFloat32(decoded[p.vaeDecoder.output]), 0, { width: run.width, height: run.height, layout: 'NCHW', channel_order: 'RGB', range: [-1, 1] });
+  const decoded = await p.vaeDecoder.runner.run(
+    {
+      [p.vaeDecoder.input]: tensorOf(
+        String(decoderInput.type),
+        run.latentDims,
+        latents.map((v) => v / p.scalingFactor),
+      ),
+    },
+    signal,
+  );
+  const raw = tensorToImage(asFloat32(decoded[p.vaeDecoder.output]), 0, {
+    width: run.width,
+    height: run.height,
+    layout: 'NCHW',
+    channel_order: 'RGB',
+    range: [-1, 1],
+  });
   return encodeImage(raw, params.output_format);
 }
 
@@ -150,12 +215,20 @@ async function renderImage(run: DiffusionRun, seed: number): Promise<Buffer> {
  * concurrent images and jobs share batches in the runner. Progress is reported after every step,
  * and a cancel takes effect at the next step.
  */
-export async function runDiffusionJob(ctx: ProcessorContext, model: DiffusionModel, job: Job<JobPayload>, params: DiffusionJobParams, signal?: AbortSignal): Promise<GenerationResult> {
+export async function runDiffusionJob(
+  ctx: ProcessorContext,
+  model: DiffusionModel,
+  job: Job<JobPayload>,
+  params: DiffusionJobParams,
+  signal?: AbortSignal,
+): Promise<GenerationResult> {
   const p = model.pipeline;
   const { width, height } = outputSize(model, params);
   const guided = params.guidance_scale > 1;
   const timesteps = createScheduler(params.scheduler, p.schedulerConfig, params.steps).timesteps;
-  const start = params.input ? img2imgStart(timesteps, params.strength ?? 0.75) : { startIndex: 0, latentTimestep: timesteps[0] };
+  const start = params.input
+    ? img2imgStart(timesteps, params.strength ?? 0.75)
+    : { startIndex: 0, latentTimestep: timesteps[0] };
   const stepsToRun = timesteps.length - start.startIndex;
   const report = progressReporter(job, params.n * stepsToRun, ctx.logger);
   let stepsDone = 0;
@@ -178,12 +251,41 @@ export async function runDiffusionJob(ctx: ProcessorContext, model: DiffusionMod
   const images = await Promise.all(
     Array.from({ length: params.n }, async (_, index): Promise<ImageOutput> => {
       const seed = (params.seed + index) >>> 0;
-      const cacheId = cacheKey('diffusion', model.manifest.name, params.prompt, params.negative_prompt, width, height, params.steps, params.guidance_scale, params.scheduler, params.strength, inputHash, params.output_format, seed);
-      const { bytes, cached } = await rememberImage(ctx.cache, params.cacheable ?? false, jobOwner(job.data), cacheId, () => renderImage(run, seed));
+      const cacheId = cacheKey(
+        'diffusion',
+        model.manifest.name,
+        params.prompt,
+        params.negative_prompt,
+        width,
+        height,
+        params.steps,
+        params.guidance_scale,
+        params.scheduler,
+        params.strength,
+        inputHash,
+        params.output_format,
+        seed,
+      );
+      const { bytes, cached } = await rememberImage(
+        ctx.cache,
+        params.cacheable ?? false,
+        jobOwner(job.data),
+        cacheId,
+        () => renderImage(run, seed),
+      );
       throwIfAborted(signal);
       const key = outputKey(String(job.id), index, params.output_format);
       await ctx.store.put(key, bytes);
-      return { index, key, width, height, seed, content_type: MIME_OF_FORMAT[params.output_format], bytes: bytes.length, cached };
+      return {
+        index,
+        key,
+        width,
+        height,
+        seed,
+        content_type: MIME_OF_FORMAT[params.output_format],
+        bytes: bytes.length,
+        cached,
+      };
     }),
   );
   return { images, cached: images.every((i) => i.cached) };

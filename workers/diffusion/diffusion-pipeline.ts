@@ -29,7 +29,8 @@ export interface DiffusionPipeline {
   runners(): ModelRunner[];
 }
 
-const readJson = (file: string): Record<string, unknown> | undefined => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : undefined);
+const readJson = (file: string): Record<string, unknown> | undefined =>
+  fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : undefined;
 
 function pick(infos: TensorInfo[], name: string, rank: number, what: string): TensorInfo {
   const found = infos.find((i) => i.name === name) ?? infos.find((i) => i.dims.length === rank);
@@ -40,16 +41,29 @@ function pick(infos: TensorInfo[], name: string, rank: number, what: string): Te
 /** Finds the UNet's tensors and refuses extra conditioning inputs (SDXL, guidance embeddings) it cannot feed. */
 export function describeUnet(runner: ModelRunner): UnetIo {
   const sample = pick(runner.inputs, 'sample', 4, 'unet');
-  const timestep = runner.inputs.find((i) => i.name === 'timestep') ?? runner.inputs.find((i) => i !== sample && i.dims.length <= 1);
+  const timestep =
+    runner.inputs.find((i) => i.name === 'timestep') ?? runner.inputs.find((i) => i !== sample && i.dims.length <= 1);
   const hidden = pick(runner.inputs, 'encoder_hidden_states', 3, 'unet');
   if (!timestep) throw new Error('unet: no "timestep" input');
   const extra = runner.inputs.filter((i) => ![sample, timestep, hidden].includes(i));
-  if (extra.length) throw new Error(`unet: inputs ${extra.map((e) => e.name).join(', ')} are not supported (SD 1.x/2.x/Turbo/LCM-style UNets are)`);
-  return { sample, timestep, hidden, output: runner.outputs.find((o) => o.name === 'out_sample')?.name ?? runner.outputs[0].name };
+  if (extra.length)
+    throw new Error(
+      `unet: inputs ${extra.map((e) => e.name).join(', ')} are not supported (SD 1.x/2.x/Turbo/LCM-style UNets are)`,
+    );
+  return {
+    sample,
+    timestep,
+    hidden,
+    output: runner.outputs.find((o) => o.name === 'out_sample')?.name ?? runner.outputs[0].name,
+  };
 }
 
 /** Loads an optimum ONNX export: one inference thread per graph, settings from its config files. */
-export async function loadDiffusionPipeline(manifest: DiffusionManifest, info: PipelineInfo, startRunner: RunnerFactory): Promise<DiffusionPipeline> {
+export async function loadDiffusionPipeline(
+  manifest: DiffusionManifest,
+  info: PipelineInfo,
+  startRunner: RunnerFactory,
+): Promise<DiffusionPipeline> {
   const dir = info.dir;
   const runner = (part: string, outputs?: string[]) =>
     startRunner({
@@ -83,7 +97,17 @@ export async function loadDiffusionPipeline(manifest: DiffusionManifest, info: P
       const encoder = await track(runner('vae_encoder'));
       vaeEncoder = { runner: encoder, input: encoder.inputs[0].name, output: encoder.outputs[0].name };
     }
-    return { info, tokenizer, schedulerConfig, scalingFactor, textEncoder, unet, vaeDecoder, vaeEncoder, runners: () => [...started] };
+    return {
+      info,
+      tokenizer,
+      schedulerConfig,
+      scalingFactor,
+      textEncoder,
+      unet,
+      vaeDecoder,
+      vaeEncoder,
+      runners: () => [...started],
+    };
   } catch (err) {
     await Promise.all(started.map((r) => r.close()));
     throw new Error(`diffusion model ${manifest.name}: ${(err as Error).message}`, { cause: err });

@@ -31,13 +31,15 @@ const rowsOf = (image: RawImage, from: number, to: number): RawImage => ({
 /** `imageToTensor`, strip by strip. */
 export async function imageToTensorInStrips(image: RawImage, pre: TensorPreprocess): Promise<TensorData> {
   const { width, height } = image;
-  if (width !== pre.width || height !== pre.height) throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
+  if (width !== pre.width || height !== pre.height)
+    throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
   const plane = width * height;
   // float32 values or float16 bits, as imageToTensor makes them.
   const data = pre.dtype === 'float16' ? new Uint16Array(plane * 3) : new Float32Array(plane * 3);
   await inStrips(width, height, (from, to) => {
     const n = (to - from) * width;
-    const strip = imageToTensor(rowsOf(image, from, to), { ...pre, height: to - from }).data as Float32Array | Uint16Array;
+    const strip = imageToTensor(rowsOf(image, from, to), { ...pre, height: to - from }).data as
+      Float32Array | Uint16Array;
     if (pre.layout === 'NHWC') data.set(strip, from * width * 3);
     else for (let c = 0; c < 3; c++) data.set(strip.subarray(c * n, (c + 1) * n), c * plane + from * width);
   });
@@ -46,7 +48,11 @@ export async function imageToTensorInStrips(image: RawImage, pre: TensorPreproce
 }
 
 /** `tensorToImage` (image `index` of the batch), strip by strip. */
-export async function tensorToImageInStrips(data: Float32Array, index: number, layout: TensorImageLayout): Promise<RawImage> {
+export async function tensorToImageInStrips(
+  data: Float32Array,
+  index: number,
+  layout: TensorImageLayout,
+): Promise<RawImage> {
   const { width, height } = layout;
   const plane = width * height;
   const base = index * plane * 3;
@@ -57,7 +63,8 @@ export async function tensorToImageInStrips(data: Float32Array, index: number, l
     if (layout.layout === 'NHWC') strip = data.subarray(base + from * width * 3, base + to * width * 3);
     else {
       strip = new Float32Array(n * 3);
-      for (let c = 0; c < 3; c++) strip.set(data.subarray(base + c * plane + from * width, base + c * plane + to * width), c * n);
+      for (let c = 0; c < 3; c++)
+        strip.set(data.subarray(base + c * plane + from * width, base + c * plane + to * width), c * n);
     }
     tensorToImage(strip, 0, { ...layout, height: to - from }).data.copy(out, from * width * 3);
   });

@@ -16,7 +16,8 @@ export type TensorPreprocess = Omit<ImagePreprocess, 'resize_filter'>;
 export function imageToTensor(image: RawImage, pre: TensorPreprocess): TensorData {
   const { width, height } = image;
   if (image.channels !== 3) throw new Error(`expected an RGB image, got ${image.channels} channels`);
-  if (width !== pre.width || height !== pre.height) throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
+  if (width !== pre.width || height !== pre.height)
+    throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
   const plane = width * height;
   const out = new Float32Array(plane * 3);
   // Source channel for each model channel: RGB keeps order, BGR reverses it.
@@ -32,7 +33,9 @@ export function imageToTensor(image: RawImage, pre: TensorPreprocess): TensorDat
     }
   }
   const dims = pre.layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
-  return pre.dtype === 'float16' ? { type: 'float16', dims, data: toFloat16(out) } : { type: 'float32', dims, data: out };
+  return pre.dtype === 'float16'
+    ? { type: 'float16', dims, data: toFloat16(out) }
+    : { type: 'float32', dims, data: out };
 }
 
 export interface TensorImageLayout {

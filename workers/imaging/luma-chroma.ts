@@ -25,7 +25,11 @@ export function rgbToYCbCr(r: number, g: number, b: number): [number, number, nu
 
 /** Y, Cb, Cr -> 8-bit R, G, B, rounded and clamped to 0..255. */
 export function yCbCrToRgb(y: number, cb: number, cr: number): [number, number, number] {
-  return [clampByte(y + 1.402 * (cr - 128)), clampByte(y - 0.344136 * (cb - 128) - 0.714136 * (cr - 128)), clampByte(y + 1.772 * (cb - 128))];
+  return [
+    clampByte(y + 1.402 * (cr - 128)),
+    clampByte(y - 0.344136 * (cb - 128) - 0.714136 * (cr - 128)),
+    clampByte(y + 1.772 * (cb - 128)),
+  ];
 }
 
 function checkRgb(image: RawImage): void {
@@ -33,7 +37,14 @@ function checkRgb(image: RawImage): void {
 }
 
 /** Interleaved 8-bit RGB -> a luma plane, value = (Y * scale - mean) / std; fills `rows` of `out`. */
-export function lumaPlane(image: RawImage, scale: number, mean = 0, std = 1, out = new Float32Array(image.width * image.height), rows: RowRange = { from: 0, to: image.height }): Float32Array {
+export function lumaPlane(
+  image: RawImage,
+  scale: number,
+  mean = 0,
+  std = 1,
+  out = new Float32Array(image.width * image.height),
+  rows: RowRange = { from: 0, to: image.height },
+): Float32Array {
   checkRgb(image);
   const src = image.data;
   const inv = 1 / std;

@@ -4,7 +4,14 @@ import { classificationPayloadSchema, type ClassificationResult } from '../../sr
 import { cacheKey } from '../cache/result-cache';
 import { imageToTensor, softmax, topK } from '../imaging/image-tensor';
 import { fromFloat16 } from '../imaging/float16';
-import { progressReporter, readPayload, requireModel, throwIfAborted, type Processor, type ProcessorContext } from './processor-context';
+import {
+  progressReporter,
+  readPayload,
+  requireModel,
+  throwIfAborted,
+  type Processor,
+  type ProcessorContext,
+} from './processor-context';
 
 /** The most labels a request may ask for (top_k's upper bound). */
 const MAX_TOP_K = 20;
@@ -30,14 +37,31 @@ export function createClassificationProcessor(ctx: ProcessorContext): Processor 
       throwIfAborted(signal);
       const outputs = await runner.run({ [manifest.inputs.image]: imageToTensor(image, pre) }, signal);
       const out = outputs[manifest.outputs.scores];
-      const raw = out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);
-      const scores = manifest.output_activation === 'softmax' ? softmax(raw) : manifest.output_activation === 'sigmoid' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw;
-      return { labels: topK(scores, MAX_TOP_K).map((c) => ({ label: labels[c] ?? `class ${c}`, class_index: c, score: Number(scores[c].toFixed(6)) })) };
+      const raw =
+        out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);
+      const scores =
+        manifest.output_activation === 'softmax'
+          ? softmax(raw)
+          : manifest.output_activation === 'sigmoid'
+            ? raw.map((v) => 1 / (1 + Math.exp(-v)))
+            : raw;
+      return {
+        labels: topK(scores, MAX_TOP_K).map((c) => ({
+          label: labels[c] ?? `class ${c}`,
+          class_index: c,
+          score: Number(scores[c].toFixed(6)),
+        })),
+      };
     };
     const predictions = await Promise.all(
       payload.inputs.map(async (input, index) => {
         const bytes = await ctx.store.get(input.key);
-        const { value, cached } = await ctx.cache.remember(jobOwner(payload), cacheKey('classification', manifest.name, bytes), () => classify(bytes), (v) => 200 + v.labels.length * 64);
+        const { value, cached } = await ctx.cache.remember(
+          jobOwner(payload),
+          cacheKey('classification', manifest.name, bytes),
+          () => classify(bytes),
+          (v) => 200 + v.labels.length * 64,
+        );
         await progress();
         return { index, labels: value.labels.slice(0, payload.params.top_k), cached };
       }),

@@ -14,6 +14,7 @@ export function toJobFailure(err: unknown, aborted: boolean): Error {
   if (err instanceof UnrecoverableError) return err;
   if (err instanceof AppError) return new JobFailure(err.code, err.message);
   if (err instanceof InferenceError) return new JobFailure(err.code, err.message);
-  if (err instanceof BlobNotFoundError) return new JobFailure('input_missing', `an input of this job is gone from the blob store (${err.key})`);
+  if (err instanceof BlobNotFoundError)
+    return new JobFailure('input_missing', `an input of this job is gone from the blob store (${err.key})`);
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -1,6 +1,12 @@
 import { jobOwner } from '../../src/auth/api-keys';
 import { encodeImage } from '../../src/imaging/image-codec';
-import { diffusionParamsSchema, generationPayloadSchema, MIME_OF_FORMAT, type GenerationResult, type ImageOutput } from '../../src/jobs/job-contract';
+import {
+  diffusionParamsSchema,
+  generationPayloadSchema,
+  MIME_OF_FORMAT,
+  type GenerationResult,
+  type ImageOutput,
+} from '../../src/jobs/job-contract';
 import { outputKey } from '../../src/storage/blob-store';
 import { cacheKey, rememberImage } from '../cache/result-cache';
 import { runDiffusionJob } from '../diffusion/diffusion-job';
@@ -8,7 +14,14 @@ import { hashedBagOfWords } from '../generation/prompt-embedding';
 import { sampleLatent } from '../generation/seeded-random';
 import { tensorToImage } from '../imaging/image-tensor';
 import type { Feeds } from '../runtime/tensor-data';
-import { progressReporter, readPayload, requireModel, throwIfAborted, type Processor, type ProcessorContext } from './processor-context';
+import {
+  progressReporter,
+  readPayload,
+  requireModel,
+  throwIfAborted,
+  type Processor,
+  type ProcessorContext,
+} from './processor-context';
 
 /**
  * Generates `n` images from a latent generator. Image i uses seed + i, so any single image can be
@@ -20,7 +33,13 @@ export function createGenerationProcessor(ctx: ProcessorContext): Processor {
     const { params, cacheable = false } = payload;
     const model = ctx.registry.get(params.model);
     if (model?.kind === 'diffusion') {
-      return runDiffusionJob(ctx, model, job, { ...params, ...readPayload(diffusionParamsSchema, params), cacheable }, signal);
+      return runDiffusionJob(
+        ctx,
+        model,
+        job,
+        { ...params, ...readPayload(diffusionParamsSchema, params), cacheable },
+        signal,
+      );
     }
     const { manifest, runner } = requireModel(ctx.registry, params.model, 'generator');
     const progress = progressReporter(job, params.n, ctx.logger);
@@ -31,21 +50,57 @@ export function createGenerationProcessor(ctx: ProcessorContext): Processor {
         const seed = (params.seed + index) >>> 0;
         const produce = async () => {
           const feeds: Feeds = {
-            [manifest.inputs.latent]: { type: 'float32', dims: [1, ...manifest.latent.shape], data: sampleLatent(seed, latentSize, manifest.latent.distribution) },
+            [manifest.inputs.latent]: {
+              type: 'float32',
+              dims: [1, ...manifest.latent.shape],
+              data: sampleLatent(seed, latentSize, manifest.latent.distribution),
+            },
           };
-          if (manifest.prompt && prompt) feeds[manifest.prompt.input] = { type: 'float32', dims: [1, manifest.prompt.dim], data: Float32Array.from(prompt) };
+          if (manifest.prompt && prompt)
+            feeds[manifest.prompt.input] = {
+              type: 'float32',
+              dims: [1, manifest.prompt.dim],
+              data: Float32Array.from(prompt),
+            };
           const outputs = await runner.run(feeds, signal);
           throwIfAborted(signal);
           const raw = tensorToImage(outputs[manifest.outputs.image].data as Float32Array, 0, manifest.output);
-          return encodeImage(raw, params.output_format, { width: params.width, height: params.height, kernel: manifest.output.resize_kernel });
+          return encodeImage(raw, params.output_format, {
+            width: params.width,
+            height: params.height,
+            kernel: manifest.output.resize_kernel,
+          });
         };
-        const cacheId = cacheKey('generation', manifest.name, manifest.prompt ? params.prompt : '', params.width, params.height, params.output_format, seed);
-        const { bytes: encoded, cached } = await rememberImage(ctx.cache, cacheable, jobOwner(payload), cacheId, produce);
+        const cacheId = cacheKey(
+          'generation',
+          manifest.name,
+          manifest.prompt ? params.prompt : '',
+          params.width,
+          params.height,
+          params.output_format,
+          seed,
+        );
+        const { bytes: encoded, cached } = await rememberImage(
+          ctx.cache,
+          cacheable,
+          jobOwner(payload),
+          cacheId,
+          produce,
+        );
         throwIfAborted(signal);
         const key = outputKey(String(job.id), index, params.output_format);
         await ctx.store.put(key, encoded);
         await progress();
-        return { index, key, width: params.width, height: params.height, seed, content_type: MIME_OF_FORMAT[params.output_format], bytes: encoded.length, cached };
+        return {
+          index,
+          key,
+          width: params.width,
+          height: params.height,
+          seed,
+          content_type: MIME_OF_FORMAT[params.output_format],
+          bytes: encoded.length,
+          cached,
+        };
       }),
     );
     const result: GenerationResult = { images, cached: images.every((i) => i.cached) };

@@ -1,6 +1,11 @@
 import type { Job } from 'bullmq';
 import { decodeImage, encodeImage, resizeRaw, type RawImage } from '../../src/imaging/image-codec';
-import { MIME_OF_FORMAT, type GenerationResult, type ImageToImagePayload, type JobPayload } from '../../src/jobs/job-contract';
+import {
+  MIME_OF_FORMAT,
+  type GenerationResult,
+  type ImageToImagePayload,
+  type JobPayload,
+} from '../../src/jobs/job-contract';
 import { JobFailure } from '../../src/jobs/job-failure';
 import type { ImageToImageManifest } from '../../src/models/model-manifest';
 import { outputKey } from '../../src/storage/blob-store';
@@ -14,15 +19,20 @@ import { progressReporter, throwIfAborted, type ProcessorContext } from './proce
 type ImageGraphModel = Extract<LoadedModel, { kind: 'image_to_image' }>;
 
 /** Width x height with the aspect ratio of `from` and its longer side equal to `longer`. */
-export function restoredSize(from: { width: number; height: number }, longer: number): { width: number; height: number } {
-  if (from.width >= from.height) return { width: longer, height: Math.max(1, Math.round((longer * from.height) / from.width)) };
+export function restoredSize(
+  from: { width: number; height: number },
+  longer: number,
+): { width: number; height: number } {
+  if (from.width >= from.height)
+    return { width: longer, height: Math.max(1, Math.round((longer * from.height) / from.width)) };
   return { width: Math.max(1, Math.round((longer * from.width) / from.height)), height: longer };
 }
 
 /** The graph's input tensor: three channels as the manifest orders and normalises them, or luma only. */
 async function inputTensor(image: RawImage, pre: ImageToImageManifest['preprocess']): Promise<TensorData> {
   const { width, height } = image;
-  if (pre.color === 'rgb') return imageToTensorInStrips(image, { ...pre, width, height, resize: 'stretch', layout: 'NCHW', dtype: 'float32' });
+  if (pre.color === 'rgb')
+    return imageToTensorInStrips(image, { ...pre, width, height, resize: 'stretch', layout: 'NCHW', dtype: 'float32' });
   const data = new Float32Array(width * height);
   await inStrips(width, height, (from, to) => lumaPlane(image, pre.scale, pre.mean[0], pre.std[0], data, { from, to }));
   return { type: 'float32', dims: [1, 1, height, width], data };
@@ -35,7 +45,10 @@ async function outputImage(out: TensorData, input: RawImage, manifest: ImageToIm
   const height = input.height * manifest.output.scale_factor;
   const expected = [1, channels, height, width];
   if (out.dims.join('x') !== expected.join('x')) {
-    throw new JobFailure('model_output_mismatch', `model "${manifest.name}" returned ${out.dims.join('x')}; its manifest implies ${expected.join('x')}`);
+    throw new JobFailure(
+      'model_output_mismatch',
+      `model "${manifest.name}" returned ${out.dims.join('x')}; its manifest implies ${expected.join('x')}`,
+    );
   }
   const data = out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : (out.data as Float32Array);
   const { range, channel_order } = manifest.output;
@@ -50,17 +63,30 @@ async function outputImage(out: TensorData, input: RawImage, manifest: ImageToIm
  * Runs an image -> image graph (style transfer, super-resolution) on the job's one input image.
  * Graphs are deterministic, so there is one output and no seed.
  */
-export async function runImageGraph(ctx: ProcessorContext, model: ImageGraphModel, job: Job<JobPayload>, payload: ImageToImagePayload, signal?: AbortSignal): Promise<GenerationResult> {
+export async function runImageGraph(
+  ctx: ProcessorContext,
+  model: ImageGraphModel,
+  job: Job<JobPayload>,
+  payload: ImageToImagePayload,
+  signal?: AbortSignal,
+): Promise<GenerationResult> {
   const { manifest, runner } = model;
   const pre = manifest.preprocess;
   const { input, params } = payload;
   const progress = progressReporter(job, 2, ctx.logger);
   if (input.width * input.height > pre.max_input_pixels) {
-    throw new JobFailure('image_too_large', `the image has ${input.width}x${input.height} pixels; model "${manifest.name}" takes at most ${pre.max_input_pixels}`);
+    throw new JobFailure(
+      'image_too_large',
+      `the image has ${input.width}x${input.height} pixels; model "${manifest.name}" takes at most ${pre.max_input_pixels}`,
+    );
   }
   const fixed = pre.width && pre.height ? { width: pre.width, height: pre.height } : undefined;
   const bytes = await ctx.store.get(input.key);
-  const image = await decodeImage(bytes, { maxPixels: Math.min(ctx.config.MAX_IMAGE_PIXELS, pre.max_input_pixels), ...fixed, fit: pre.resize });
+  const image = await decodeImage(bytes, {
+    maxPixels: Math.min(ctx.config.MAX_IMAGE_PIXELS, pre.max_input_pixels),
+    ...fixed,
+    fit: pre.resize,
+  });
   throwIfAborted(signal);
 
   const outputs = await runner.run({ [manifest.inputs.image]: await inputTensor(image, pre) }, signal);
@@ -70,12 +96,26 @@ export async function runImageGraph(ctx: ProcessorContext, model: ImageGraphMode
   throwIfAborted(signal);
 
   // A stretched fixed-size input gets its proportions back; a cover crop already has the graph's.
-  const size = fixed && pre.resize === 'stretch' && manifest.output.restore_aspect ? restoredSize(input, Math.max(raw.width, raw.height)) : raw;
+  const size =
+    fixed && pre.resize === 'stretch' && manifest.output.restore_aspect
+      ? restoredSize(input, Math.max(raw.width, raw.height))
+      : raw;
   const format = params.output_format;
   const encoded = await encodeImage(raw, format, { width: size.width, height: size.height, kernel: 'lanczos3' });
   throwIfAborted(signal);
   const key = outputKey(String(job.id), 0, format);
   await ctx.store.put(key, encoded);
   await progress();
-  return { images: [{ index: 0, key, width: size.width, height: size.height, content_type: MIME_OF_FORMAT[format], bytes: encoded.length }] };
+  return {
+    images: [
+      {
+        index: 0,
+        key,
+        width: size.width,
+        height: size.height,
+        content_type: MIME_OF_FORMAT[format],
+        bytes: encoded.length,
+      },
+    ],
+  };
 }

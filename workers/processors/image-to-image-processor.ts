@@ -9,17 +9,33 @@ export function createImageToImageProcessor(ctx: ProcessorContext): Processor {
   return async (job, _token, signal): Promise<GenerationResult> => {
     const payload = readPayload(imageToImagePayloadSchema, job.data);
     const model = ctx.registry.get(payload.params.model);
-    if (!model) throw new RetryableJobFailure('model_unavailable', `this worker has no model "${payload.params.model}"`);
+    if (!model)
+      throw new RetryableJobFailure('model_unavailable', `this worker has no model "${payload.params.model}"`);
     switch (model.kind) {
       case 'image_to_image':
         return runImageGraph(ctx, model, job, payload, signal);
       case 'diffusion': {
         // The API filled in the model's defaults; a payload without them is not ours.
         const settings = readPayload(diffusionParamsSchema, payload.params);
-        return runDiffusionJob(ctx, model, job, { ...payload.params, ...settings, prompt: payload.params.prompt ?? '', input: payload.input, cacheable: payload.cacheable ?? false }, signal);
+        return runDiffusionJob(
+          ctx,
+          model,
+          job,
+          {
+            ...payload.params,
+            ...settings,
+            prompt: payload.params.prompt ?? '',
+            input: payload.input,
+            cacheable: payload.cacheable ?? false,
+          },
+          signal,
+        );
       }
       default:
-        throw new JobFailure('wrong_model_kind', `model "${model.manifest.name}" is a ${model.kind}; image-to-image needs an image_to_image or diffusion model`);
+        throw new JobFailure(
+          'wrong_model_kind',
+          `model "${model.manifest.name}" is a ${model.kind}; image-to-image needs an image_to_image or diffusion model`,
+        );
     }
   };
 }

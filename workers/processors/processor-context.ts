@@ -36,15 +36,23 @@ export function readPayload<T>(schema: z.ZodType<T>, data: unknown): T {
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
-  throw new JobFailure(INVALID_PAYLOAD_CODE, `the job's payload is not one this worker can run: ${problems.join('; ')}`);
+  throw new JobFailure(
+    INVALID_PAYLOAD_CODE,
+    `the job's payload is not one this worker can run: ${problems.join('; ')}`,
+  );
 }
 
 /** The loaded model a job asks for, of the kind it needs. */
-export function requireModel<K extends LoadedModel['kind']>(registry: ModelRegistry, name: string, kind: K): Extract<LoadedModel, { kind: K }> {
+export function requireModel<K extends LoadedModel['kind']>(
+  registry: ModelRegistry,
+  name: string,
+  kind: K,
+): Extract<LoadedModel, { kind: K }> {
   const model = registry.get(name);
   // Another worker may serve it: let BullMQ retry elsewhere rather than fail for good.
   if (!model) throw new RetryableJobFailure('model_unavailable', `this worker has no model "${name}"`);
-  if (model.kind !== kind) throw new JobFailure('wrong_model_kind', `model "${name}" is a ${model.kind}, not a ${kind}`);
+  if (model.kind !== kind)
+    throw new JobFailure('wrong_model_kind', `model "${name}" is a ${model.kind}, not a ${kind}`);
   return model as Extract<LoadedModel, { kind: K }>;
 }
 
@@ -63,7 +71,9 @@ export function progressReporter(job: Job<JobPayload>, total: number, logger: Lo
     while (latest) {
       const progress = latest;
       latest = undefined;
-      await job.updateProgress(progress).catch((err) => logger.warn({ jobId: job.id, err: (err as Error).message }, 'progress update failed'));
+      await job
+        .updateProgress(progress)
+        .catch((err) => logger.warn({ jobId: job.id, err: (err as Error).message }, 'progress update failed'));
     }
     writing = undefined;
   };

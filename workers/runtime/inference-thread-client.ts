@@ -83,7 +83,10 @@ export async function startInferenceThread(opts: ThreadClientOptions): Promise<I
         if (closed) return; // close() ended the new thread while it loaded
         broken = new InferenceCrashedError(`inference thread crashed and could not be restarted: ${err.message}`);
         failInFlight(() => new InferenceCrashedError(broken!.message));
-        logger.fatal({ model: name, err }, 'could not restart the inference thread; this model fails every job from now on');
+        logger.fatal(
+          { model: name, err },
+          'could not restart the inference thread; this model fails every job from now on',
+        );
       },
     );
   };
@@ -121,10 +124,19 @@ interface ThreadEvents {
 }
 
 /** Starts one inference thread; `loaded` settles when it has loaded the model or failed to. */
-function spawnThread(opts: ThreadClientOptions, events: ThreadEvents): { thread: Worker; loaded: Promise<SessionInfo> } {
+function spawnThread(
+  opts: ThreadClientOptions,
+  events: ThreadEvents,
+): { thread: Worker; loaded: Promise<SessionInfo> } {
   const { logger, name } = opts;
-  const init: InferenceThreadInit = { modelPath: opts.modelPath, providers: opts.providers, intraOpThreads: opts.intraOpThreads };
-  const thread = (opts.createThread ?? ((file, options) => new Worker(file, options)))(THREAD_FILE, { workerData: init });
+  const init: InferenceThreadInit = {
+    modelPath: opts.modelPath,
+    providers: opts.providers,
+    intraOpThreads: opts.intraOpThreads,
+  };
+  const thread = (opts.createThread ?? ((file, options) => new Worker(file, options)))(THREAD_FILE, {
+    workerData: init,
+  });
   let ready = false;
   const loaded = new Promise<SessionInfo>((resolve, reject) => {
     thread.on('message', (msg: FromInferenceThread) => {

@@ -17,7 +17,10 @@ async function createSession(): Promise<{ session: ort.InferenceSession; provide
   const warnings: string[] = [];
   for (const provider of init.providers) {
     try {
-      const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
+      const options: ort.InferenceSession.SessionOptions = {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+      };
       if (init.intraOpThreads > 0) options.intraOpNumThreads = init.intraOpThreads;
       const session = await ort.InferenceSession.create(init.modelPath, options);
       return { session, provider, warnings };
@@ -46,8 +49,16 @@ async function main() {
   }
   const { session } = loaded;
   const describe = (meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
-    meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] }));
-  send({ kind: 'ready', provider: loaded.provider, warnings: loaded.warnings, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
+    meta.map((m) =>
+      m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] },
+    );
+  send({
+    kind: 'ready',
+    provider: loaded.provider,
+    warnings: loaded.warnings,
+    inputs: describe(session.inputMetadata),
+    outputs: describe(session.outputMetadata),
+  });
   port.on('message', (msg: ToInferenceThread) => {
     switch (msg.kind) {
       case 'run':

@@ -25,7 +25,9 @@ export interface RunnerOptions {
 }
 
 /** Starts a runner with the worker's provider and thread settings. */
-export type RunnerFactory = (opts: Pick<RunnerOptions, 'name' | 'modelPath' | 'outputs' | 'maxBatchSize' | 'maxQueueDelayMs'>) => Promise<ModelRunner>;
+export type RunnerFactory = (
+  opts: Pick<RunnerOptions, 'name' | 'modelPath' | 'outputs' | 'maxBatchSize' | 'maxQueueDelayMs'>,
+) => Promise<ModelRunner>;
 
 /** Runs one model: requests from concurrent jobs are gathered into batches for one session.run. */
 export interface ModelRunner {
@@ -62,7 +64,10 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
   // A graph whose batch dimension is fixed at 1 runs one request at a time, whatever the manifest says.
   const fixedBatch = client.session.inputs.some((i) => i.dims[0] === 1);
   const maxBatchSize = fixedBatch ? 1 : opts.maxBatchSize;
-  logger.info({ model: name, provider: client.session.provider, maxBatchSize, fixedBatch, intraOpThreads: opts.intraOpThreads }, 'model loaded');
+  logger.info(
+    { model: name, provider: client.session.provider, maxBatchSize, fixedBatch, intraOpThreads: opts.intraOpThreads },
+    'model loaded',
+  );
 
   const stats: RunnerStats = { runs: 0, items: 0, maxBatch: 0 };
   const run = runOnThread(client, opts, stats);
@@ -73,7 +78,8 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
       retryInHalves(batch, {
         run,
         settle: (r, outcome) => (outcome.ok ? r.resolve(outcome.value) : r.reject(outcome.error)),
-        onSplit: (size, err) => logger.warn({ model: name, batch: size, err: err.message }, 'batch failed; retrying in smaller batches'),
+        onSplit: (size, err) =>
+          logger.warn({ model: name, batch: size, err: err.message }, 'batch failed; retrying in smaller batches'),
       }),
   });
   let closed = false;
@@ -103,7 +109,10 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
       closed = true;
       for (const r of batcher.close()) r.reject(modelClosedError(name));
       if (!(await settlesWithin(batcher.idle(), CLOSE_WAIT_MS))) {
-        logger.warn({ model: name, waitedMs: CLOSE_WAIT_MS }, 'an inference still runs at close; ending its thread anyway');
+        logger.warn(
+          { model: name, waitedMs: CLOSE_WAIT_MS },
+          'an inference still runs at close; ending its thread anyway',
+        );
       }
       await client.close();
     },
@@ -141,11 +150,19 @@ function enqueue(batcher: Batcher<Request>, feeds: Feeds, signal: AbortSignal | 
       if (batcher.remove(key, request)) reject(new AbortedError());
     };
     // The listener goes as soon as the request settles, so long jobs do not pile them up.
-    const settle = <T>(fn: (v: T) => void) => (v: T) => {
-      signal?.removeEventListener('abort', onAbort);
-      fn(v);
+    const settle =
+      <T>(fn: (v: T) => void) =>
+      (v: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        fn(v);
+      };
+    const request: Request = {
+      feeds,
+      size,
+      queuedAt: performance.now(),
+      resolve: settle(resolve),
+      reject: settle(reject),
     };
-    const request: Request = { feeds, size, queuedAt: performance.now(), resolve: settle(resolve), reject: settle(reject) };
     signal?.addEventListener('abort', onAbort, { once: true });
     batcher.add(key, request);
   });

@@ -5,7 +5,12 @@ import type { Config } from '../../src/config';
 import type { JobPayload, WebhookEvent } from '../../src/jobs/job-contract';
 import { statusOf, viewJob } from '../../src/jobs/job-view';
 import type { Logger } from '../../src/logger';
-import { createWebhookQueue, newDeliveryId, webhookSeqKey, type WebhookDelivery } from '../../src/webhooks/webhook-queue';
+import {
+  createWebhookQueue,
+  newDeliveryId,
+  webhookSeqKey,
+  type WebhookDelivery,
+} from '../../src/webhooks/webhook-queue';
 
 /** Progress deliveries per job are at most this often. */
 export const PROGRESS_INTERVAL_MS = 1000;
@@ -24,7 +29,12 @@ type Deps = { config: Config; redis: Redis; logger: Logger; queue?: Queue<Webhoo
  * its webhook asked for. The body is the job's public view at that moment, built from the BullMQ
  * record the event carries. Enqueueing never blocks or fails the job: a lost event is logged.
  */
-export function createJobWebhooks({ config, redis, logger, queue = createWebhookQueue(redis, config) }: Deps): JobWebhooks {
+export function createJobWebhooks({
+  config,
+  redis,
+  logger,
+  queue = createWebhookQueue(redis, config),
+}: Deps): JobWebhooks {
   const lastProgress = new Map<string, number>();
   const prefix = config.QUEUE_PREFIX;
 
@@ -37,7 +47,10 @@ export function createJobWebhooks({ config, redis, logger, queue = createWebhook
     try {
       body = JSON.stringify(viewJob(job, state, false));
     } catch (err) {
-      logger.warn({ jobId, event, err: (err as Error).message }, 'webhook event dropped: the job view could not be built');
+      logger.warn(
+        { jobId, event, err: (err as Error).message },
+        'webhook event dropped: the job view could not be built',
+      );
       return;
     }
     // The sequence number is taken at once, before any await, so events are numbered in the order they happened.
@@ -47,7 +60,15 @@ export function createJobWebhooks({ config, redis, logger, queue = createWebhook
       const results = await seq;
       const n = Number(results?.[0]?.[1]);
       if (!Number.isInteger(n)) throw new Error('no sequence number');
-      const delivery: WebhookDelivery = { delivery_id: newDeliveryId(), job_id: jobId, owner: jobOwner(data), event, url: webhook.url, body, seq: n };
+      const delivery: WebhookDelivery = {
+        delivery_id: newDeliveryId(),
+        job_id: jobId,
+        owner: jobOwner(data),
+        event,
+        url: webhook.url,
+        body,
+        seq: n,
+      };
       await queue.add(event, delivery, { jobId: delivery.delivery_id });
     })().catch((err: Error) => logger.warn({ jobId, event, err: err.message }, 'webhook event could not be queued'));
   };

@@ -6,11 +6,25 @@ import type { Logger } from '../../src/logger';
 import { createRedis } from '../../src/redis/redis-connection';
 import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
 import { checkWebhookUrl, WebhookUrlRefused, type HostLookup } from '../../src/webhooks/webhook-address';
-import { WEBHOOK_QUEUE, webhookAttemptedKey, webhookDeliverySchema, type WebhookDelivery } from '../../src/webhooks/webhook-queue';
-import { DELIVERY_HEADER, EVENT_HEADER, ownerWebhookSecret, SIGNATURE_HEADER, signatureHeader } from '../../src/webhooks/webhook-signature';
+import {
+  WEBHOOK_QUEUE,
+  webhookAttemptedKey,
+  webhookDeliverySchema,
+  type WebhookDelivery,
+} from '../../src/webhooks/webhook-queue';
+import {
+  DELIVERY_HEADER,
+  EVENT_HEADER,
+  ownerWebhookSecret,
+  SIGNATURE_HEADER,
+  signatureHeader,
+} from '../../src/webhooks/webhook-signature';
 import { postWebhook } from './webhook-post';
 
-type DeliveryConfig = Pick<Config, 'QUEUE_PREFIX' | 'JOB_RETENTION_SECONDS' | 'WEBHOOK_ALLOWED_HOSTS' | 'WEBHOOK_TIMEOUT_MS'>;
+type DeliveryConfig = Pick<
+  Config,
+  'QUEUE_PREFIX' | 'JOB_RETENTION_SECONDS' | 'WEBHOOK_ALLOWED_HOSTS' | 'WEBHOOK_TIMEOUT_MS'
+>;
 
 export interface DeliveryDeps {
   config: DeliveryConfig;
@@ -41,7 +55,10 @@ async function waitForTurn({ config, redis }: DeliveryDeps, d: WebhookDelivery):
 }
 
 /** Checks the URL again (DNS may have changed), signs with the owner's secret and POSTs once. 2xx ends it; 410 and refused URLs end it as failed; anything else is retried. */
-export async function deliverOnce({ config, secret, lookup }: DeliveryDeps, d: WebhookDelivery): Promise<{ status: number }> {
+export async function deliverOnce(
+  { config, secret, lookup }: DeliveryDeps,
+  d: WebhookDelivery,
+): Promise<{ status: number }> {
   let target;
   try {
     target = await checkWebhookUrl(d.url, config.WEBHOOK_ALLOWED_HOSTS, lookup);
@@ -89,7 +106,13 @@ export interface WebhookDeliveryWorker {
 }
 
 /** Consumes the webhooks queue in this worker process; without WEBHOOK_SECRET there is nothing to sign with, so it does not. */
-export function startWebhookDelivery(config: Config, redis: Redis, logger: Logger, name: string, redisErrors: RedisErrorLog): WebhookDeliveryWorker | undefined {
+export function startWebhookDelivery(
+  config: Config,
+  redis: Redis,
+  logger: Logger,
+  name: string,
+  redisErrors: RedisErrorLog,
+): WebhookDeliveryWorker | undefined {
   const secret = config.WEBHOOK_SECRET;
   if (!secret) {
     // The API refuses webhooks without a secret too, so with one config for both nothing waits here.
@@ -103,9 +126,17 @@ export function startWebhookDelivery(config: Config, redis: Redis, logger: Logge
     concurrency: config.WEBHOOK_CONCURRENCY,
     name,
   });
-  worker.on('completed', (job) => logger.debug({ deliveryId: job.id, jobId: job.data.job_id, event: job.data.event }, 'webhook delivered'));
+  worker.on('completed', (job) =>
+    logger.debug({ deliveryId: job.id, jobId: job.data.job_id, event: job.data.event }, 'webhook delivered'),
+  );
   worker.on('failed', (job, err) => {
-    const fields = { deliveryId: job?.id, jobId: job?.data.job_id, event: job?.data.event, attempts: job?.attemptsMade, reason: err.message };
+    const fields = {
+      deliveryId: job?.id,
+      jobId: job?.data.job_id,
+      event: job?.data.event,
+      attempts: job?.attemptsMade,
+      reason: err.message,
+    };
     if (job?.finishedOn) logger.warn(fields, 'webhook delivery given up');
     else logger.info(fields, 'webhook delivery failed; will retry');
   });
@@ -113,7 +144,10 @@ export function startWebhookDelivery(config: Config, redis: Redis, logger: Logge
   return {
     async close(graceMs) {
       let timer: NodeJS.Timeout | undefined;
-      const graceful = worker.close().then(() => true, () => true);
+      const graceful = worker.close().then(
+        () => true,
+        () => true,
+      );
       const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
       if (!(await Promise.race([graceful, late]))) await worker.close(true).catch(() => undefined);
       clearTimeout(timer);

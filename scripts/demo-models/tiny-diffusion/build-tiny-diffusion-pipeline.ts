@@ -29,7 +29,8 @@ export async function buildTinyDiffusionPipeline(outDir: string): Promise<void> 
     'vae_decoder/model.onnx': buildVaeDecoderModel(),
     'vae_encoder/model.onnx': buildVaeEncoderModel(),
   };
-  for (const [file, json] of Object.entries(pipelineConfigs(vocabulary))) files[file] = `${JSON.stringify(json, null, 2)}\n`;
+  for (const [file, json] of Object.entries(pipelineConfigs(vocabulary)))
+    files[file] = `${JSON.stringify(json, null, 2)}\n`;
 
   for (const [file, contents] of Object.entries(files)) {
     const target = path.join(outDir, file);

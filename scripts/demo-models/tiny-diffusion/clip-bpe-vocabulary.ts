@@ -84,7 +84,13 @@ function applyMerge(pieces: string[], left: string, right: string): string[] {
 export function buildClipVocabulary(words: readonly string[]): ClipVocabulary {
   const alphabet = byteLevelAlphabet();
   const merges = learnBpeMerges(words);
-  const tokens = [...alphabet, ...alphabet.map((c) => c + END_OF_WORD), ...merges.map(([a, b]) => a + b), BOS_TOKEN, EOS_TOKEN];
+  const tokens = [
+    ...alphabet,
+    ...alphabet.map((c) => c + END_OF_WORD),
+    ...merges.map(([a, b]) => a + b),
+    BOS_TOKEN,
+    EOS_TOKEN,
+  ];
   const vocab = new Map(tokens.map((token, id) => [token, id]));
   if (vocab.size !== tokens.length) throw new Error('generated vocabulary has duplicate tokens');
   return { vocab, merges, bosId: tokens.length - 2, eosId: tokens.length - 1 };

@@ -37,4 +37,6 @@ const groups: ReadonlyArray<readonly [string, Rgb]> = [
 ];
 
 /** Word -> pre-tanh RGB tint. */
-export const COLOUR_WORDS: ReadonlyMap<string, Rgb> = new Map(groups.flatMap(([words, rgb]) => words.split(' ').map((w) => [w, rgb] as const)));
+export const COLOUR_WORDS: ReadonlyMap<string, Rgb> = new Map(
+  groups.flatMap(([words, rgb]) => words.split(' ').map((w) => [w, rgb] as const)),
+);

@@ -8,7 +8,11 @@ export const BETA_START = 0.00085;
 export const BETA_END = 0.012;
 
 /** alphas_cumprod[t] = prod_{i<=t} (1 - beta_i), computed in float64. */
-export function scaledLinearAlphasCumprod(steps = NUM_TRAIN_TIMESTEPS, betaStart = BETA_START, betaEnd = BETA_END): Float64Array {
+export function scaledLinearAlphasCumprod(
+  steps = NUM_TRAIN_TIMESTEPS,
+  betaStart = BETA_START,
+  betaEnd = BETA_END,
+): Float64Array {
   const from = Math.sqrt(betaStart);
   const to = Math.sqrt(betaEnd);
   const out = new Float64Array(steps);

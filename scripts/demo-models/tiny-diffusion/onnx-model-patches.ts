@@ -34,7 +34,13 @@ export function patchModel(bytes: Uint8Array, patches: ModelPatches): Uint8Array
     if (nodes.length === 0) throw new Error(`no ${opType} node to set ${Object.keys(attributes).join(', ')} on`);
     for (const node of nodes) {
       for (const [name, text] of Object.entries(attributes)) {
-        (node.attribute ??= []).push(onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.STRING, s: Buffer.from(text, 'utf8') }));
+        (node.attribute ??= []).push(
+          onnx.AttributeProto.create({
+            name,
+            type: onnx.AttributeProto.AttributeType.STRING,
+            s: Buffer.from(text, 'utf8'),
+          }),
+        );
       }
     }
   }

@@ -13,7 +13,13 @@ export const SAMPLE_SIZE = 32;
 
 /** Relative path -> JSON value, for every config file of the pipeline folder. */
 export function pipelineConfigs(vocabulary: ClipVocabulary): Record<string, unknown> {
-  const special = (content: string) => ({ content, lstrip: false, normalized: true, rstrip: false, single_word: false });
+  const special = (content: string) => ({
+    content,
+    lstrip: false,
+    normalized: true,
+    rstrip: false,
+    single_word: false,
+  });
   const vae = {
     _class_name: 'AutoencoderKL',
     _diffusers_version: '0.21.0',

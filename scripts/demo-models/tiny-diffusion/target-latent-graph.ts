@@ -31,8 +31,13 @@ interface Scene {
 function ranged(s: Scene, lo: number, hi: number): string {
   const { g } = s;
   const weight = g.floats('w_param', [FEATURES, 1], normalArray(s.next, FEATURES, 3 / Math.sqrt(FEATURES)));
-  const unit = g.node('Sigmoid', [g.node('Add', [g.node('MatMul', [s.features, weight]), g.floats('b_param', [1], [s.next() * 0.5])])]);
-  return g.node('Reshape', [g.node('Add', [g.node('Mul', [unit, scalar(g, hi - lo)]), scalar(g, lo)]), g.int64s('shape', [-1, 1, 1, 1])]);
+  const unit = g.node('Sigmoid', [
+    g.node('Add', [g.node('MatMul', [s.features, weight]), g.floats('b_param', [1], [s.next() * 0.5])]),
+  ]);
+  return g.node('Reshape', [
+    g.node('Add', [g.node('Mul', [unit, scalar(g, hi - lo)]), scalar(g, lo)]),
+    g.int64s('shape', [-1, 1, 1, 1]),
+  ]);
 }
 
 /** An unbounded per-image value (for angles that wrap), as [batch, 1, 1, 1]. */
@@ -47,9 +52,17 @@ function free(s: Scene, std: number): string {
  * (cos h, cos(h - 120°), cos(h + 120°)) + the prompt's tint. Hues cover the circle evenly, so
  * prompts get every colour, and elements related by hue offsets stay in harmony.
  */
-function colour(s: Scene, hue: string, lightness: [number, number], saturation: [number, number], tint: string): string {
+function colour(
+  s: Scene,
+  hue: string,
+  lightness: [number, number],
+  saturation: [number, number],
+  tint: string,
+): string {
   const { g } = s;
-  const wheel = g.node('Cos', [g.node('Add', [hue, g.floats('hue_offsets', [1, 3, 1, 1], [0, (-2 * Math.PI) / 3, (2 * Math.PI) / 3])])]);
+  const wheel = g.node('Cos', [
+    g.node('Add', [hue, g.floats('hue_offsets', [1, 3, 1, 1], [0, (-2 * Math.PI) / 3, (2 * Math.PI) / 3])]),
+  ]);
   const chroma = g.node('Mul', [wheel, ranged(s, ...saturation)]);
   return g.node('Add', [g.node('Add', [chroma, ranged(s, ...lightness)]), tint]);
 }
@@ -69,10 +82,25 @@ function selector(g: GraphBuilder, dims: readonly number[], gain: number): strin
 /** Appends the x0 subgraph; returns a [batch, 4, height, width] value shaped like `sample`. */
 export function targetLatent(g: GraphBuilder, next: () => number, sample: string, context: string): string {
   const pooled = g.node('ReduceMean', [context], { axes: attr.ints([1]), keepdims: attr.int(0) });
-  const strength = g.node('Reshape', [g.node('MatMul', [pooled, selector(g, [CONTENT_DIM], 1)]), g.int64s('shape', [-1, 1, 1, 1])]);
-  const tint = g.node('Reshape', [g.node('MatMul', [pooled, selector(g, TINT_DIMS, TINT_GAIN)]), g.int64s('shape', [-1, 3, 1, 1])]);
-  const projection = g.floats('w_features', [HIDDEN_SIZE, FEATURES], normalArray(next, HIDDEN_SIZE * FEATURES, 1.5 / Math.sqrt(HIDDEN_SIZE)));
-  const features = g.node('Tanh', [g.node('Add', [g.node('MatMul', [pooled, projection]), g.floats('b_features', [FEATURES], normalArray(next, FEATURES, 0.5))])]);
+  const strength = g.node('Reshape', [
+    g.node('MatMul', [pooled, selector(g, [CONTENT_DIM], 1)]),
+    g.int64s('shape', [-1, 1, 1, 1]),
+  ]);
+  const tint = g.node('Reshape', [
+    g.node('MatMul', [pooled, selector(g, TINT_DIMS, TINT_GAIN)]),
+    g.int64s('shape', [-1, 3, 1, 1]),
+  ]);
+  const projection = g.floats(
+    'w_features',
+    [HIDDEN_SIZE, FEATURES],
+    normalArray(next, HIDDEN_SIZE * FEATURES, 1.5 / Math.sqrt(HIDDEN_SIZE)),
+  );
+  const features = g.node('Tanh', [
+    g.node('Add', [
+      g.node('MatMul', [pooled, projection]),
+      g.floats('b_features', [FEATURES], normalArray(next, FEATURES, 0.5)),
+    ]),
+  ]);
   const s: Scene = { g, next, features };
 
   // Grid in units of half the shorter side, centred, so discs stay round at any aspect ratio.
@@ -80,7 +108,12 @@ export function targetLatent(g: GraphBuilder, next: () => number, sample: string
   const height = dimension(g, shape, 2);
   const width = dimension(g, shape, 3);
   const half = g.node('Mul', [g.node('Min', [height, width]), scalar(g, 0.5)]);
-  const centred = (size: string, axis: 2 | 3) => alongAxis(g, g.node('Div', [g.node('Sub', [pixelCentres(g, size), g.node('Mul', [size, scalar(g, 0.5)])]), half]), axis);
+  const centred = (size: string, axis: 2 | 3) =>
+    alongAxis(
+      g,
+      g.node('Div', [g.node('Sub', [pixelCentres(g, size), g.node('Mul', [size, scalar(g, 0.5)])]), half]),
+      axis,
+    );
   const u = centred(width, 3);
   const v = centred(height, 2);
   const mul = (a: string, b: string) => g.node('Mul', [a, b]);
@@ -98,12 +131,19 @@ export function targetLatent(g: GraphBuilder, next: () => number, sample: string
   const ground = g.node('Sigmoid', [mul(sub(along, ranged(s, -0.5, 0.5)), ranged(s, 3, 30))]);
   // The sky fades from its zenith colour to a lighter one at the horizon.
   const zenith = colour(s, turned(s, hue, 0.5), [-0.4, 0.6], [0.4, 1.2], tint);
-  const sky = lerp(zenith, colour(s, turned(s, hue, 0.8), [0.1, 1], [0.3, 1.1], tint), g.node('Sigmoid', [mul(v, scalar(g, 2))]));
+  const sky = lerp(
+    zenith,
+    colour(s, turned(s, hue, 0.8), [0.1, 1], [0.3, 1.1], tint),
+    g.node('Sigmoid', [mul(v, scalar(g, 2))]),
+  );
   let picture = lerp(sky, colour(s, turned(s, hue, 1.6), [-0.9, 0.3], [0.5, 1.3], tint), ground);
 
   // Ripples on the ground only: water, fields, dunes.
   const heading = ranged(s, -Math.PI, Math.PI);
-  const phase = add(mul(add(mul(u, g.node('Cos', [heading])), mul(v, g.node('Sin', [heading]))), ranged(s, 4, 14)), ranged(s, -Math.PI, Math.PI));
+  const phase = add(
+    mul(add(mul(u, g.node('Cos', [heading])), mul(v, g.node('Sin', [heading]))), ranged(s, 4, 14)),
+    ranged(s, -Math.PI, Math.PI),
+  );
   const ripple = mul(mul(g.node('Sin', [phase]), ranged(s, 0, 0.5)), ground);
   picture = add(picture, mul(ripple, colour(s, turned(s, hue, Math.PI), [0, 0], [0.5, 1], scalar(g, 0))));
 
@@ -117,7 +157,11 @@ export function targetLatent(g: GraphBuilder, next: () => number, sample: string
   const texture = lerp(ranged(s, 0, 1), ranged(s, 0, 1.5), ground);
 
   // Fade to the neutral gradient as the prompt empties (strength is 0 exactly for "").
-  const neutral = lerp(g.floats('neutral_top', [1, 3, 1, 1], NEUTRAL_TOP), g.floats('neutral_bottom', [1, 3, 1, 1], NEUTRAL_BOTTOM), g.node('Mul', [g.node('Add', [v, scalar(g, 1)]), scalar(g, 0.5)]));
+  const neutral = lerp(
+    g.floats('neutral_top', [1, 3, 1, 1], NEUTRAL_TOP),
+    g.floats('neutral_bottom', [1, 3, 1, 1], NEUTRAL_BOTTOM),
+    g.node('Mul', [g.node('Add', [v, scalar(g, 1)]), scalar(g, 0.5)]),
+  );
   const colours = lerp(neutral, picture, strength);
   const layers = g.node('Concat', [colours, mul(texture, strength)], { axis: attr.int(1) });
 

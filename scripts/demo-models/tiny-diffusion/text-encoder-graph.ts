@@ -56,21 +56,44 @@ export function buildTextEncoderModel(vocabulary: ClipVocabulary): Uint8Array {
 
   const g = createGraph('tiny_clip_text_encoder');
   const ids = g.input('input_ids', ['batch', MAX_LENGTH]);
-  const embedded = g.node('Add', [g.node('Gather', [g.floats('token_embedding', [size, HIDDEN_SIZE], tokens), ids]), g.floats('position_embedding', [MAX_LENGTH, HIDDEN_SIZE], positions)]);
+  const embedded = g.node('Add', [
+    g.node('Gather', [g.floats('token_embedding', [size, HIDDEN_SIZE], tokens), ids]),
+    g.floats('position_embedding', [MAX_LENGTH, HIDDEN_SIZE], positions),
+  ]);
 
-  const weight = g.node('Unsqueeze', [g.node('Exp', [g.node('Gather', [g.floats('attention_key', [size], keys), ids])]), g.int64s('axes', [2])]);
+  const weight = g.node('Unsqueeze', [
+    g.node('Exp', [g.node('Gather', [g.floats('attention_key', [size], keys), ids])]),
+    g.int64s('axes', [2]),
+  ]);
   const axis = g.int64s('axis', [1]);
-  const summary = g.node('Div', [g.node('CumSum', [g.node('Mul', [embedded, weight]), axis]), g.node('CumSum', [weight, axis])]);
-  const mlp = g.node('Tanh', [g.node('Add', [g.node('MatMul', [summary, g.floats('mlp_weight', [HIDDEN_SIZE, HIDDEN_SIZE], mix)]), g.floats('mlp_bias', [HIDDEN_SIZE], mixBias)])]);
+  const summary = g.node('Div', [
+    g.node('CumSum', [g.node('Mul', [embedded, weight]), axis]),
+    g.node('CumSum', [weight, axis]),
+  ]);
+  const mlp = g.node('Tanh', [
+    g.node('Add', [
+      g.node('MatMul', [summary, g.floats('mlp_weight', [HIDDEN_SIZE, HIDDEN_SIZE], mix)]),
+      g.floats('mlp_bias', [HIDDEN_SIZE], mixBias),
+    ]),
+  ]);
   const hidden = g.node('Add', [g.node('Add', [embedded, summary]), mlp], {}, 'last_hidden_state');
   g.output(hidden, ['batch', MAX_LENGTH, HIDDEN_SIZE]);
 
   // <|endoftext|> has the highest id, so ArgMax finds the first one: CLIP's own pooling rule.
-  const eosAt = g.node('Unsqueeze', [g.node('ArgMax', [ids], { axis: attr.int(1), keepdims: attr.int(0) }), g.int64s('axes', [1])]);
-  const oneHot = g.node('Cast', [g.node('Equal', [eosAt, g.int64s('positions', [...Array(MAX_LENGTH).keys()])])], { to: attr.int(FLOAT) });
+  const eosAt = g.node('Unsqueeze', [
+    g.node('ArgMax', [ids], { axis: attr.int(1), keepdims: attr.int(0) }),
+    g.int64s('axes', [1]),
+  ]);
+  const oneHot = g.node('Cast', [g.node('Equal', [eosAt, g.int64s('positions', [...Array(MAX_LENGTH).keys()])])], {
+    to: attr.int(FLOAT),
+  });
   const picked = g.node('MatMul', [g.node('Unsqueeze', [oneHot, g.int64s('axes', [1])]), hidden]);
   g.output(g.node('Squeeze', [picked, g.int64s('axes', [1])], {}, 'pooler_output'), ['batch', HIDDEN_SIZE]);
 
-  const bytes = g.serialize({ opset: 17, producer: 'darkroom tiny-diffusion', docString: 'Tiny CLIP-style text encoder for the tiny SD pipeline' });
+  const bytes = g.serialize({
+    opset: 17,
+    producer: 'darkroom tiny-diffusion',
+    docString: 'Tiny CLIP-style text encoder for the tiny SD pipeline',
+  });
   return patchModel(bytes, { elementTypes: { input_ids: 'int32' } });
 }

@@ -28,6 +28,10 @@ export function buildUnetModel(): Uint8Array {
   const epsilon = g.node('Div', [g.node('Sub', [sample, signal]), noiseScale], {}, 'out_sample');
   g.output(epsilon, ['batch', 4, 'height', 'width']);
 
-  const bytes = g.serialize({ opset: 17, producer: 'darkroom tiny-diffusion', docString: 'Exact denoiser for a prompt-dependent target latent' });
+  const bytes = g.serialize({
+    opset: 17,
+    producer: 'darkroom tiny-diffusion',
+    docString: 'Exact denoiser for a prompt-dependent target latent',
+  });
   return patchModel(bytes, { elementTypes: { timestep: 'int64' } });
 }

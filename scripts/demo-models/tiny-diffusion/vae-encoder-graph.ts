@@ -22,12 +22,16 @@ export function buildVaeEncoderModel(): Uint8Array {
   const pooled = g.node('AveragePool', [image], { kernel_shape: attr.ints([8, 8]), strides: attr.ints([8, 8]) });
   const squashed = g.node('Atanh', [g.node('Clip', [pooled, scalar(g, -CLIP), scalar(g, CLIP)])]);
   const squared = g.node('ReduceSumSquare', [squashed], { axes: attr.ints([1]), keepdims: attr.int(1) });
-  const fraction = g.node('Min', [g.node('Mul', [squared, scalar(g, 1 / COLOUR_RADIUS ** 2)]), scalar(g, MAX_SQUASHED)]);
+  const fraction = g.node('Min', [
+    g.node('Mul', [squared, scalar(g, 1 / COLOUR_RADIUS ** 2)]),
+    scalar(g, MAX_SQUASHED),
+  ]);
   const colour = g.node('Mul', [squashed, g.node('Pow', [g.node('Sub', [scalar(g, 1), fraction]), scalar(g, -0.5)])]);
 
   // The colour rows of LATENT_BASIS are orthonormal, so the pseudo-inverse is the scaled transpose.
   const inverse = new Float32Array(12);
-  for (let o = 0; o < 4; o++) for (let i = 0; i < 3; i++) inverse[o * 3 + i] = LATENT_BASIS[i][o] / (COLOUR_GAIN * VAE_SCALING_FACTOR);
+  for (let o = 0; o < 4; o++)
+    for (let i = 0; i < 3; i++) inverse[o * 3 + i] = LATENT_BASIS[i][o] / (COLOUR_GAIN * VAE_SCALING_FACTOR);
   const latent = g.node('Conv', [colour, g.floats('w_latent', [4, 3, 1, 1], inverse)], {}, 'latent_sample');
   g.output(latent, ['batch', 4, 'latent_height', 'latent_width']);
 

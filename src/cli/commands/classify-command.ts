@@ -35,7 +35,9 @@ async function classificationForm(files: string[], model: string | undefined, to
     try {
       bytes = await fs.promises.readFile(file);
     } catch (err) {
-      throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      throw new UsageError(
+        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      );
     }
     const type = MIME_OF_EXTENSION[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
     form.append('image', new Blob([bytes], { type }), path.basename(file));
@@ -49,12 +51,16 @@ export function addClassifyCommand(program: Command): void {
     .command('classify')
     .description('classify images: upload them, wait, print the top labels of each')
     .argument('<images...>', 'image files (jpeg, png, webp, ...)')
-    .option('-m, --model <name>', 'classifier model (default: the server\'s first classifier)')
+    .option('-m, --model <name>', "classifier model (default: the server's first classifier)")
     .option('-k, --top-k <k>', 'labels per image, 1 to 20 (default: 5)', parseInteger)
     .option('--no-wait', 'print the queued job and return at once')
     .action(async (files: string[], options: ClassifyOptions, command: Command) => {
       const ctx = contextOf(command);
-      const params = validateRequest(classificationFormSchema, { model: options.model, top_k: options.topK }, { model: '--model', top_k: '--top-k' });
+      const params = validateRequest(
+        classificationFormSchema,
+        { model: options.model, top_k: options.topK },
+        { model: '--model', top_k: '--top-k' },
+      );
       const queued = await ctx.client.createClassification(await classificationForm(files, params.model, params.top_k));
       if (!options.wait) return ctx.json ? ctx.printJson(queued) : ctx.print(formatJob(queued));
 

@@ -43,16 +43,18 @@ export function addGenerateCommand(program: Command): void {
     .command('generate')
     .description('generate images: submit a job, wait for it, save the results')
     .argument('[prompt]', 'what to generate (leave out for unconditional models)')
-    .option('-m, --model <name>', 'generator model (default: the server\'s first generator)')
+    .option('-m, --model <name>', "generator model (default: the server's first generator)")
     .option('-n, --count <n>', 'number of images, 1 to 16 (default: 1)', parseInteger)
-    .option('--width <px>', 'image width (default: the model\'s)', parseInteger)
-    .option('--height <px>', 'image height (default: the model\'s)', parseInteger)
+    .option('--width <px>', "image width (default: the model's)", parseInteger)
+    .option('--height <px>', "image height (default: the model's)", parseInteger)
     .option('--seed <seed>', 'seed, for reproducible images (default: random)', parseInteger)
     .addOption(new Option('--format <format>', 'image format (default: png)').choices(['png', 'webp', 'jpeg']))
     .option('--negative-prompt <text>', 'what to steer away from (diffusion models)')
-    .option('--steps <n>', 'denoising steps (diffusion models; default: the model\'s)', parseInteger)
+    .option('--steps <n>', "denoising steps (diffusion models; default: the model's)", parseInteger)
     .option('--guidance-scale <x>', 'classifier-free guidance scale (diffusion models)', parseDecimal)
-    .addOption(new Option('--scheduler <name>', 'noise scheduler (diffusion models)').choices(schedulerNameSchema.options))
+    .addOption(
+      new Option('--scheduler <name>', 'noise scheduler (diffusion models)').choices(schedulerNameSchema.options),
+    )
     .option('-o, --output <path>', 'a .zip file (images + manifest.json), or a folder for the images (default: .)')
     .option('--no-wait', 'print the queued job and return at once')
     .action(async (prompt: string | undefined, options: GenerateOptions, command: Command) => {
@@ -74,13 +76,16 @@ export function addGenerateCommand(program: Command): void {
         },
         FLAG_OF_FIELD,
       );
-      if (!options.wait && options.output !== undefined) throw new UsageError('-o needs the job to finish; leave out --no-wait');
+      if (!options.wait && options.output !== undefined)
+        throw new UsageError('-o needs the job to finish; leave out --no-wait');
       const queued = await ctx.client.createGeneration(body);
       if (!options.wait) return ctx.json ? ctx.printJson(queued) : ctx.print(formatJob(queued));
 
       const job = await followJob(ctx.client, queued);
       const output = options.output ?? '.';
-      const saved = isZipPath(output) ? await saveArchive(ctx.client, job, output) : await saveImages(ctx.client, job, output);
+      const saved = isZipPath(output)
+        ? await saveArchive(ctx.client, job, output)
+        : await saveImages(ctx.client, job, output);
       if (ctx.json) return ctx.printJson({ job, saved });
       ctx.print(`job ${job.id} ${job.status}\n${saved.map((file) => `saved ${file}`).join('\n')}`);
     });

@@ -24,6 +24,11 @@ export function addJobCommands(program: Command): void {
       const job = await ctx.client.cancelJob(id);
       if (ctx.json) ctx.printJson(job);
       // A running job stops at its next checkpoint; until then it still reads as running.
-      else ctx.print(job.status === 'canceled' ? `job ${job.id} canceled` : `cancel requested; job ${job.id} is ${job.status} and stops shortly`);
+      else
+        ctx.print(
+          job.status === 'canceled'
+            ? `job ${job.id} canceled`
+            : `cancel requested; job ${job.id} is ${job.status} and stops shortly`,
+        );
     });
 }

@@ -11,6 +11,11 @@ export function addModelsCommand(program: Command): void {
       const ctx = contextOf(command);
       const models = await ctx.client.listModels();
       if (ctx.json) return ctx.printJson({ models });
-      ctx.print(formatTable(['NAME', 'KIND', 'DESCRIPTION'], models.map((m) => [m.name, m.kind, m.description ?? ''])));
+      ctx.print(
+        formatTable(
+          ['NAME', 'KIND', 'DESCRIPTION'],
+          models.map((m) => [m.name, m.kind, m.description ?? '']),
+        ),
+      );
     });
 }

@@ -5,7 +5,12 @@ export const DOCS_ASSETS_PATH = '/docs/assets';
 export const DOCS_INIT_FILE = 'docs-init.js';
 
 /** The files of swagger-ui-dist the page loads (its index.html and petstore initializer are not served). */
-export const SWAGGER_UI_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+export const SWAGGER_UI_FILES = new Set([
+  'swagger-ui.css',
+  'swagger-ui-bundle.js',
+  'favicon-32x32.png',
+  'favicon-16x16.png',
+]);
 
 export const DOCS_PAGE = `<!doctype html>
 <html lang="en">

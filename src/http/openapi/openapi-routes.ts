@@ -1,7 +1,15 @@
 import express, { Router } from 'express';
 // The path helper alone: the package's main module would load the whole browser bundle into Node.
 import swaggerUiPath from 'swagger-ui-dist/absolute-path';
-import { DOCS_ASSETS_PATH, DOCS_CSP, DOCS_INIT_FILE, DOCS_INIT_SCRIPT, DOCS_PAGE, DOCS_PATH, SWAGGER_UI_FILES } from './docs-page';
+import {
+  DOCS_ASSETS_PATH,
+  DOCS_CSP,
+  DOCS_INIT_FILE,
+  DOCS_INIT_SCRIPT,
+  DOCS_PAGE,
+  DOCS_PATH,
+  SWAGGER_UI_FILES,
+} from './docs-page';
 import { buildOpenApiDocument } from './openapi-document';
 
 /** GET /openapi.json and the interactive docs at GET /docs (Swagger UI, served offline from node_modules). */
@@ -15,7 +23,10 @@ export function openApiRoutes(): Router {
   });
 
   router.get(DOCS_PATH, (_req, res) => {
-    res.set({ 'Content-Security-Policy': DOCS_CSP, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' }).type('html').send(DOCS_PAGE);
+    res
+      .set({ 'Content-Security-Policy': DOCS_CSP, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' })
+      .type('html')
+      .send(DOCS_PAGE);
   });
 
   router.use(DOCS_ASSETS_PATH, (req, res, next) => {

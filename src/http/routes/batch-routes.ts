@@ -27,8 +27,25 @@ async function viewBatch(deps: AppDeps, owner: string, id: string): Promise<{ vi
   const counts = { queued: 0, running: 0, succeeded: 0, failed: 0, canceled: 0 };
   for (const j of jobs) counts[j.status] += 1;
   const finished = counts.succeeded + counts.failed + counts.canceled === jobs.length;
-  const status = !finished ? (counts.queued === jobs.length ? 'queued' : 'running') : counts.succeeded === jobs.length ? 'succeeded' : 'failed';
-  return { view: { id, type: 'batch', status, total: jobs.length, counts, created_at: new Date(parent.timestamp).toISOString(), jobs }, finished };
+  const status = !finished
+    ? counts.queued === jobs.length
+      ? 'queued'
+      : 'running'
+    : counts.succeeded === jobs.length
+      ? 'succeeded'
+      : 'failed';
+  return {
+    view: {
+      id,
+      type: 'batch',
+      status,
+      total: jobs.length,
+      counts,
+      created_at: new Date(parent.timestamp).toISOString(),
+      jobs,
+    },
+    finished,
+  };
 }
 
 /** POST /v1/batches (a BullMQ flow: one parent, one child per request), its status and zip. */
@@ -39,10 +56,15 @@ export function batchRoutes(deps: LiveAppDeps): Router {
   router.post('/v1/batches', jsonBody(config), async (req, res) => {
     const body = batchRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
-    const { id } = await idempotent(deps, req, fingerprint('batch', JSON.stringify(body.data)), () => submitBatch(deps, req, body.data.requests));
+    const { id } = await idempotent(deps, req, fingerprint('batch', JSON.stringify(body.data)), () =>
+      submitBatch(deps, req, body.data.requests),
+    );
     // `Prefer: wait=N`: the parent finishes once every child has.
     const finished = await waitIfPreferred(deps, res, id);
-    res.status(finished ? 200 : 202).location(`/v1/batches/${id}`).json((await viewBatch(deps, principalOf(req), id)).view);
+    res
+      .status(finished ? 200 : 202)
+      .location(`/v1/batches/${id}`)
+      .json((await viewBatch(deps, principalOf(req), id)).view);
   });
 
   router.get('/v1/batches/:id', async (req, res) => {
@@ -51,7 +73,12 @@ export function batchRoutes(deps: LiveAppDeps): Router {
 
   router.get('/v1/batches/:id/archive', async (req, res) => {
     const { view, finished } = await viewBatch(deps, principalOf(req), req.params.id);
-    if (!finished) throw new AppError(409, 'batch_not_finished', `batch ${view.id} is ${view.status}; its zip is available once every job has finished`);
+    if (!finished)
+      throw new AppError(
+        409,
+        'batch_not_finished',
+        `batch ${view.id} is ${view.status}; its zip is available once every job has finished`,
+      );
     const entries: ZipEntry[] = [];
     const jobs: unknown[] = [];
     for (const [index, jobView] of view.jobs.entries()) {

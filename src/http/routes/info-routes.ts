@@ -13,7 +13,10 @@ export function infoRoutes({ redis, catalog }: AppDeps): Router {
 
   router.get('/readyz', async (_req, res) => {
     const ok = await Promise.race([
-      redis.ping().then(() => true, () => false),
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
     ]);
     if (ok) res.json({ status: 'ready' });

@@ -21,7 +21,11 @@ export function jobRoutes(deps: AppDeps): Router {
     const job = await findJob(deps, principalOf(req), req.params.id);
     const view = await viewOf(deps, job);
     if (['succeeded', 'failed'].includes(view.status)) {
-      throw new AppError(409, 'job_finished', `job ${view.id} has already ${view.status === 'succeeded' ? 'succeeded' : 'failed'}`);
+      throw new AppError(
+        409,
+        'job_finished',
+        `job ${view.id} has already ${view.status === 'succeeded' ? 'succeeded' : 'failed'}`,
+      );
     }
     if (view.status !== 'canceled') {
       await requestCancel(deps.redis, deps.config.QUEUE_PREFIX, view.id, deps.config.JOB_RETENTION_SECONDS);
@@ -33,8 +37,11 @@ export function jobRoutes(deps: AppDeps): Router {
     const job = await findJob(deps, principalOf(req), req.params.id);
     const view = await viewOf(deps, job);
     requireSucceeded(view);
-    if (job.data.type !== 'generation' && job.data.type !== 'image_to_image') throw new AppError(404, 'no_images', `job ${view.id} is a ${job.data.type} job and has no output images`);
-    const image = generationResultSchema.parse(job.returnvalue).images.find((i) => String(i.index) === req.params.index);
+    if (job.data.type !== 'generation' && job.data.type !== 'image_to_image')
+      throw new AppError(404, 'no_images', `job ${view.id} is a ${job.data.type} job and has no output images`);
+    const image = generationResultSchema
+      .parse(job.returnvalue)
+      .images.find((i) => String(i.index) === req.params.index);
     if (!image) throw new AppError(404, 'image_not_found', `job ${view.id} has no image ${req.params.index}`);
     if (deps.config.S3_PRESIGNED_URLS && deps.store.presignedUrl) {
       // The bucket serves the bytes; the redirect is cached for less time than the URL lives.
@@ -43,7 +50,11 @@ export function jobRoutes(deps: AppDeps): Router {
       return res.redirect(302, await deps.store.presignedUrl(image.key, seconds));
     }
     const stream = await deps.store.open(image.key);
-    res.set({ 'Content-Type': image.content_type, 'Content-Length': String(image.bytes), 'Cache-Control': 'private, max-age=86400, immutable' });
+    res.set({
+      'Content-Type': image.content_type,
+      'Content-Length': String(image.bytes),
+      'Cache-Control': 'private, max-age=86400, immutable',
+    });
     // Not pipe(): a client that goes away must release the file or the S3 connection too.
     pipeline(stream, res).catch(() => undefined);
   });

@@ -13,7 +13,13 @@ import { waitForJobEnd } from '../job-wait';
 import { fingerprint, idempotent } from '../idempotency';
 import { jsonBody } from '../json-body';
 import { publicBaseUrl } from '../public-address';
-import { OPENAI_MODEL_NAME, openAiErrorBody, openAiImageRequestSchema, type OpenAiImageRequest, type OpenAiImagesResponse } from '../openai-schemas';
+import {
+  OPENAI_MODEL_NAME,
+  openAiErrorBody,
+  openAiImageRequestSchema,
+  type OpenAiImageRequest,
+  type OpenAiImagesResponse,
+} from '../openai-schemas';
 import { generationRequestSchema } from '../request-schemas';
 
 export const OPENAI_IMAGES_PATH = '/v1/images/generations';
@@ -24,18 +30,32 @@ const NO_RETRY = { 'x-should-retry': 'false' };
 /** Reports errors about width or height against `size`, the field this route's client sent. */
 function asSizeError(err: unknown, size: string | undefined): unknown {
   if (!(err instanceof AppError) || !Array.isArray(err.details)) return err;
-  const details = (err.details as { field: string; message: string }[]).map((d) => (d.field === 'width' || d.field === 'height' ? { field: 'size', message: `${d.field}: ${d.message}` } : d));
+  const details = (err.details as { field: string; message: string }[]).map((d) =>
+    d.field === 'width' || d.field === 'height' ? { field: 'size', message: `${d.field}: ${d.message}` } : d,
+  );
   if (!details.some((d) => d.field === 'size')) return err;
-  return new AppError(err.status, err.code, `invalid size ${JSON.stringify(size)}: ${err.message}`, details, err.headers);
+  return new AppError(
+    err.status,
+    err.code,
+    `invalid size ${JSON.stringify(size)}: ${err.message}`,
+    details,
+    err.headers,
+  );
 }
 
-const isOpenAiModel = (name: string | undefined, catalog: ModelCatalog) => name !== undefined && !catalog.get(name) && OPENAI_MODEL_NAME.test(name);
+const isOpenAiModel = (name: string | undefined, catalog: ModelCatalog) =>
+  name !== undefined && !catalog.get(name) && OPENAI_MODEL_NAME.test(name);
 
 /** OpenAI's request as darkroom generation parameters, validated like POST /v1/generations. */
 function generationParamsOf(body: OpenAiImageRequest, { catalog, config }: AppDeps): GenerationParams {
   const { model, size, response_format: _format, quality: _quality, style: _style, user: _user, ...rest } = body;
   const [width, height] = size && size !== 'auto' ? size.split('x').map(Number) : [];
-  const parsed = generationRequestSchema.safeParse({ ...rest, model: isOpenAiModel(model, catalog) ? undefined : model, width, height });
+  const parsed = generationRequestSchema.safeParse({
+    ...rest,
+    model: isOpenAiModel(model, catalog) ? undefined : model,
+    width,
+    height,
+  });
   try {
     if (!parsed.success) throw validationError(parsed.error);
     return resolveGenerationParams(parsed.data, catalog, config);
@@ -48,7 +68,13 @@ function generationParamsOf(body: OpenAiImageRequest, { catalog, config }: AppDe
 function notSucceeded(view: JobView, jobUrl: string, waitSeconds: number): AppError {
   switch (view.status) {
     case 'failed':
-      return new AppError(500, view.error?.code ?? 'job_failed', `job ${view.id} failed (${view.error?.code}): ${view.error?.message}`, undefined, NO_RETRY);
+      return new AppError(
+        500,
+        view.error?.code ?? 'job_failed',
+        `job ${view.id} failed (${view.error?.code}): ${view.error?.message}`,
+        undefined,
+        NO_RETRY,
+      );
     case 'canceled':
       return new AppError(409, 'job_canceled', `job ${view.id} was canceled`, undefined, NO_RETRY);
     default:
@@ -75,7 +101,11 @@ export function openAiRoutes(deps: LiveAppDeps): Router {
     // The request waits for its job: it takes a wait slot before there is a job to wait for.
     deps.openStreams.open(req, res);
     const { id } = await idempotent(deps, req, fingerprint('openai_generation', JSON.stringify(body.data)), () =>
-      enqueueJob(deps, req, newJobId('generation'), { type: 'generation', params, cacheable: body.data.seed !== undefined }),
+      enqueueJob(deps, req, newJobId('generation'), {
+        type: 'generation',
+        params,
+        cacheable: body.data.seed !== undefined,
+      }),
     );
 
     const left = new AbortController();
@@ -87,10 +117,14 @@ export function openAiRoutes(deps: LiveAppDeps): Router {
     const jobUrl = `${publicBaseUrl(req, config)}/v1/jobs/${id}`;
     if (view.status !== 'succeeded') throw notSucceeded(view, jobUrl, config.OPENAI_WAIT_SECONDS);
 
-    const images = generationResultSchema.parse((await findJob(deps, owner, id)).returnvalue).images.sort((a, b) => a.index - b.index);
+    const images = generationResultSchema
+      .parse((await findJob(deps, owner, id)).returnvalue)
+      .images.sort((a, b) => a.index - b.index);
     const data =
       body.data.response_format === 'b64_json'
-        ? await Promise.all(images.map(async (image) => ({ b64_json: (await store.get(image.key)).toString('base64') })))
+        ? await Promise.all(
+            images.map(async (image) => ({ b64_json: (await store.get(image.key)).toString('base64') })),
+          )
         : images.map((image) => ({ url: `${jobUrl}/images/${image.index}` }));
     const created = Math.floor(Date.parse(view.finished_at ?? new Date().toISOString()) / 1000);
     res.json({ created, data } satisfies OpenAiImagesResponse);

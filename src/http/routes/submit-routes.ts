@@ -14,7 +14,13 @@ import { resolveWebhook } from '../webhook-params';
 import { readMultipart } from '../multipart';
 import { waitIfPreferred } from '../prefer-wait';
 import { jsonBody } from '../json-body';
-import { classificationFormSchema, classificationRequestSchema, generationRequestSchema, imageToImageFormSchema, imageToImageRequestSchema } from '../request-schemas';
+import {
+  classificationFormSchema,
+  classificationRequestSchema,
+  generationRequestSchema,
+  imageToImageFormSchema,
+  imageToImageRequestSchema,
+} from '../request-schemas';
 
 /** POST /v1/generations and /v1/classifications: validate, stage inputs, enqueue, answer 202 (200 once finished with `Prefer: wait`). */
 export function submitRoutes(deps: LiveAppDeps): Router {
@@ -28,7 +34,10 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     const finished = await waitIfPreferred(deps, res, id);
     const job = await queues.getJob(id);
     if (!job) throw new Error(`job ${id} vanished right after it was added`);
-    res.status(finished ? 200 : 202).location(`/v1/jobs/${id}`).json(await viewOf(deps, job));
+    res
+      .status(finished ? 200 : 202)
+      .location(`/v1/jobs/${id}`)
+      .json(await viewOf(deps, job));
   };
 
   router.post('/v1/generations', json, async (req, res) => {
@@ -37,7 +46,12 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     const params = resolveGenerationParams(body.data, catalog, config);
     const webhook = await resolveWebhook(body.data.webhook, config);
     const { id } = await idempotent(deps, req, fingerprint('generation', JSON.stringify(body.data)), () =>
-      enqueueJob(deps, req, newJobId('generation'), { type: 'generation', params, cacheable: body.data.seed !== undefined, webhook }),
+      enqueueJob(deps, req, newJobId('generation'), {
+        type: 'generation',
+        params,
+        cacheable: body.data.seed !== undefined,
+        webhook,
+      }),
     );
     await accepted(res, id);
   });
@@ -45,7 +59,11 @@ export function submitRoutes(deps: LiveAppDeps): Router {
   router.post('/v1/classifications', jsonOrMultipart, async (req, res) => {
     const { params, images, webhook: wanted } = await readClassificationRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config);
-    const body = fingerprint('classification', JSON.stringify({ ...params, ...(webhook && { webhook }) }), ...images.map((i) => i.data));
+    const body = fingerprint(
+      'classification',
+      JSON.stringify({ ...params, ...(webhook && { webhook }) }),
+      ...images.map((i) => i.data),
+    );
     const { id } = await idempotent(deps, req, body, () =>
       withStagedInputs(deps, newJobId('classification'), async (id) => {
         const inputs = await stageImages(images, id, store, config);
@@ -60,13 +78,17 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     const webhook = await resolveWebhook(wanted, config);
     // Graph models are deterministic; diffusion is reproducible when the client chose the seed.
     const cacheable = seedGiven || catalog.get(params.model)?.manifest.kind === 'image_to_image';
-    const { id } = await idempotent(deps, req, fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data), () =>
-      withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-        const [input] = await stageImages([image], id, store, config);
-        // Its cost depends on the input's size, known once the image is checked.
-        checkJobCost(imageToImageCost(params, input), config);
-        return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable, webhook });
-      }),
+    const { id } = await idempotent(
+      deps,
+      req,
+      fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data),
+      () =>
+        withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
+          const [input] = await stageImages([image], id, store, config);
+          // Its cost depends on the input's size, known once the image is checked.
+          checkJobCost(imageToImageCost(params, input), config);
+          return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable, webhook });
+        }),
     );
     await accepted(res, id);
   });
@@ -80,13 +102,26 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
     const { fields, files } = await readMultipart(req, { maxBytes: config.MAX_UPLOAD_BYTES, files: 1 });
     const form = imageToImageFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
-    if (files.length !== 1) throw new AppError(422, 'validation_error', 'send exactly one "image" file part', [{ field: 'image', message: 'required' }]);
-    return { params: resolveImageToImageParams(form.data, catalog, config), image: { ...files[0], field: 'image' }, seedGiven: form.data.seed !== undefined, webhook: form.data.webhook };
+    if (files.length !== 1)
+      throw new AppError(422, 'validation_error', 'send exactly one "image" file part', [
+        { field: 'image', message: 'required' },
+      ]);
+    return {
+      params: resolveImageToImageParams(form.data, catalog, config),
+      image: { ...files[0], field: 'image' },
+      seedGiven: form.data.seed !== undefined,
+      webhook: form.data.webhook,
+    };
   }
   const body = imageToImageRequestSchema.safeParse(req.body ?? {});
   if (!body.success) throw validationError(body.error);
   const { image, ...rest } = body.data;
-  return { params: resolveImageToImageParams(rest, catalog, config), image: decodeBase64Image(image, 'image'), seedGiven: rest.seed !== undefined, webhook: rest.webhook };
+  return {
+    params: resolveImageToImageParams(rest, catalog, config),
+    image: decodeBase64Image(image, 'image'),
+    seedGiven: rest.seed !== undefined,
+    webhook: rest.webhook,
+  };
 }
 
 /** Runs `submit` for a job whose inputs it stages; if anything fails, the staged files go too. */
@@ -102,10 +137,16 @@ async function withStagedInputs(deps: AppDeps, id: string, submit: (id: string) 
 /** Accepts the same request as JSON (base64 images) or multipart/form-data (`image` parts). */
 async function readClassificationRequest(req: Request, { config, catalog }: AppDeps) {
   if (req.is('multipart/form-data')) {
-    const { fields, files } = await readMultipart(req, { maxBytes: config.MAX_UPLOAD_BYTES, files: config.MAX_IMAGES_PER_REQUEST });
+    const { fields, files } = await readMultipart(req, {
+      maxBytes: config.MAX_UPLOAD_BYTES,
+      files: config.MAX_IMAGES_PER_REQUEST,
+    });
     const form = classificationFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
-    if (!files.length) throw new AppError(422, 'validation_error', 'no image: send at least one "image" file part', [{ field: 'image', message: 'required' }]);
+    if (!files.length)
+      throw new AppError(422, 'validation_error', 'no image: send at least one "image" file part', [
+        { field: 'image', message: 'required' },
+      ]);
     return { params: resolveClassificationParams(form.data, catalog), images: files, webhook: form.data.webhook };
   }
   const body = classificationRequestSchema.safeParse(req.body ?? {});

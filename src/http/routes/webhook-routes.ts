@@ -9,9 +9,16 @@ export function webhookRoutes({ config }: AppDeps): Router {
   const router = Router();
 
   router.get('/v1/webhook-secret', (req, res) => {
-    if (!config.WEBHOOK_SECRET) throw new AppError(422, 'webhooks_not_configured', 'this server sends no webhooks: WEBHOOK_SECRET is not configured');
+    if (!config.WEBHOOK_SECRET)
+      throw new AppError(
+        422,
+        'webhooks_not_configured',
+        'this server sends no webhooks: WEBHOOK_SECRET is not configured',
+      );
     // Each key reads only its own secret (derived, never stored); no cache or proxy may keep it.
-    res.set('Cache-Control', 'no-store').json({ secret: ownerWebhookSecret(config.WEBHOOK_SECRET, principalOf(req)), algorithm: SIGNATURE_ALGORITHM });
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ secret: ownerWebhookSecret(config.WEBHOOK_SECRET, principalOf(req)), algorithm: SIGNATURE_ALGORITHM });
   });
 
   return router;

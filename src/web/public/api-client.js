@@ -40,7 +40,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body.code;
     this.details = Array.isArray(body.details) ? body.details : [];
-    if ((status === 401 || status === 403) && !apiKey) this.message += ' (this server wants an API key: enter it at the top right)';
+    if ((status === 401 || status === 403) && !apiKey)
+      this.message += ' (this server wants an API key: enter it at the top right)';
   }
 }
 
@@ -73,7 +74,10 @@ export async function api(path, { json, form, method = json !== undefined || for
     data = undefined;
   }
   if (!res.ok) {
-    const error = data?.error && typeof data.error.message === 'string' ? data.error : { code: `http_${res.status}`, message: `${res.status} ${res.statusText}` };
+    const error =
+      data?.error && typeof data.error.message === 'string'
+        ? data.error
+        : { code: `http_${res.status}`, message: `${res.status} ${res.statusText}` };
     throw new ApiError(res.status, error);
   }
   return data;
@@ -85,6 +89,7 @@ export async function api(path, { json, form, method = json !== undefined || for
  */
 export async function fetchBlobUrl(url) {
   const res = await fetch(url, { headers: authHeaders() });
-  if (!res.ok) throw new ApiError(res.status, { code: `http_${res.status}`, message: `download failed (${res.status})` });
+  if (!res.ok)
+    throw new ApiError(res.status, { code: `http_${res.status}`, message: `download failed (${res.status})` });
   return URL.createObjectURL(await res.blob());
 }

@@ -41,7 +41,8 @@ export function el(tag, attrs = {}, ...children) {
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** @param {number} n */
-export const formatBytes = (n) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} kB` : `${n} B`);
+export const formatBytes = (n) =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} kB` : `${n} B`;
 /** @param {string} [type] */
 export const formatType = (type = '') => type.replace(/^image\//, '').toUpperCase();
 /** @param {number} x */

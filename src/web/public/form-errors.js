@@ -15,7 +15,8 @@ export function clearErrors(prefix) {
     /** @type {HTMLElement} */ (p).hidden = true;
     p.textContent = '';
   }
-  for (const input of document.querySelectorAll(`[id^="${prefix}-"][aria-invalid]`)) input.removeAttribute('aria-invalid');
+  for (const input of document.querySelectorAll(`[id^="${prefix}-"][aria-invalid]`))
+    input.removeAttribute('aria-invalid');
 }
 
 /**
@@ -42,7 +43,13 @@ export function showFormError(prefix, err) {
   box.replaceChildren(
     ...[
       el('p', { class: 'error-message', text: err.message }),
-      unplaced.length ? el('ul', {}, unplaced.map((d) => el('li', {}, el('code', { text: d.field }), ` ${d.message}`))) : null,
+      unplaced.length
+        ? el(
+            'ul',
+            {},
+            unplaced.map((d) => el('li', {}, el('code', { text: d.field }), ` ${d.message}`)),
+          )
+        : null,
       el('p', { class: 'error-code', text: [err.status || null, err.code].filter(Boolean).join(' · ') }),
     ].filter((node) => node !== null),
   );

@@ -45,11 +45,15 @@ genModel.addEventListener('change', () => {
   $('#gen-model-desc').textContent = model?.description ?? '';
   const takesPrompt = Boolean(model) && params.prompt?.accepted !== false;
   genPrompt.disabled = !takesPrompt;
-  $('#gen-prompt-hint').textContent = model && !takesPrompt ? `${model.name} is unconditional: it takes no prompt, only a seed.` : '';
+  $('#gen-prompt-hint').textContent =
+    model && !takesPrompt ? `${model.name} is unconditional: it takes no prompt, only a seed.` : '';
   applyRange(genN, params.n, !genN.value);
   applyRange(genWidth, params.width, true);
   applyRange(genHeight, params.height, true);
-  const sizeHint = params.width && params.height ? `${params.width.min}–${params.width.max} × ${params.height.min}–${params.height.max} px` : '';
+  const sizeHint =
+    params.width && params.height
+      ? `${params.width.min}–${params.width.max} × ${params.height.min}–${params.height.max} px`
+      : '';
   genWidth.title = genHeight.title = sizeHint;
   if (Array.isArray(params.output_format)) fillOptions(genFormat, params.output_format, formatLabel);
   // Diffusion models take more knobs; others reject them, so they are hidden (and not sent).
@@ -108,7 +112,9 @@ genForm.addEventListener('submit', async (event) => {
     const p = job.params ?? body;
     const card = createJobCard(genJobs, {
       title: `${p.model} · ${p.n ?? 1} × ${p.width}×${p.height}`,
-      subtitle: [p.prompt ? `“${p.prompt}”` : null, p.seed !== undefined ? `seed ${p.seed}` : null].filter(Boolean).join(' · '),
+      subtitle: [p.prompt ? `“${p.prompt}”` : null, p.seed !== undefined ? `seed ${p.seed}` : null]
+        .filter(Boolean)
+        .join(' · '),
     });
     const gallery = el('ul', { class: 'gallery pending' }, placeholderTiles(p.n ?? 1, p.width ?? 1, p.height ?? 1));
     card.body.append(gallery);

@@ -54,7 +54,10 @@ export function chooseI2iImage(files) {
   if (!image) return showFormError('i2i', { message: 'That file is not an image.', code: 'not_an_image' });
   if (i2iImage) URL.revokeObjectURL(i2iImage.preview);
   i2iImage = { file: image, preview: URL.createObjectURL(image) };
-  i2iSelected.replaceChildren(el('img', { src: i2iImage.preview, alt: '' }), el('span', {}, el('strong', { text: image.name }), el('span', { class: 'muted', text: formatBytes(image.size) })));
+  i2iSelected.replaceChildren(
+    el('img', { src: i2iImage.preview, alt: '' }),
+    el('span', {}, el('strong', { text: image.name }), el('span', { class: 'muted', text: formatBytes(image.size) })),
+  );
   i2iSelected.hidden = false;
   i2iSubmit.disabled = !i2iModel.value;
 }
@@ -72,10 +75,20 @@ i2iForm.addEventListener('submit', async (event) => {
   const { file } = i2iImage;
   const card = createJobCard(i2iJobs, {
     title: `${i2iModel.value} · ${file.name}`,
-    subtitle: [fields.prompt ? `“${fields.prompt}”` : null, fields.strength ? `strength ${Number(fields.strength).toFixed(2)}` : null].filter(Boolean).join(' · '),
+    subtitle: [
+      fields.prompt ? `“${fields.prompt}”` : null,
+      fields.strength ? `strength ${Number(fields.strength).toFixed(2)}` : null,
+    ]
+      .filter(Boolean)
+      .join(' · '),
   });
   const output = el('ul', { class: 'gallery pending' }, placeholderTiles(1, 1, 1));
-  const input = el('figure', { class: 'i2i-input' }, el('div', { class: 'thumb' }, el('img', { src: URL.createObjectURL(file), alt: `Input: ${file.name}` })), el('figcaption', { class: 'muted', text: 'input' }));
+  const input = el(
+    'figure',
+    { class: 'i2i-input' },
+    el('div', { class: 'thumb' }, el('img', { src: URL.createObjectURL(file), alt: `Input: ${file.name}` })),
+    el('figcaption', { class: 'muted', text: 'input' }),
+  );
   card.body.append(el('div', { class: 'i2i-pair' }, input, output));
   const job = await submitUpload('i2i', '/v1/image-to-image', card, fields, [file]);
   if (!job) return;

@@ -8,7 +8,14 @@ import { FINAL, followJob } from './job-follow.js';
 /** @import { CardView, JobView, ErrorBody } from './page-types.js' */
 
 /** @type {Record<string, string>} */
-const STATUS_LABEL = { uploading: 'uploading', queued: 'queued', running: 'running', succeeded: 'done', failed: 'failed', canceled: 'canceled' };
+const STATUS_LABEL = {
+  uploading: 'uploading',
+  queued: 'queued',
+  running: 'running',
+  succeeded: 'done',
+  failed: 'failed',
+  canceled: 'canceled',
+};
 
 /** @param {HTMLElement} list */
 function updateEmptyHint(list) {
@@ -58,7 +65,18 @@ function describeProgress(view) {
 export function createJobCard(list, { title, subtitle }) {
   const badge = el('span', { class: 'badge', 'aria-live': 'polite' });
   const bar = el('div', { class: 'bar' });
-  const progress = el('div', { class: 'progress', role: 'progressbar', 'aria-label': `Progress of ${title}`, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 }, bar);
+  const progress = el(
+    'div',
+    {
+      class: 'progress',
+      role: 'progressbar',
+      'aria-label': `Progress of ${title}`,
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-valuenow': 0,
+    },
+    bar,
+  );
   const statusText = el('p', { class: 'status-text' });
   const cancel = el('button', { type: 'button', class: 'ghost small', hidden: true }, 'Cancel');
   const actions = el('div', { class: 'job-actions' }, cancel);
@@ -68,7 +86,17 @@ export function createJobCard(list, { title, subtitle }) {
   const node = el(
     'li',
     { class: 'card job' },
-    el('header', { class: 'job-head' }, el('div', { class: 'job-titles' }, el('h3', { class: 'job-title', text: title }), subtitle ? el('p', { class: 'job-sub', text: subtitle }) : null), badge),
+    el(
+      'header',
+      { class: 'job-head' },
+      el(
+        'div',
+        { class: 'job-titles' },
+        el('h3', { class: 'job-title', text: title }),
+        subtitle ? el('p', { class: 'job-sub', text: subtitle }) : null,
+      ),
+      badge,
+    ),
     progress,
     el('div', { class: 'job-meta' }, statusText, idText, actions),
     error,
@@ -99,7 +127,10 @@ export function createJobCard(list, { title, subtitle }) {
       bar.style.width = `${pct}%`;
       progress.setAttribute('aria-valuenow', String(pct));
       // No measurable progress yet: show motion rather than an empty bar.
-      progress.classList.toggle('waiting', view.status === 'queued' || view.status === 'uploading' || (view.status === 'running' && pct === 0));
+      progress.classList.toggle(
+        'waiting',
+        view.status === 'queued' || view.status === 'uploading' || (view.status === 'running' && pct === 0),
+      );
       statusText.textContent = describeProgress(view);
       cancel.hidden = !view.id || FINAL.has(view.status);
       // A cancel is the user's own doing: the status says it, no red box.
@@ -108,7 +139,10 @@ export function createJobCard(list, { title, subtitle }) {
       if (FINAL.has(view.status)) finished.abort();
     },
     fail(err) {
-      error.replaceChildren(el('p', { class: 'error-message', text: err.message }), el('p', { class: 'error-code', text: err.code }));
+      error.replaceChildren(
+        el('p', { class: 'error-message', text: err.message }),
+        el('p', { class: 'error-code', text: err.code }),
+      );
       error.hidden = false;
     },
     remove() {

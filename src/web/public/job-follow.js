@@ -60,7 +60,9 @@ export async function followJob(job, { onView, onTrouble, signal }) {
     if (!streamFailed && openStreams < MAX_STREAMS) {
       openStreams += 1;
       try {
-        const stream = getApiKey() ? followWithFetch(url, onEvent, signal) : followWithEventSource(url, onEvent, signal);
+        const stream = getApiKey()
+          ? followWithFetch(url, onEvent, signal)
+          : followWithEventSource(url, onEvent, signal);
         streamFailed = (await stream) === 'failed';
       } finally {
         openStreams -= 1;

@@ -28,7 +28,16 @@ function showImage(img, url, link) {
 
 /** @param {string} jobId */
 function zipLink(jobId) {
-  const link = el('a', { class: 'button small', href: `/v1/jobs/${encodeURIComponent(jobId)}/archive`, download: `${jobId}.zip`, 'data-zip': true }, 'Download zip');
+  const link = el(
+    'a',
+    {
+      class: 'button small',
+      href: `/v1/jobs/${encodeURIComponent(jobId)}/archive`,
+      download: `${jobId}.zip`,
+      'data-zip': true,
+    },
+    'Download zip',
+  );
   link.addEventListener('click', async (event) => {
     if (!getApiKey()) return;
     event.preventDefault();
@@ -56,13 +65,32 @@ function zipLink(jobId) {
 export function renderGallery(card, view, slot) {
   const images = view.result?.images ?? [];
   const items = images.map((image) => {
-    const label = [`Image ${image.index + 1} of ${images.length}`, image.seed !== undefined ? `seed ${image.seed}` : null].filter(Boolean).join(', ');
+    const label = [
+      `Image ${image.index + 1} of ${images.length}`,
+      image.seed !== undefined ? `seed ${image.seed}` : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
     // Small outputs (sprites) are shown enlarged: keep their pixels crisp.
-    const img = el('img', { alt: label, width: image.width, height: image.height, decoding: 'async', class: image.width <= 96 ? 'pixelated' : null });
+    const img = el('img', {
+      alt: label,
+      width: image.width,
+      height: image.height,
+      decoding: 'async',
+      class: image.width <= 96 ? 'pixelated' : null,
+    });
     const url = image.url ?? `/v1/jobs/${encodeURIComponent(view.id)}/images/${image.index}`;
-    const link = el('a', { class: 'thumb', href: url, target: '_blank', rel: 'noopener', title: 'Open full size' }, img);
+    const link = el(
+      'a',
+      { class: 'thumb', href: url, target: '_blank', rel: 'noopener', title: 'Open full size' },
+      img,
+    );
     showImage(img, url, link);
-    const facts = [image.width && image.height ? `${image.width}×${image.height}` : null, image.content_type ? formatType(image.content_type) : null, image.bytes ? formatBytes(image.bytes) : null];
+    const facts = [
+      image.width && image.height ? `${image.width}×${image.height}` : null,
+      image.content_type ? formatType(image.content_type) : null,
+      image.bytes ? formatBytes(image.bytes) : null,
+    ];
     return el(
       'li',
       {},
@@ -70,7 +98,12 @@ export function renderGallery(card, view, slot) {
         'figure',
         {},
         link,
-        el('figcaption', {}, image.seed !== undefined ? el('span', { class: 'seed', text: `seed ${image.seed}` }) : null, el('span', { class: 'muted', text: facts.filter(Boolean).join(' · ') })),
+        el(
+          'figcaption',
+          {},
+          image.seed !== undefined ? el('span', { class: 'seed', text: `seed ${image.seed}` }) : null,
+          el('span', { class: 'muted', text: facts.filter(Boolean).join(' · ') }),
+        ),
       ),
     );
   });

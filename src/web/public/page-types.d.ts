@@ -32,7 +32,9 @@ export interface JobView {
 }
 
 /** What a job card shows: a job, or a submission the API has not answered yet. */
-export type CardView = { status: JobStatus | 'uploading'; progress?: number } & Partial<Omit<JobView, 'status' | 'progress'>>;
+export type CardView = { status: JobStatus | 'uploading'; progress?: number } & Partial<
+  Omit<JobView, 'status' | 'progress'>
+>;
 
 /** The data of a `progress` event of `GET /v1/jobs/{id}/events`. */
 export interface JobProgress {

@@ -24,7 +24,11 @@ export class StreamRefused extends Error {
 export async function readEventStream(url, { headers, lastEventId, signal, onOpen, onEvent }) {
   /** @type {Record<string, string>} */
   const resume = lastEventId ? { 'last-event-id': lastEventId } : {};
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers, ...resume }, cache: 'no-store', signal });
+  const res = await fetch(url, {
+    headers: { accept: 'text/event-stream', ...headers, ...resume },
+    cache: 'no-store',
+    signal,
+  });
   if (res.status !== 200 || !res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) {
     await res.body?.cancel();
     throw new StreamRefused(res.status);

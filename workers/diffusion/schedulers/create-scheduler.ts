@@ -5,11 +5,7 @@ import { resolveSchedulerConfig, type SchedulerConfig, type SchedulerName } from
 import type { Scheduler } from './scheduler';
 
 /** A scheduler of the given kind for `numInferenceSteps` steps, driven by a parsed scheduler config. */
-export function createScheduler(
-  name: SchedulerName,
-  config: SchedulerConfig,
-  numInferenceSteps: number,
-): Scheduler {
+export function createScheduler(name: SchedulerName, config: SchedulerConfig, numInferenceSteps: number): Scheduler {
   const resolved = resolveSchedulerConfig(name, config);
   const maxSteps = resolved.numTrainTimesteps;
   if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > maxSteps) {

@@ -1,13 +1,7 @@
 import { assertSameLength, elementwise } from './elementwise';
 import { interpolateAt, sigmaOf, spacedTimesteps } from './noise-schedule';
 import type { ResolvedSchedulerConfig } from './scheduler-config';
-import {
-  assertStepIndex,
-  normalNoise,
-  trainingAlphasCumprod,
-  type NormalRng,
-  type Scheduler,
-} from './scheduler';
+import { assertStepIndex, normalNoise, trainingAlphasCumprod, type NormalRng, type Scheduler } from './scheduler';
 
 /**
  * diffusers' EulerDiscreteScheduler (Karras et al. 2022, Algorithm 2 with s_churn = 0) and
@@ -36,8 +30,7 @@ function sigmaSchedule(config: ResolvedSchedulerConfig, numInferenceSteps: numbe
   const maxSigma = Math.max(...sigmas);
   // diffusers: with `leading` spacing the first timestep is below T-1, so the start latent is
   // given unit variance on top (sqrt(sigma^2 + 1)); `linspace`/`trailing` start at sigma_max.
-  const initNoiseSigma =
-    config.timestepSpacing === 'leading' ? Math.sqrt(maxSigma * maxSigma + 1) : maxSigma;
+  const initNoiseSigma = config.timestepSpacing === 'leading' ? Math.sqrt(maxSigma * maxSigma + 1) : maxSigma;
   return { timesteps, sigmas, trainingSigmas, initNoiseSigma };
 }
 
@@ -100,10 +93,7 @@ export function createEulerScheduler(config: ResolvedSchedulerConfig, numInferen
  * Euler ancestral: steps deterministically down to sigma_down, then adds fresh noise of
  * sigma_up, with sigma_down^2 + sigma_up^2 = sigma_next^2 (k-diffusion's get_ancestral_step, eta 1).
  */
-export function createEulerAncestralScheduler(
-  config: ResolvedSchedulerConfig,
-  numInferenceSteps: number,
-): Scheduler {
+export function createEulerAncestralScheduler(config: ResolvedSchedulerConfig, numInferenceSteps: number): Scheduler {
   return createSigmaScheduler('euler_ancestral', config, numInferenceSteps, (x, x0, sigma, next, noise) => {
     const sigmaUp = Math.sqrt((next * next * (sigma * sigma - next * next)) / (sigma * sigma));
     // Equal to next^2 / sigma in exact arithmetic; max() keeps rounding from making it NaN.

@@ -11,8 +11,7 @@ export type SchedulerName = 'euler' | 'euler_ancestral' | 'ddim' | 'lcm';
 export const SCHEDULER_NAMES: readonly SchedulerName[] = ['euler', 'euler_ancestral', 'ddim', 'lcm'];
 
 // Options that change the numerics in ways not implemented here: refuse them instead of ignoring.
-const notSupported = (field: string) =>
-  z.literal(false, { error: `${field}: only false is supported` }).nullish();
+const notSupported = (field: string) => z.literal(false, { error: `${field}: only false is supported` }).nullish();
 const onlyValue = (field: string, value: string) =>
   z.literal(value, { error: `${field}: only "${value}" is supported` }).nullish();
 

@@ -26,8 +26,7 @@ export interface Scheduler {
 /** abar_t of the training schedule (trained_betas if given, else the beta schedule). */
 export function trainingAlphasCumprod(config: ResolvedSchedulerConfig): Float64Array {
   const betas =
-    config.trainedBetas ??
-    makeBetas(config.betaSchedule, config.betaStart, config.betaEnd, config.numTrainTimesteps);
+    config.trainedBetas ?? makeBetas(config.betaSchedule, config.betaStart, config.betaEnd, config.numTrainTimesteps);
   return cumulativeAlphas(betas);
 }
 
@@ -58,9 +57,7 @@ export function predictedOriginal(
 ): number {
   const signal = Math.sqrt(alphaCumprod);
   const noise = Math.sqrt(1 - alphaCumprod);
-  return predictionType === 'epsilon'
-    ? (sample - noise * modelOutput) / signal
-    : signal * sample - noise * modelOutput;
+  return predictionType === 'epsilon' ? (sample - noise * modelOutput) / signal : signal * sample - noise * modelOutput;
 }
 
 /** diffusers' DDPM `add_noise`: sqrt(abar_t) x0 + sqrt(1 - abar_t) noise. */
