@@ -27,12 +27,9 @@ export const openAiImageRequestSchema = z
           "`WIDTHxHEIGHT` in pixels, checked against the model like width and height; `auto` or none means the model's default.",
         example: '256x256',
       }),
-    response_format: z
-      .enum(['url', 'b64_json'])
-      .default('url')
-      .meta({
-        description: '`url`: absolute URLs of `/v1/jobs/{id}/images/{index}`; `b64_json`: the image bytes in base64.',
-      }),
+    response_format: z.enum(['url', 'b64_json']).default('url').meta({
+      description: '`url`: absolute URLs of `/v1/jobs/{id}/images/{index}`; `b64_json`: the image bytes in base64.',
+    }),
     output_format: generation.output_format,
     quality: z.string().optional().meta({ description: 'Accepted and ignored.' }),
     style: z.string().optional().meta({ description: 'Accepted and ignored.' }),

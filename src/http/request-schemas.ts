@@ -19,15 +19,10 @@ const modelName = z.string().min(1).max(64);
 export const webhookRequestSchema = z
   .strictObject({
     url: z.url({ protocol: /^https?$/, error: 'an http or https URL is required' }).max(2048),
-    events: z
-      .array(webhookEventSchema)
-      .min(1)
-      .max(WEBHOOK_EVENTS.length)
-      .optional()
-      .meta({
-        description:
-          'Which events to send; default `succeeded`, `failed`, `canceled`. `progress` is sent at most once a second.',
-      }),
+    events: z.array(webhookEventSchema).min(1).max(WEBHOOK_EVENTS.length).optional().meta({
+      description:
+        'Which events to send; default `succeeded`, `failed`, `canceled`. `progress` is sent at most once a second.',
+    }),
   })
   .meta({
     id: 'WebhookRequest',

@@ -13,12 +13,10 @@ const count = z.number().int().min(0);
 export const errorResponseSchema = z
   .strictObject({
     error: z.strictObject({
-      code: z
-        .string()
-        .meta({
-          description: 'Stable machine-readable code, e.g. `validation_error`, `not_found`, `job_not_succeeded`.',
-          example: 'validation_error',
-        }),
+      code: z.string().meta({
+        description: 'Stable machine-readable code, e.g. `validation_error`, `not_found`, `job_not_succeeded`.',
+        example: 'validation_error',
+      }),
       message: z.string().meta({ description: 'What went wrong, for people.' }),
       details: z
         .array(
@@ -83,18 +81,13 @@ export const healthSchema = z.strictObject({ status: z.enum(['ok', 'ready']) }).
 
 export const webhookSecretSchema = z
   .strictObject({
-    secret: z
-      .string()
-      .meta({
-        description:
-          "The secret this key's webhook deliveries are signed with (derived from the server's WEBHOOK_SECRET and the key's name).",
-        example: 'whsec_2Jq8nX0bVf0hQm3kZy1w6sTt9uRr4eLdPcAoNiMgHjE',
-      }),
-    algorithm: z
-      .literal('HMAC-SHA256')
-      .meta({
-        description:
-          'The `v1` value of `Darkroom-Signature` is this HMAC, hex, of `<t>.<raw body>` keyed with `secret`.',
-      }),
+    secret: z.string().meta({
+      description:
+        "The secret this key's webhook deliveries are signed with (derived from the server's WEBHOOK_SECRET and the key's name).",
+      example: 'whsec_2Jq8nX0bVf0hQm3kZy1w6sTt9uRr4eLdPcAoNiMgHjE',
+    }),
+    algorithm: z.literal('HMAC-SHA256').meta({
+      description: 'The `v1` value of `Darkroom-Signature` is this HMAC, hex, of `<t>.<raw body>` keyed with `secret`.',
+    }),
   })
   .meta({ id: 'WebhookSecret' });

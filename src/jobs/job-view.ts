@@ -52,25 +52,14 @@ export const jobViewSchema = z.strictObject({
   finished_at: z.iso.datetime().nullable(),
   result: jobResultSchema.optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
-  queue_position: z
-    .number()
-    .int()
-    .min(0)
-    .nullable()
-    .optional()
-    .meta({
-      description:
-        'While queued: jobs ahead of it in its queue (0: it starts next); null when unknown (e.g. waiting for a retry). Absent once finished.',
-    }),
-  eta_seconds: z
-    .number()
-    .min(0)
-    .nullable()
-    .optional()
-    .meta({
-      description:
-        'While queued or running: estimated seconds until it finishes, from measured run times, its place in line and the live workers; null when unknown.',
-    }),
+  queue_position: z.number().int().min(0).nullable().optional().meta({
+    description:
+      'While queued: jobs ahead of it in its queue (0: it starts next); null when unknown (e.g. waiting for a retry). Absent once finished.',
+  }),
+  eta_seconds: z.number().min(0).nullable().optional().meta({
+    description:
+      'While queued or running: estimated seconds until it finishes, from measured run times, its place in line and the live workers; null when unknown.',
+  }),
 });
 export type JobView = z.infer<typeof jobViewSchema>;
 

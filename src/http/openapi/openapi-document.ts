@@ -91,23 +91,18 @@ const finished = (what: 'job' | 'batch'): ResponseConfig => ({
   content: json(what === 'job' ? jobSchema : batchViewSchema),
 });
 const preferHeaders = z.object({
-  Prefer: z
-    .string()
-    .optional()
-    .meta({
-      description:
-        '`wait=N`: hold the request up to N seconds and answer 200 with the finished job, or 202 if it is not done by then (RFC 7240).',
-      example: 'wait=30',
-    }),
+  Prefer: z.string().optional().meta({
+    description:
+      '`wait=N`: hold the request up to N seconds and answer 200 with the finished job, or 202 if it is not done by then (RFC 7240).',
+    example: 'wait=30',
+  }),
 });
 
 const jobId = z.object({
-  id: z
-    .string()
-    .meta({
-      description: 'A job id: a queue prefix (`gen_`, `cls_`, `i2i_`) and a UUID.',
-      example: 'gen_8e0c1a9e-4a4b-4f57-9a0e-1f9b2c6d7e80',
-    }),
+  id: z.string().meta({
+    description: 'A job id: a queue prefix (`gen_`, `cls_`, `i2i_`) and a UUID.',
+    example: 'gen_8e0c1a9e-4a4b-4f57-9a0e-1f9b2c6d7e80',
+  }),
 });
 const batchId = z.object({
   id: z
