@@ -8,6 +8,7 @@ const HOMES = [
   { lib: 'archiver', home: 'src/http/zip-stream.ts' },
   { lib: 'busboy', home: 'src/http/multipart.ts' },
   { lib: '@aws-sdk/*', home: 'src/storage/s3-blob-store.ts' },
+  { lib: '@huggingface/hub', home: 'src/models/hub-client.ts' },
 ];
 const SRC_NEVER_IMPORTS_WORKERS = { group: ['**/workers/**', '../workers/*'], message: 'src/ never imports workers/' };
 const homeOf = ({ lib, home }) => ({ group: [lib], message: `only ${home} imports ${lib} (one library, one home)` });

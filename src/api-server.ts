@@ -25,7 +25,7 @@ export interface ApiServer {
 
 /** Starts the API: Redis connection, queues, blob store, model catalog, HTTP listener. */
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
-  const catalog = loadModelCatalog(config.modelsPath);
+  const catalog = loadModelCatalog(config.modelsPath, [config.modelsDir]);
   logger.info(
     { models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) },
     'model catalog loaded',

@@ -54,8 +54,14 @@ const envSchema = z
     MAX_JOB_MEGAPIXEL_STEPS: z.coerce.number().positive().default(1000),
     /** Redis for queues and job state; unset means 127.0.0.1:6379, or a local redis-server `npm start` runs. */
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-    /** Folders scanned for model manifests (comma or colon separated); relative to the working directory, the default to the package. */
-    MODELS_PATH: list.default(['models/demo']),
+    /** Folders scanned for model manifests (comma or colon separated); relative to the working directory. Default: the package's models/demo and MODELS_DIR. */
+    MODELS_PATH: list.optional(),
+    /** Where `darkroom models pull` installs models (one folder each); default DATA_DIR/models. It may not exist yet. */
+    MODELS_DIR: z.string().min(1).optional(),
+    /** The Hugging Face Hub, or any server speaking its HTTP API, that `darkroom models pull` downloads from. */
+    HF_ENDPOINT: z.url({ protocol: /^https?$/ }).default('https://huggingface.co'),
+    /** A Hub access token, for gated and private repositories. */
+    HF_TOKEN: z.string().min(1).optional(),
     /** Where the filesystem blob store and a self-started Redis keep their data; relative to the working directory, the default to the package. */
     DATA_DIR: z.string().min(1).default('data'),
     /** Where inputs and results live: `fs` (DATA_DIR/blobs; shared filesystem for many machines) or `s3` (a bucket). */
@@ -179,7 +185,12 @@ const envSchema = z
   })
   .superRefine(checkBlobStore, { when: () => true }); // runs even when other variables are bad, so every problem is listed
 
-export type Config = z.infer<typeof envSchema> & { redisUrl: string; dataDir: string; modelsPath: string[] };
+export type Config = Omit<z.infer<typeof envSchema>, 'MODELS_PATH'> & {
+  redisUrl: string;
+  dataDir: string;
+  modelsDir: string;
+  modelsPath: string[];
+};
 
 /** Thrown when the environment is invalid; lists every bad variable at once. */
 export class ConfigError extends Error {
@@ -203,11 +214,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const c = parsed.data;
   // Paths the user gives are relative to where they start darkroom; the defaults belong to the package.
   const base = (variable: string) => (present[variable] === undefined ? packageRoot() : cwd);
+  const dataDir = path.resolve(base('DATA_DIR'), c.DATA_DIR);
+  const modelsDir = c.MODELS_DIR ? path.resolve(cwd, c.MODELS_DIR) : path.join(dataDir, 'models');
+  const { MODELS_PATH, ...rest } = c;
   return {
-    ...c,
+    ...rest,
     redisUrl: c.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    dataDir: path.resolve(base('DATA_DIR'), c.DATA_DIR),
-    modelsPath: c.MODELS_PATH.map((p) => path.resolve(base('MODELS_PATH'), p)),
+    dataDir,
+    modelsDir,
+    modelsPath: MODELS_PATH
+      ? MODELS_PATH.map((p) => path.resolve(cwd, p))
+      : [path.join(packageRoot(), 'models', 'demo'), modelsDir],
   };
 }
 
@@ -218,6 +235,7 @@ const SECRET_VARIABLES = new Set([
   'API_KEYS',
   'S3_ACCESS_KEY_ID',
   'S3_SECRET_ACCESS_KEY',
+  'HF_TOKEN',
 ]);
 
 /** The bad value, as a hint in a config error: secrets left out, passwords inside URLs masked. */

@@ -104,7 +104,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const missing = QUEUE_NAMES.filter((q) => !PROCESSORS[q]);
   if (missing.length) throw new Error(`no processor for queue(s) ${missing.join(', ')}`);
-  const catalog = loadModelCatalog(config.modelsPath);
+  const catalog = loadModelCatalog(config.modelsPath, [config.modelsDir]);
   const redisErrors = createRedisErrorLog(logger, config.redisUrl);
   const store = createBlobStore(config);
   const cache = createResultCache(config.RESULT_CACHE_MB * 1024 * 1024, config.RESULT_CACHE_TTL_SECONDS * 1000);

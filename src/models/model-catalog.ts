@@ -24,8 +24,8 @@ export interface CatalogEntry {
   pipeline?: PipelineInfo;
 }
 
-/** Files every optimum text-to-image export has. */
-const PIPELINE_FILES = [
+/** Files every optimum text-to-image export has (relative to the folder of model_index.json). */
+export const PIPELINE_FILES = [
   'text_encoder/model.onnx',
   'unet/model.onnx',
   'vae_decoder/model.onnx',
@@ -104,12 +104,15 @@ function readManifestJson(dir: string): unknown {
   };
 }
 
-/** Scans `roots` for model manifests; every problem is reported at once. */
-export function loadModelCatalog(roots: string[]): ModelCatalog {
+/**
+ * Scans `roots` for model manifests; every problem is reported at once. A root in `mayBeMissing`
+ * (MODELS_DIR, which exists only once a model was pulled) is skipped when absent.
+ */
+export function loadModelCatalog(roots: string[], mayBeMissing: string[] = []): ModelCatalog {
   const problems: string[] = [];
   const entries: CatalogEntry[] = [];
   for (const root of roots) {
-    if (!fs.existsSync(root)) problems.push(`${root}: models folder does not exist`);
+    if (!fs.existsSync(root) && !mayBeMissing.includes(root)) problems.push(`${root}: models folder does not exist`);
     for (const dir of manifestDirs(root)) {
       const file = path.join(dir, MANIFEST_FILE);
       let json: unknown;

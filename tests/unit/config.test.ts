@@ -9,10 +9,39 @@ test('defaults give a working local setup, their paths in the package whatever t
     HOST: '127.0.0.1',
     redisUrl: 'redis://127.0.0.1:6379',
     dataDir: path.join(pkg, 'data'),
-    modelsPath: [path.join(pkg, 'models', 'demo')],
     ORT_EXECUTION_PROVIDERS: ['cpu'],
   });
   expect(loadConfig({ DATA_DIR: 'data' }, '/srv/elsewhere').dataDir).toBe('/srv/elsewhere/data');
+});
+
+test('pulled models: MODELS_DIR defaults to DATA_DIR/models, which the default MODELS_PATH includes after the demo models', () => {
+  const pkg = path.resolve(__dirname, '..', '..');
+  expect(loadConfig({}, '/srv/elsewhere')).toMatchObject({
+    modelsDir: path.join(pkg, 'data', 'models'),
+    modelsPath: [path.join(pkg, 'models', 'demo'), path.join(pkg, 'data', 'models')],
+    HF_ENDPOINT: 'https://huggingface.co',
+  });
+  expect(loadConfig({ DATA_DIR: '/d' }, '/x')).toMatchObject({
+    modelsDir: '/d/models',
+    modelsPath: [path.join(pkg, 'models', 'demo'), '/d/models'],
+  });
+  expect(loadConfig({ MODELS_DIR: 'm', MODELS_PATH: 'a' }, '/x')).toMatchObject({
+    modelsDir: '/x/m',
+    modelsPath: ['/x/a'],
+  });
+});
+
+test('HF_TOKEN is a secret: a config error names the variable, never its value', () => {
+  expect(() => loadConfig({ HF_TOKEN: 'hf_secret-token-value', HF_ENDPOINT: 'ftp://hub', PORT: 'x' })).toThrow(
+    ConfigError,
+  );
+  try {
+    loadConfig({ HF_TOKEN: 'hf_secret-token-value', HF_ENDPOINT: 'ftp://hub', PORT: 'x' });
+  } catch (err) {
+    expect((err as ConfigError).message).toContain('HF_ENDPOINT');
+    expect((err as ConfigError).message).not.toContain('secret-token-value');
+  }
+  expect(loadConfig({ HF_TOKEN: 'hf_abc' }).HF_TOKEN).toBe('hf_abc');
 });
 
 test('lists are split on commas or colons and resolved', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadModelCatalog, ModelCatalogError } from '../../src/models/model-catalog';
-import { FIXTURE_MODELS } from '../helpers/paths';
+import { DEMO_MODELS, FIXTURE_MODELS } from '../helpers/paths';
 
 test('the fixture manifests for the shared models all validate and resolve their files', () => {
   const catalog = loadModelCatalog([FIXTURE_MODELS]);
@@ -45,4 +45,10 @@ test('bad manifests are all reported at once', () => {
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('a missing MODELS_DIR (nothing pulled yet) is no problem; another missing folder is', () => {
+  const absent = path.join(os.tmpdir(), `darkroom-no-such-models-${process.pid}`);
+  expect(loadModelCatalog([DEMO_MODELS, absent], [absent]).get('demo-diffusion')).toBeDefined();
+  expect(() => loadModelCatalog([DEMO_MODELS, absent])).toThrow('models folder does not exist');
 });
