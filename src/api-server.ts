@@ -13,6 +13,8 @@ import { createJobQueues } from './jobs/job-queues';
 import { createWorkerDirectory } from './jobs/worker-directory';
 import type { Logger } from './logger';
 import { loadModelCatalog } from './models/model-catalog';
+import { createFleetCatalog } from './fleet/fleet-catalog';
+import { startModelWaitTimer } from './fleet/model-wait';
 import { checkRedisPolicy, createRedis } from './redis/redis-connection';
 import { createRedisErrorLog } from './redis/redis-reconnect';
 import { createBlobStore } from './storage/create-blob-store';
@@ -25,13 +27,19 @@ export interface ApiServer {
 
 /** Starts the API: Redis connection, queues, blob store, model catalog, HTTP listener. */
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
-  const catalog = loadModelCatalog(config.modelsPath, [config.modelsDir]);
+  const local = loadModelCatalog(config.modelsPath, [config.modelsDir]);
   logger.info(
-    { models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) },
-    'model catalog loaded',
+    { models: local.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) },
+    'model catalog loaded (the live workers add theirs)',
   );
   const redisErrors = createRedisErrorLog(logger, config.redisUrl);
   const redis = redisErrors.watch(createRedis(config.redisUrl, 'api'));
+  const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
+  const catalog = createFleetCatalog(local, redis, config.QUEUE_PREFIX, workers.list, (err) =>
+    redisErrors.report(err, {}, 'fleet catalog not refreshed'),
+  );
+  // Not awaited: the API answers 503 until Redis is ready, and the timer reads it again each second.
+  void catalog.refresh().catch(() => undefined);
   redis.once('ready', () => {
     void checkRedisPolicy(redis).then((warning) => warning && logger.warn(warning));
   });
@@ -40,6 +48,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     redis,
     { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, retentionSeconds: config.JOB_RETENTION_SECONDS },
     queueError,
+    catalog.modelsOf,
   );
   const store = createBlobStore(config);
   let password = config.ADMIN_PASSWORD;
@@ -56,8 +65,16 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       `NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`,
     );
   }
+  const takerConnection = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
+  const stopWaits = startModelWaitTimer({
+    redis,
+    takerConnection,
+    queues,
+    catalog,
+    waitSeconds: config.MODEL_WAIT_SECONDS,
+    logger,
+  });
   const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors });
-  const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);
   webhookQueue.on('error', (err) => queueError(err, webhookQueue.name));
@@ -79,8 +96,11 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       // Ends the event streams and `Prefer: wait` requests still open, which would hold the server.
       await events.close();
       await closed;
+      catalog.close();
+      stopWaits();
       await Promise.all([queues.close(), webhookQueue.close()]);
       redis.disconnect();
+      takerConnection.disconnect();
     },
   };
 }

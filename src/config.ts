@@ -119,6 +119,14 @@ const envSchema = z
       .default(['generation', 'classification', 'image_to_image', 'batch', 'webhooks']),
     /** Jobs a worker process runs at once per queue (they share each model's batching runner). */
     WORKER_CONCURRENCY: int(1, 256).default(8),
+    /** MB of models a worker may hold (RAM on CPU, device memory with CUDA); set: models load on their first job and idle ones unload to make room. */
+    WORKER_MODEL_MEMORY_MB: int(1).optional(),
+    /** A worker that would have to load a model takes its jobs after they waited this long while a warm worker holds it (at once when the warm ones are busy). */
+    COLD_START_DELAY_MS: int(0).default(2000),
+    /** How long a job waits for a worker that serves its model (none live now) before it fails as model_unavailable. */
+    MODEL_WAIT_SECONDS: int(1).default(600),
+    /** How often a worker looks for model folders added to or removed from MODELS_PATH (SIGHUP looks at once). */
+    MODELS_WATCH_MS: int(0).default(2000),
     /** Caps every model's max_batch_size; 1 turns cross-job batching off (for comparisons). */
     MAX_BATCH_SIZE: int(1, 1024).optional(),
     /** Results of identical work (same model, parameters, input bytes or explicit seed) kept per worker; 0 disables. */
@@ -222,9 +230,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     redisUrl: c.REDIS_URL ?? 'redis://127.0.0.1:6379',
     dataDir,
     modelsDir,
-    modelsPath: MODELS_PATH
-      ? MODELS_PATH.map((p) => path.resolve(cwd, p))
-      : [path.join(packageRoot(), 'models', 'demo'), modelsDir],
+    // Explicitly empty: no models of its own (an API serving what the fleet offers).
+    modelsPath:
+      env.MODELS_PATH === ''
+        ? []
+        : MODELS_PATH
+          ? MODELS_PATH.map((p) => path.resolve(cwd, p))
+          : [path.join(packageRoot(), 'models', 'demo'), modelsDir],
   };
 }
 

@@ -66,7 +66,8 @@ async function checkInputs(runner: ModelRunner, declared: string[]): Promise<Mod
   return runner;
 }
 
-async function loadModel(entry: CatalogEntry, startRunner: RunnerFactory): Promise<LoadedModel> {
+/** Loads one model: its runner(s), checked against the manifest. */
+export async function loadModel(entry: CatalogEntry, startRunner: RunnerFactory): Promise<LoadedModel> {
   const { manifest, dir } = entry;
   const single = (outputs: string[]) =>
     startRunner({
@@ -104,6 +105,23 @@ async function loadModel(entry: CatalogEntry, startRunner: RunnerFactory): Promi
   }
 }
 
+/** Starts runners with this process's settings; `onBatch` hears of every inference run (runner name, items, ms). */
+export function runnerFactory(
+  config: Config,
+  logger: Logger,
+  onBatch?: (model: string, items: number, ms: number) => void,
+): RunnerFactory {
+  return (opts) =>
+    startModelRunner({
+      ...opts,
+      onBatch: onBatch && ((items, ms) => onBatch(opts.name, items, ms)),
+      maxBatchSize: Math.min(opts.maxBatchSize, config.MAX_BATCH_SIZE ?? Infinity),
+      providers: config.ORT_EXECUTION_PROVIDERS,
+      intraOpThreads: config.ORT_INTRA_OP_THREADS || defaultIntraOpThreads(),
+      logger,
+    });
+}
+
 /**
  * Loads every model of the catalog, one inference thread per graph; sessions live as long as the
  * worker. `onBatch` hears of every inference run (runner name, items, ms), for metrics.
@@ -114,15 +132,7 @@ export async function loadModelRegistry(
   logger: Logger,
   onBatch?: (model: string, items: number, ms: number) => void,
 ): Promise<ModelRegistry> {
-  const startRunner: RunnerFactory = (opts) =>
-    startModelRunner({
-      ...opts,
-      onBatch: onBatch && ((items, ms) => onBatch(opts.name, items, ms)),
-      maxBatchSize: Math.min(opts.maxBatchSize, config.MAX_BATCH_SIZE ?? Infinity),
-      providers: config.ORT_EXECUTION_PROVIDERS,
-      intraOpThreads: config.ORT_INTRA_OP_THREADS || defaultIntraOpThreads(),
-      logger,
-    });
+  const startRunner = runnerFactory(config, logger, onBatch);
   const models = new Map<string, LoadedModel>();
   for (const entry of catalog.entries) {
     models.set(entry.manifest.name, await loadModel(entry, startRunner));

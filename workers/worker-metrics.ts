@@ -21,6 +21,8 @@ export interface WorkerMetrics {
     images: number,
   ): void;
   inferenceRun(model: string, items: number, ms: number): void;
+  modelLoaded(model: string, seconds: number): void;
+  modelUnloaded(model: string): void;
   /** Adds what was measured since the last flush to Redis. */
   flush(redis: Redis, prefix: string): Promise<void>;
   close(): Promise<void>;
@@ -91,6 +93,13 @@ export async function startWorkerMetrics(logger: Logger, listenOn: WorkerMetrics
     inferenceRun(model, items, ms) {
       observe(FLEET_METRICS.batchSize, [model], items);
       observe(FLEET_METRICS.inferenceTime, [model], ms / 1000);
+    },
+    modelLoaded(model, seconds) {
+      inc(FLEET_METRICS.modelLoads, [model], 1);
+      observe(FLEET_METRICS.modelLoadTime, [model], seconds);
+    },
+    modelUnloaded(model) {
+      inc(FLEET_METRICS.modelUnloads, [model], 1);
     },
     flush: (redis, prefix) => deltas.push(redis, prefix),
     async close() {

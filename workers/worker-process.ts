@@ -12,7 +12,6 @@ import type { Logger } from '../src/logger';
 import { loadModelCatalog } from '../src/models/model-catalog';
 import { createRedisErrorLog, type RedisErrorLog } from '../src/redis/redis-reconnect';
 import { createBlobStore } from '../src/storage/create-blob-store';
-import { WEBHOOK_QUEUE } from '../src/webhooks/webhook-queue';
 import { createResultCache } from './cache/result-cache';
 import { blobSweeper } from './components/blob-sweeper';
 import { cancelSubscriber } from './components/cancel-subscriber';
@@ -23,7 +22,12 @@ import { mainRedis, workerConnections } from './components/redis-connections';
 import { queueWatchdog } from './components/watchdog';
 import { webhooks } from './components/webhooks';
 import { metricsPush, workerMetrics } from './components/worker-metrics-push';
-import { loadModelRegistry } from './model-registry';
+import { parseModelQueue } from '../src/fleet/model-queues';
+import { fleetState, modelPool } from './fleet/fleet-components';
+import { modelFolders } from './fleet/model-folders';
+import { holdingModel } from './fleet/model-holding';
+import { checkBudget } from './fleet/model-pool';
+import { servedQueues } from './fleet/served-queues';
 import { createBatchProcessor } from './processors/batch-processor';
 import { createClassificationProcessor } from './processors/classification-processor';
 import { toJobFailure } from './processors/failure-mapping';
@@ -108,14 +112,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const redisErrors = createRedisErrorLog(logger, config.redisUrl);
   const store = createBlobStore(config);
   const cache = createResultCache(config.RESULT_CACHE_MB * 1024 * 1024, config.RESULT_CACHE_TTL_SECONDS * 1000);
-  const queues = config.WORKER_QUEUES.filter((q): q is QueueName => q !== WEBHOOK_QUEUE);
+  checkBudget(catalog.entries, config.WORKER_MODEL_MEMORY_MB);
 
   const metrics = workerMetrics(config, logger);
-  const registry = resource(
-    'model registry',
-    () => loadModelRegistry(catalog, config, logger, metrics.value.inferenceRun),
-    (r) => r.close(),
-  );
+  const registry = modelPool(config, logger, catalog.entries, metrics);
   const redis = mainRedis(config, logger, redisErrors);
   // Producer-side handles, for looking jobs up by id (the blob sweep asks whether a job still exists).
   const lookups = resource(
@@ -123,17 +123,28 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     () => openLookups(config, redis.value, redisErrors),
     (l) => closeLookups(l, logger),
   );
-  const beats = heartbeat({ config, logger, id, redis, registry, cache });
+  const beats = heartbeat({
+    config,
+    logger,
+    id,
+    redis,
+    registry,
+    cache,
+    fleet: () => fleetState(workers, registry.value),
+  });
   const push = metricsPush(config, logger, metrics, redis);
   const connections = workerConnections(config, redisErrors);
   const hooks = webhooks({ config, logger, id, redis, redisErrors });
-  const processor = (queue: QueueName) =>
-    guarded({ config, logger, redis: redis.value, store, registry: registry.value, cache }, queue, metrics.value);
+  const processor = (queue: string) => {
+    const type = (parseModelQueue(queue)?.type ?? queue) as QueueName;
+    const ctx = { config, logger, redis: redis.value, store, registry: registry.value, cache };
+    return holdingModel(registry.value, guarded(ctx, type, metrics.value));
+  };
   const workers = queueWorkers({
     config,
     logger,
     id,
-    queues,
+    queues: servedQueues(catalog.entries, config),
     redis,
     redisErrors,
     connections,
@@ -158,6 +169,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       blobSweeper(config, logger, store, lookups),
       beats.beat,
       queueWatchdog(config, logger, redis, workers),
+      modelFolders({ config, logger, redis, pool: registry, workers }),
     ],
     logger,
   );
@@ -167,6 +179,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       queues: config.WORKER_QUEUES,
       concurrency: config.WORKER_CONCURRENCY,
       models: registry.value.runners().map((r) => `${r.name}@${r.provider}`),
+      serves: registry.value.served().map((e) => e.manifest.name),
     },
     'worker ready',
   );

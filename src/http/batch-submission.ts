@@ -1,3 +1,4 @@
+import { modelQueueName } from '../fleet/model-queues';
 import type { FlowJob } from 'bullmq';
 import type { Request } from 'express';
 import { AppError } from '../errors';
@@ -56,7 +57,8 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
   );
   const webhooks = await Promise.all(requests.map((r, i) => resolveWebhook(r.webhook, config, ['requests', i])));
   // One quota check for the whole batch; its children share the fair-share priority.
-  const priority = await admitJobs(deps.redis, queues, admissionPolicy(deps), owner, resolved[0].type, resolved.length);
+  const firstQueue = modelQueueName(resolved[0].type, resolved[0].params.model);
+  const priority = await admitJobs(deps.redis, queues, admissionPolicy(deps), owner, firstQueue, resolved.length);
   const children: FlowChildJob[] = [];
   try {
     for (const [i, r] of resolved.entries()) {
@@ -73,7 +75,7 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
             };
       children.push({
         name: r.type,
-        queueName: r.type,
+        queueName: modelQueueName(r.type, r.params.model),
         data,
         opts: { ...options, jobId: id, priority, ignoreDependencyOnFailure: true },
       });

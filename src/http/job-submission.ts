@@ -21,12 +21,9 @@ export const admissionPolicy = ({ config }: AppDeps): AdmissionPolicy => ({
  */
 export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: Submission): Promise<string> {
   const owner = principalOf(req);
-  const priority = await admitJobs(deps.redis, deps.queues, admissionPolicy(deps), owner, data.type, 1);
-  await deps.queues.queues[data.type].add(
-    data.type,
-    { ...data, owner, request_id: String(req.id) },
-    { jobId: id, priority },
-  );
+  const queue = deps.queues.modelQueue(data.type, data.params.model);
+  const priority = await admitJobs(deps.redis, deps.queues, admissionPolicy(deps), owner, queue.name, 1);
+  await queue.add(data.type, { ...data, owner, request_id: String(req.id) }, { jobId: id, priority });
   await trackJobs(deps.redis, deps.config.QUEUE_PREFIX, owner, [id]);
   return id;
 }

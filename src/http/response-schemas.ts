@@ -72,6 +72,9 @@ export const modelSchema = z
     parameters: z
       .record(z.string(), z.unknown())
       .meta({ description: 'Each request field the model accepts, with its range and default.' }),
+    workers: z.number().int().min(0).meta({ description: 'Live workers that serve the model.' }),
+    loaded: z.number().int().min(0).meta({ description: 'Live workers that hold it in memory now.' }),
+    queued: z.number().int().min(0).meta({ description: 'Its jobs waiting for a worker.' }),
   })
   .meta({ id: 'Model' });
 

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors';
-import type { QueueName } from './job-contract';
 import type { JobQueues } from './job-queues';
 
 /**
@@ -49,7 +48,7 @@ export async function admitJobs(
   queues: JobQueues,
   policy: AdmissionPolicy,
   owner: string,
-  queue: QueueName,
+  queue: string,
   count: number,
 ): Promise<number> {
   const key = inFlightKey(policy.prefix, owner);
@@ -64,7 +63,7 @@ export async function admitJobs(
       { 'Retry-After': '10' },
     );
   }
-  const counts = await queues.queues[queue].getJobCounts('waiting', 'prioritized', 'delayed');
+  const counts = await queues.queue(queue).getJobCounts('waiting', 'prioritized', 'delayed');
   const depth = Object.values(counts).reduce((a, b) => a + b, 0);
   if (depth + count > policy.maxQueueDepth) {
     throw new AppError(503, 'queue_full', `the ${queue} queue holds ${depth} jobs; try again later`, undefined, {

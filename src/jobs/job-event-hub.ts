@@ -4,7 +4,6 @@ import { setMaxListeners, type EventEmitter } from 'node:events';
 import { createRedis } from '../redis/redis-connection';
 import { newestEventId, oldestEventId, readEvents } from './bullmq-internals';
 import type { RedisErrorLog } from '../redis/redis-reconnect';
-import { queueOfJobId, type QueueName } from './job-contract';
 import { compareStreamIds, JOB_EVENT_NAMES, nextStreamId, toJobEvent, type JobEvent } from './job-event';
 import type { JobQueues } from './job-queues';
 
@@ -40,19 +39,25 @@ const MAX_REPLAY_ENTRIES = 20_000;
 export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobEventHubDeps): JobEventHub {
   // BullMQ duplicates this for each reader; it never connects itself.
   const template = createRedis(redisUrl, 'subscriber', { lazyConnect: true });
-  const readers = new Map<QueueName, Promise<QueueEvents>>();
+  const readers = new Map<string, Promise<QueueEvents>>();
   const listeners = new Map<string, Set<(event: JobEvent) => void>>();
   const closing = new AbortController();
   // Every open `Prefer: wait` and event stream listens for the hub closing: one listener each, by
   // design, so many clients at once are not the leak Node warns of past 10.
   setMaxListeners(0, closing.signal);
 
-  const queueOf = (jobId: string): QueueName => {
-    const queue = queueOfJobId(jobId);
-    if (!queue) throw new Error(`not a job id: ${jobId}`);
+  // A job stays in the queue it was added to (its model's), so where it is can be remembered.
+  const located = new Map<string, string>();
+  const queueOf = async (jobId: string): Promise<string> => {
+    const known = located.get(jobId);
+    if (known) return known;
+    const queue = await queues.locate(jobId);
+    if (!queue) throw new Error(`no queue holds job ${jobId}`);
+    if (located.size > 10_000) located.clear();
+    located.set(jobId, queue);
     return queue;
   };
-  const newestId = (queue: QueueName) => newestEventId(redis, queues.queues[queue]);
+  const newestId = (queue: string) => newestEventId(redis, queues.queue(queue));
 
   const dispatch = (id: string, fields: Record<string, unknown>) => {
     const subscribers = listeners.get(String(fields.jobId));
@@ -61,7 +66,7 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
     if (event) for (const listener of subscribers) listener(event);
   };
 
-  const startReader = async (queue: QueueName): Promise<QueueEvents> => {
+  const startReader = async (queue: string): Promise<QueueEvents> => {
     // Start at the stream's current end, not at '$' when XREAD first runs, so nothing between a subscriber's snapshot and the first read is lost.
     const lastEventId = await newestId(queue);
     const reader = new QueueEvents(queue, { connection: template, prefix: queues.policy.prefix, lastEventId });
@@ -74,7 +79,7 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
     return reader;
   };
 
-  const ensureReader = (queue: QueueName) => {
+  const ensureReader = (queue: string) => {
     let reader = readers.get(queue);
     if (!reader) {
       reader = startReader(queue);
@@ -87,7 +92,7 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
   return {
     async subscribe(jobId, listener) {
       if (closing.signal.aborted) throw new Error('the job event hub is closed');
-      await ensureReader(queueOf(jobId));
+      await ensureReader(await queueOf(jobId));
       let set = listeners.get(jobId);
       if (!set) listeners.set(jobId, (set = new Set()));
       set.add(listener);
@@ -97,10 +102,10 @@ export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobE
       };
     },
 
-    latestId: (jobId) => newestId(queueOf(jobId)),
+    latestId: async (jobId) => newestId(await queueOf(jobId)),
 
     async replay(jobId, afterId) {
-      const queue = queues.queues[queueOf(jobId)];
+      const queue = queues.queue(await queueOf(jobId));
       const oldest = await oldestEventId(redis, queue);
       // Entries after `afterId` may have been trimmed away: the caller starts over from a snapshot.
       if (oldest && compareStreamIds(oldest, afterId) > 0) return undefined;

@@ -1,6 +1,7 @@
 import { FlowProducer, Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, queueOfJobId, type JobPayload, type QueueName } from './job-contract';
+import { modelQueueName } from '../fleet/model-queues';
+import { QUEUE_NAMES, queueOfJobId, type JobPayload, type JobType, type QueueName } from './job-contract';
 
 export type DarkroomJob = Job<JobPayload>;
 
@@ -26,40 +27,70 @@ export interface JobQueues {
   queues: Record<QueueName, Queue>;
   flow: FlowProducer;
   policy: JobPolicy;
-  /** Finds a job by id alone: the id names its queue. */
+  /** The queue of a model's jobs of one type (see src/fleet/model-queues.ts), opened on first use. */
+  modelQueue(type: JobType, model: string): Queue;
+  /** Any queue by name: a per-type queue or a model queue. */
+  queue(name: string): Queue;
+  /** The queues opened so far: the per-type ones and every model queue used. */
+  opened(): Queue[];
+  /** The name of the queue holding a job, or undefined when none does. */
+  locate(id: string): Promise<string | undefined>;
+  /** Finds a job by id alone: the id names its type, the catalog the models it may be queued for. */
   getJob(id: string): Promise<DarkroomJob | undefined>;
   close(): Promise<void>;
 }
 
 /** `onError` hears the queues' 'error' events; without a listener BullMQ prints each one with its stack. */
+/**
+ * `onError` hears the queues' 'error' events; without a listener BullMQ prints each one with its
+ * stack. `modelsOf` names the models a job of a type may be queued for (the fleet's catalog).
+ */
 export function createJobQueues(
   connection: Redis,
   policy: JobPolicy,
   onError?: (err: Error, queue: string) => void,
+  modelsOf: (type: JobType) => string[] = () => [],
 ): JobQueues {
   const defaultJobOptionsForQueue = defaultJobOptions(policy);
-  const queues = Object.fromEntries(
-    QUEUE_NAMES.map((name) => [
-      name,
-      new Queue(name, { connection, prefix: policy.prefix, defaultJobOptions: defaultJobOptionsForQueue }),
-    ]),
-  ) as Record<QueueName, Queue>;
+  const all = new Map<string, Queue>();
+  const queue = (name: string): Queue => {
+    let q = all.get(name);
+    if (!q) {
+      q = new Queue(name, { connection, prefix: policy.prefix, defaultJobOptions: defaultJobOptionsForQueue });
+      if (onError) q.on('error', (err) => onError(err, name));
+      all.set(name, q);
+    }
+    return q;
+  };
+  const queues = Object.fromEntries(QUEUE_NAMES.map((name) => [name, queue(name)])) as Record<QueueName, Queue>;
   const flow = new FlowProducer({ connection, prefix: policy.prefix });
-  if (onError) {
-    for (const [name, queue] of Object.entries(queues)) queue.on('error', (err) => onError(err, name));
-    flow.on('error', (err) => onError(err, 'flow'));
-  }
+  if (onError) flow.on('error', (err) => onError(err, 'flow'));
+
+  const locate = async (id: string): Promise<string | undefined> => {
+    const type = queueOfJobId(id);
+    if (!type) return undefined;
+    // One round trip: the job's hash exists in exactly one of the queues it may be in.
+    const names = [...(type === 'batch' ? [] : modelsOf(type).map((m) => modelQueueName(type, m))), type];
+    const found = ((await connection.pipeline(names.map((n) => ['exists', queue(n).toKey(id)])).exec()) ?? []).map(
+      (r) => r[1],
+    );
+    return names.find((_, i) => found[i] === 1);
+  };
   return {
     queues,
     flow,
     policy,
+    modelQueue: (type, model) => queue(modelQueueName(type, model)),
+    queue,
+    opened: () => [...all.values()],
+    locate,
     async getJob(id) {
-      const queue = queueOfJobId(id);
-      if (!queue) return undefined;
-      return ((await queues[queue].getJob(id)) as DarkroomJob | undefined) ?? undefined;
+      const name = await locate(id);
+      if (!name) return undefined;
+      return ((await queue(name).getJob(id)) as DarkroomJob | undefined) ?? undefined;
     },
     async close() {
-      await Promise.all([...Object.values(queues).map((q) => q.close()), flow.close()]);
+      await Promise.all([...[...all.values()].map((q) => q.close()), flow.close()]);
     },
   };
 }

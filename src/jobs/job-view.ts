@@ -56,6 +56,10 @@ export const jobViewSchema = z.strictObject({
     description:
       'While queued: jobs ahead of it in its queue (0: it starts next); null when unknown (e.g. waiting for a retry). Absent once finished.',
   }),
+  waiting_for: z.enum(['worker']).optional().meta({
+    description:
+      'Present while queued for a model that no live worker serves now: the job waits (up to MODEL_WAIT_SECONDS, then fails as model_unavailable).',
+  }),
   eta_seconds: z.number().min(0).nullable().optional().meta({
     description:
       'While queued or running: estimated seconds until it finishes, from measured run times, its place in line and the live workers; null when unknown.',

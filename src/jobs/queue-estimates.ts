@@ -1,5 +1,6 @@
 import type { JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { parseModelQueue } from '../fleet/model-queues';
 import { placeInLine, readJobFields, readRunningIds } from './bullmq-internals';
 import { jobProgressSchema, type JobPayload, type QueueName } from './job-contract';
 import type { DarkroomJob, JobQueues } from './job-queues';
@@ -121,11 +122,13 @@ const MAX_ACTIVE = 1000;
 export async function readQueueSnapshot(
   redis: Redis,
   queues: JobQueues,
-  queue: QueueName,
+  queueName: string,
   slots: number,
   now = Date.now(),
 ): Promise<QueueSnapshot> {
-  const q = queues.queues[queue];
+  const q = queues.queue(queueName);
+  // Run times are kept per job type (and model): a model queue's type is the first part of its name.
+  const queue = parseModelQueue(queueName)?.type ?? queueName;
   const [stats, active] = (
     (await readRunningIds(redis.multi().hgetall(runTimesKey(queues.policy.prefix)), q, MAX_ACTIVE).exec()) ?? []
   ).map((r) => r[1]) as [Record<string, string>, string[]];
@@ -167,6 +170,8 @@ export interface QueueEstimate {
   /** Jobs ahead of it in its queue (0: next to start); null when not waiting in line. */
   queue_position: number | null;
   eta_seconds: number | null;
+  /** Set while no live worker consumes the job's queue (its model's): it waits for one, with no ETA. */
+  waiting_for?: 'worker';
 }
 
 export interface QueueEstimator {
@@ -181,8 +186,8 @@ export function createQueueEstimator(
   workers: WorkerDirectory,
   maxAgeMs = 1000,
 ): QueueEstimator {
-  const snapshots = new Map<QueueName, { at: number; snapshot: Promise<QueueSnapshot> }>();
-  const snapshotOf = (queue: QueueName) => {
+  const snapshots = new Map<string, { at: number; snapshot: Promise<QueueSnapshot> }>();
+  const snapshotOf = (queue: string) => {
     const cached = snapshots.get(queue);
     if (cached && Date.now() - cached.at <= maxAgeMs) return cached.snapshot;
     const snapshot = workers.slots(queue).then((slots) => readQueueSnapshot(redis, queues, queue, slots));
@@ -193,12 +198,18 @@ export function createQueueEstimator(
 
   const positionOf = async (job: DarkroomJob, state: JobState | 'unknown'): Promise<number | undefined> => {
     if (state !== 'waiting' && state !== 'prioritized') return undefined;
-    return placeInLine(redis, queues.queues[job.data.type], String(job.id), state);
+    return placeInLine(redis, queues.queue(job.queueName), String(job.id), state);
   };
 
   return {
     async estimate(job, state) {
-      const [position, snapshot] = await Promise.all([positionOf(job, state), snapshotOf(job.data.type)]);
+      const [position, snapshot, slots] = await Promise.all([
+        positionOf(job, state),
+        snapshotOf(job.queueName),
+        workers.slots(job.queueName),
+      ]);
+      if (!slots && state !== 'active')
+        return { queue_position: position ?? null, eta_seconds: null, waiting_for: 'worker' };
       const progress = jobProgressSchema.safeParse(job.progress);
       const eta = estimateSeconds(
         snapshot,

@@ -15,6 +15,10 @@ export interface WorkerHeartbeat {
   /** Jobs it runs at once per queue (absent in heartbeats of older workers: counted as 1). */
   concurrency?: number;
   models: { name: string; provider: string }[];
+  /** Models it takes jobs for (absent in heartbeats of older workers). */
+  serves?: string[];
+  /** Models it holds in memory now. */
+  loaded?: string[];
 }
 
 /** Writes a worker's heartbeat (expiring after `ttlSeconds`) and keeps it in the index. */

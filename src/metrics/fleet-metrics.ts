@@ -51,6 +51,25 @@ export const FLEET_METRICS = {
     type: 'counter',
     labels: ['job_type', 'model'],
   },
+  modelLoads: {
+    name: 'darkroom_model_loads_total',
+    help: 'Models loaded by workers (at start, or on a first job within WORKER_MODEL_MEMORY_MB).',
+    type: 'counter',
+    labels: ['model'],
+  },
+  modelUnloads: {
+    name: 'darkroom_model_unloads_total',
+    help: 'Models unloaded by workers (to make room, or their folder removed).',
+    type: 'counter',
+    labels: ['model'],
+  },
+  modelLoadTime: {
+    name: 'darkroom_model_load_seconds',
+    help: 'Time one model load took (sessions created, inputs checked).',
+    type: 'histogram',
+    labels: ['model'],
+    buckets: SECONDS,
+  },
 } as const satisfies Record<string, FleetMetric>;
 
 const hashKey = (prefix: string, metric: FleetMetric) => `${prefix}:metrics:${metric.name}`;

@@ -60,6 +60,8 @@ const baseFields = {
   name,
   description: z.string().default(''),
   batching: batchingSchema,
+  /** Memory the loaded model takes (RAM on CPU, device memory with CUDA); estimated from its files when absent. */
+  memory_mb: z.number().positive().optional(),
 };
 
 export const classifierManifestSchema = z.object({

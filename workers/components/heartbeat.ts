@@ -19,6 +19,8 @@ export interface HeartbeatDeps {
   redis: Resource<Redis>;
   registry: Resource<ModelRegistry>;
   cache: ResultCache;
+  /** What the fleet routes by: queues consumed, models served and models loaded now. */
+  fleet(): { queues: string[]; serves: string[]; loaded: string[]; resident_mb: number };
 }
 
 /**
@@ -40,7 +42,7 @@ export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Compo
       pid: process.pid,
       host: os.hostname(),
       started_at: startedAt,
-      queues: config.WORKER_QUEUES,
+      ...deps.fleet(),
       concurrency: config.WORKER_CONCURRENCY,
       models: deps.registry.value.runners().map((r) => ({ name: r.name, provider: r.provider, ...r.stats() })),
       // Since the previous heartbeat.

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { jobOwner } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import { releaseJob } from '../../src/jobs/job-admission';
-import type { QueueName } from '../../src/jobs/job-contract';
 import type { Logger } from '../../src/logger';
 import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
 import type { BlobStore } from '../../src/storage/blob-store';
@@ -18,33 +17,39 @@ export interface QueueWorkersDeps {
   logger: Logger;
   /** This process's worker id: the name BullMQ gives its workers. */
   id: string;
-  queues: QueueName[];
+  /** The queues consumed from the start: the per-type ones and the model queues of the served models. */
+  queues: string[];
   redis: Resource<Redis>;
   redisErrors: RedisErrorLog;
   connections: WorkerConnections;
   webhooks: Resource<JobWebhooks>;
   store: BlobStore;
   /** The processor of a queue (each job runs held: see holdingProcessor). */
-  processor(queue: QueueName): Processor;
+  processor(queue: string): Processor;
 }
 
 /** The BullMQ workers consuming the job queues, one per queue. */
 export interface QueueWorkers extends Component {
   /** Each queue's current worker. */
-  current(): { queue: QueueName; worker: Worker }[];
+  current(): { queue: string; worker: Worker }[];
   /** Current workers and replaced ones still closing: all that may run a job now. */
   all(): Worker[];
   /**
    * Replaces a queue's worker. The old one closes in the background: gracefully while it still
    * holds jobs, forced otherwise (a stuck worker's graceful close could wait on its stuck fetch).
    */
-  replace(queue: QueueName): void;
+  replace(queue: string): void;
+  /** Starts consuming a queue (a model added while running); nothing when it already does. */
+  add(queue: string): void;
+  /** Stops taking jobs of a queue; the ones it runs finish (a model removed while running). */
+  remove(queue: string): Promise<void>;
   /** The jobs these workers hold now. */
   held(): HeldJobs;
 }
 
 export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
-  const { config, logger, queues } = deps;
+  const { config, logger } = deps;
+  const queues: string[] = [];
   const workers: Worker[] = [];
   const retired = new Set<Worker>();
   const connectionOf = new Map<Worker, Redis>();
@@ -54,7 +59,7 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
     return held;
   };
 
-  const startWorker = (queue: QueueName): Worker => {
+  const startWorker = (queue: string): Worker => {
     const connection = deps.connections.open();
     const worker: Worker = new Worker(
       queue,
@@ -94,6 +99,7 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
     name: 'queue workers',
     async start() {
       held = createHeldJobs(logger, deps.redis.value);
+      queues.push(...deps.queues);
       workers.push(...queues.map(startWorker));
     },
     stop: () => drain(deps, heldJobs(), [...workers, ...retired]),
@@ -105,12 +111,32 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
       workers[at] = startWorker(queue);
       retire(old);
     },
+    add(queue) {
+      if (queues.includes(queue)) return;
+      queues.push(queue);
+      workers.push(startWorker(queue));
+    },
+    async remove(queue) {
+      const at = queues.indexOf(queue);
+      if (at < 0) return;
+      const [old] = workers.splice(at, 1);
+      queues.splice(at, 1);
+      retired.add(old);
+      await old
+        .close()
+        .catch((err: Error) => logger.debug({ err: err.message }, 'a removed queue worker closed with an error'))
+        .finally(() => {
+          retired.delete(old);
+          deps.connections.close(connectionOf.get(old)!);
+          connectionOf.delete(old);
+        });
+    },
     held: heldJobs,
   };
 }
 
 /** Logs each job's outcome; a job that has ended for good frees its owner's in-flight slot (the API also prunes lazily). */
-function logOutcomes({ config, logger, redis }: QueueWorkersDeps, queue: QueueName, worker: Worker): void {
+function logOutcomes({ config, logger, redis }: QueueWorkersDeps, queue: string, worker: Worker): void {
   const release = (job: { id?: string; data: { owner?: string } }) =>
     void releaseJob(redis.value, config.QUEUE_PREFIX, jobOwner(job.data), String(job.id)).catch((err: Error) =>
       logger.debug(

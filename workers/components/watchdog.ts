@@ -2,7 +2,6 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config';
 import { blockingConnectionStatus, waitingCount } from '../../src/jobs/bullmq-internals';
-import type { QueueName } from '../../src/jobs/job-contract';
 import type { Logger } from '../../src/logger';
 import { createQueueWatchdog, type WatchedWorker } from '../queue-watchdog';
 import type { Component, Resource } from './component';
@@ -15,7 +14,7 @@ export function queueWatchdog(
   redis: Resource<Redis>,
   workers: QueueWorkers,
 ): Component {
-  const watched = (queue: QueueName, worker: Worker): WatchedWorker => ({
+  const watched = (queue: string, worker: Worker): WatchedWorker => ({
     queue,
     isRunning: () => worker.isRunning(),
     blockingStatus: () => blockingConnectionStatus(worker),
@@ -32,7 +31,7 @@ export function queueWatchdog(
       const entry = workers.current().find((c) => c.queue === queue);
       return entry ? waitingCount(redis.value, entry.worker) : 0;
     },
-    recreate: async (queue) => workers.replace(queue as QueueName),
+    recreate: async (queue) => workers.replace(queue),
     logger,
   });
   return {

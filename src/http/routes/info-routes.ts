@@ -1,10 +1,10 @@
 import { Router } from 'express';
-import { describeModel } from '../../models/model-catalog';
+import { describeFleetModel } from '../../fleet/model-status';
 import { errorBody } from '../../errors';
 import type { AppDeps } from '../app-deps';
 
 /** Health, readiness and the model list. */
-export function infoRoutes({ redis, catalog }: AppDeps): Router {
+export function infoRoutes({ redis, catalog, queues }: AppDeps): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -23,8 +23,8 @@ export function infoRoutes({ redis, catalog }: AppDeps): Router {
     else res.status(503).json(errorBody('redis_unavailable', 'Redis does not answer'));
   });
 
-  router.get('/v1/models', (_req, res) => {
-    res.json({ models: catalog.entries.map(describeModel) });
+  router.get('/v1/models', async (_req, res) => {
+    res.json({ models: await Promise.all(catalog.entries.map((e) => describeFleetModel(e, catalog, queues))) });
   });
 
   return router;

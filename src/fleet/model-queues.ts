@@ -1,0 +1,31 @@
+import type { JobType } from '../jobs/job-contract';
+import type { ModelManifest } from '../models/model-manifest';
+
+/**
+ * Jobs are routed by model: each (job type, model) pair has a BullMQ queue of its own, named
+ * `<type>@<model>`, and a worker consumes only the queues of the models it serves. A worker never
+ * takes a job it cannot run, and a job for a model no worker serves simply waits in its queue.
+ * (BullMQ forbids `:` in queue names; `@` appears in no model name, which are `[a-z0-9._-]`.)
+ */
+export const modelQueueName = (type: JobType, model: string) => `${type}@${model}`;
+
+/** The type and model of a model queue's name; undefined for the per-type queues (batch). */
+export function parseModelQueue(name: string): { type: JobType; model: string } | undefined {
+  const at = name.indexOf('@');
+  if (at < 0) return undefined;
+  return { type: name.slice(0, at) as JobType, model: name.slice(at + 1) };
+}
+
+/** The job types a model serves (a diffusion pipeline with a VAE encoder also takes image-to-image jobs). */
+export function jobTypesOf(manifest: ModelManifest, hasVaeEncoder = false): JobType[] {
+  switch (manifest.kind) {
+    case 'classifier':
+      return ['classification'];
+    case 'generator':
+      return ['generation'];
+    case 'image_to_image':
+      return ['image_to_image'];
+    case 'diffusion':
+      return hasVaeEncoder ? ['generation', 'image_to_image'] : ['generation'];
+  }
+}

@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config';
+import { publishOffers } from '../../src/fleet/model-offers';
+import type { Logger } from '../../src/logger';
+import { loadModelCatalog, type CatalogEntry } from '../../src/models/model-catalog';
+import type { Component, Resource } from '../components/component';
+import type { QueueWorkers } from '../components/queue-workers';
+import type { ModelPool } from './model-pool';
+import { modelQueuesOf } from './served-queues';
+
+export interface ModelFoldersDeps {
+  config: Config;
+  logger: Logger;
+  redis: Resource<Redis>;
+  pool: Resource<ModelPool>;
+  workers: QueueWorkers;
+}
+
+/** A folder's manifest as compared between scans: a changed one is served anew. */
+const fingerprint = (e: CatalogEntry) => JSON.stringify(e.manifest);
+
+/**
+ * Publishes the served models' manifests to Redis at start, then looks at MODELS_PATH every
+ * MODELS_WATCH_MS (and at once on SIGHUP): a model folder added is served (its queues consumed,
+ * its manifest published), one removed stops taking jobs while the ones it runs finish. Polling,
+ * not fs.watch: it sees folders on network mounts and symlinked folders alike, and a scan of a
+ * few folders every 2 s costs nothing. A folder whose manifest is broken is logged and skipped
+ * until it is fixed; the models already served go on.
+ */
+export function modelFolders(deps: ModelFoldersDeps): Component {
+  const { config, logger } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let scanning: Promise<void> | undefined;
+  let known = new Map<string, string>();
+  let unpublished: CatalogEntry[] = [];
+  let scans = 0;
+
+  // Redis may be away: what could not be published is published by a later scan, and every model
+  // again every 15 scans, in case Redis lost the hash.
+  const publish = async (entries: CatalogEntry[]) => {
+    unpublished = [...unpublished, ...entries];
+    if (++scans % 15 === 0) unpublished = deps.pool.value.served();
+    if (!unpublished.length) return;
+    const batch = unpublished;
+    unpublished = [];
+    await publishOffers(deps.redis.value, config.QUEUE_PREFIX, batch).catch((err: Error) => {
+      unpublished = [...batch, ...unpublished];
+      logger.debug({ err: err.message }, 'model manifests not published (Redis away?); the next scan tries again');
+    });
+  };
+
+  const scan = async () => {
+    let entries: CatalogEntry[];
+    try {
+      entries = loadModelCatalog(config.modelsPath, [config.modelsDir]).entries;
+    } catch (err) {
+      return void logger.warn(
+        { err: (err as Error).message },
+        'model folders changed but do not load; serving what was served',
+      );
+    }
+    const now = new Map(entries.map((e) => [e.manifest.name, fingerprint(e)]));
+    const pool = deps.pool.value;
+    for (const entry of pool.served()) {
+      const name = entry.manifest.name;
+      if (now.get(name) === known.get(name)) continue;
+      await Promise.all(modelQueuesOf(entry, config).map((q) => deps.workers.remove(q)));
+      await pool.remove(name);
+      known.delete(name);
+      logger.info({ model: name }, 'model folder removed (or changed): no longer taking its jobs');
+    }
+    const added = entries.filter((e) => !known.has(e.manifest.name));
+    for (const entry of added) {
+      try {
+        pool.add(entry);
+      } catch (err) {
+        logger.error({ model: entry.manifest.name, err: (err as Error).message }, 'model folder added but refused');
+        continue;
+      }
+      known.set(entry.manifest.name, fingerprint(entry));
+      modelQueuesOf(entry, config).forEach((q) => deps.workers.add(q));
+      logger.info({ model: entry.manifest.name }, 'model folder added: taking its jobs');
+    }
+    await publish(added);
+  };
+  const rescan = () => {
+    scanning ??= scan()
+      .catch((err: Error) => logger.warn({ err: err.message }, 'model folder scan failed; the next one tries again'))
+      .finally(() => (scanning = undefined));
+    return scanning;
+  };
+  const onHangup = () => void rescan();
+
+  return {
+    name: 'model folders',
+    async start() {
+      known = new Map(deps.pool.value.served().map((e) => [e.manifest.name, fingerprint(e)]));
+      await publish(deps.pool.value.served());
+      process.on('SIGHUP', onHangup);
+      if (config.MODELS_WATCH_MS > 0) timer = setInterval(onHangup, config.MODELS_WATCH_MS);
+    },
+    async stop() {
+      clearInterval(timer);
+      process.off('SIGHUP', onHangup);
+      await scanning;
+    },
+  };
+}
