@@ -1,7 +1,7 @@
 import { FlowProducer, Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { modelQueueName } from '../fleet/model-queues';
-import { QUEUE_NAMES, queueOfJobId, type JobPayload, type JobType, type QueueName } from './job-contract';
+import { JOB_TYPES, QUEUE_NAMES, queueOfJobId, type JobPayload, type JobType, type QueueName } from './job-contract';
 
 export type DarkroomJob = Job<JobPayload>;
 
@@ -33,6 +33,8 @@ export interface JobQueues {
   queue(name: string): Queue;
   /** The queues opened so far: the per-type ones and every model queue used. */
   opened(): Queue[];
+  /** The per-type queues and the model queues of every model known to the catalog, opened. */
+  known(): Queue[];
   /** The name of the queue holding a job, or undefined when none does. */
   locate(id: string): Promise<string | undefined>;
   /** Finds a job by id alone: the id names its type, the catalog the models it may be queued for. */
@@ -83,6 +85,10 @@ export function createJobQueues(
     modelQueue: (type, model) => queue(modelQueueName(type, model)),
     queue,
     opened: () => [...all.values()],
+    known: () => [
+      ...Object.values(queues),
+      ...JOB_TYPES.flatMap((t) => modelsOf(t).map((m) => queue(modelQueueName(t, m)))),
+    ],
     locate,
     async getJob(id) {
       const name = await locate(id);

@@ -17,8 +17,9 @@ export interface WorkerHeartbeat {
   models: { name: string; provider: string }[];
   /** Models it takes jobs for (absent in heartbeats of older workers). */
   serves?: string[];
-  /** Models it holds in memory now. */
+  /** Models it holds in memory now, and the MB they take. */
   loaded?: string[];
+  resident_mb?: number;
 }
 
 /** Writes a worker's heartbeat (expiring after `ttlSeconds`) and keeps it in the index. */

@@ -60,10 +60,10 @@ export function createApiMetrics({
     registers: [registry],
     async collect() {
       this.reset();
-      const counts = await Promise.all(QUEUE_NAMES.map((q) => queues.queues[q].getJobCounts(...JOB_STATES))).catch(
-        unavailable,
-      );
-      QUEUE_NAMES.forEach((queue, i) => {
+      // The per-type queues and every model's queues (`<type>@<model>`): the per-model depth.
+      const known = queues.known();
+      const counts = await Promise.all(known.map((q) => q.getJobCounts(...JOB_STATES))).catch(unavailable);
+      known.forEach(({ name: queue }, i) => {
         if (counts) for (const state of JOB_STATES) this.set({ queue, state }, counts[i][state] ?? 0);
       });
     },
@@ -77,6 +77,30 @@ export function createApiMetrics({
     async collect() {
       this.reset();
       for (const worker of (await workers.list().catch(unavailable)) ?? []) this.inc({ provider: providerOf(worker) });
+    },
+  });
+
+  new Gauge({
+    name: 'darkroom_models_resident',
+    help: 'Live workers holding each model in memory now (by heartbeat).',
+    labelNames: ['model'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const worker of (await workers.list().catch(unavailable)) ?? [])
+        for (const model of worker.loaded ?? []) this.inc({ model });
+    },
+  });
+
+  new Gauge({
+    name: 'darkroom_worker_model_memory_mb',
+    help: 'MB of models each live worker holds (its share of WORKER_MODEL_MEMORY_MB), by worker id.',
+    labelNames: ['worker'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const worker of (await workers.list().catch(unavailable)) ?? [])
+        if (worker.resident_mb !== undefined) this.set({ worker: worker.id }, worker.resident_mb);
     },
   });
 
