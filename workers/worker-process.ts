@@ -24,6 +24,7 @@ import { webhooks } from './components/webhooks';
 import { metricsPush, workerMetrics } from './components/worker-metrics-push';
 import { parseModelQueue } from '../src/fleet/model-queues';
 import { fleetState, modelPool } from './fleet/fleet-components';
+import { coldGate } from './fleet/cold-gate';
 import { modelFolders } from './fleet/model-folders';
 import { holdingModel } from './fleet/model-holding';
 import { checkBudget } from './fleet/model-pool';
@@ -170,6 +171,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       beats.beat,
       queueWatchdog(config, logger, redis, workers),
       modelFolders({ config, logger, redis, pool: registry, workers }),
+      coldGate({ config, logger, id, redis, pool: registry, workers }),
     ],
     logger,
   );

@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { RequestHandler, Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { JobQueues } from '../jobs/job-queues';
 import { errorBody } from '../errors';
@@ -26,14 +26,31 @@ export function basicAuth(user: string, password: string): RequestHandler {
   };
 }
 
-/** Bull Board over every job queue (and the webhook deliveries), read-only unless `writable`. */
+/**
+ * Bull Board over every job queue (and the webhook deliveries), read-only unless `writable`. Model
+ * queues come and go with the fleet's catalog: the board's list is brought up to date on each visit.
+ */
 export function adminBoard(queues: JobQueues, writable: boolean, extra: Queue[] = []): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(ADMIN_PATH);
-  createBullBoard({
-    queues: [...Object.values(queues.queues), ...extra].map((q) => new BullMQAdapter(q, { readOnlyMode: !writable })),
+  const current = () => [...queues.known(), ...extra];
+  const adapters = (list: Queue[]) => list.map((q) => new BullMQAdapter(q, { readOnlyMode: !writable }));
+  let shown = current().map((q) => q.name);
+  const board = createBullBoard({
+    queues: adapters(current()),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'darkroom' } },
   });
-  return serverAdapter.getRouter() as Router;
+  const router = Router();
+  router.use((_req, _res, next) => {
+    const list = current();
+    const names = list.map((q) => q.name);
+    if (names.join() !== shown.join()) {
+      board.replaceQueues(adapters(list));
+      shown = names;
+    }
+    next();
+  });
+  router.use(serverAdapter.getRouter() as Router);
+  return router;
 }

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { AggregatorRegistry, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { parseModelQueue } from '../fleet/model-queues';
 import { QUEUE_NAMES } from '../jobs/job-contract';
 import type { JobQueues } from '../jobs/job-queues';
 import { providerOf, type WorkerDirectory } from '../jobs/worker-directory';
@@ -53,19 +54,51 @@ export function createApiMetrics({
     registers: [registry],
   });
 
+  // One read of every queue's counts per scrape, shared by the two gauges below.
+  let countsRead:
+    { at: number; counts: Promise<{ name: string; counts: Record<string, number> }[] | undefined> } | undefined;
+  const queueCounts = () => {
+    if (!countsRead || Date.now() - countsRead.at > 500) {
+      const known = queues.known();
+      const counts = Promise.all(known.map((q) => q.getJobCounts(...JOB_STATES)))
+        .then((all) => all.map((c, i) => ({ name: known[i].name, counts: c })))
+        .catch(unavailable);
+      countsRead = { at: Date.now(), counts };
+    }
+    return countsRead.counts;
+  };
+
   new Gauge({
     name: 'darkroom_jobs',
-    help: 'Jobs in each queue and BullMQ state, read at scrape time (completed and failed: those still retained).',
+    help: 'Jobs of each job type (all its model queues together) and BullMQ state, read at scrape time (completed and failed: those still retained).',
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
       this.reset();
-      // The per-type queues and every model's queues (`<type>@<model>`): the per-model depth.
-      const known = queues.known();
-      const counts = await Promise.all(known.map((q) => q.getJobCounts(...JOB_STATES))).catch(unavailable);
-      known.forEach(({ name: queue }, i) => {
-        if (counts) for (const state of JOB_STATES) this.set({ queue, state }, counts[i][state] ?? 0);
-      });
+      const read = await queueCounts();
+      if (!read) return;
+      for (const queue of QUEUE_NAMES) for (const state of JOB_STATES) this.set({ queue, state }, 0);
+      // A type's jobs are in its own queue (batches, jobs of older APIs) and in its models' queues.
+      for (const { name, counts } of read) {
+        const queue = parseModelQueue(name)?.type ?? name;
+        for (const state of JOB_STATES) this.inc({ queue, state }, counts[state] ?? 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'darkroom_model_jobs',
+    help: 'Jobs in each model queue by BullMQ state, read at scrape time: the per-model queue depth.',
+    labelNames: ['job_type', 'model', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { name, counts } of (await queueCounts()) ?? []) {
+        const routed = parseModelQueue(name);
+        if (routed)
+          for (const state of JOB_STATES)
+            this.set({ job_type: routed.type, model: routed.model, state }, counts[state] ?? 0);
+      }
     },
   });
 

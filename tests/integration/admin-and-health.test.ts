@@ -24,11 +24,19 @@ test('Bull Board answers 401 without credentials and 200 with them', async () =>
   expect(await ok.text()).toContain('<html');
   const api = await requestJson(`${stack.url}/admin/queues/api/queues`, { headers: basic('admin', ADMIN_PASSWORD) });
   expect(api.status).toBe(200);
+  // The per-type queues, and a queue per job type and model (docs/scaling.md).
   expect(api.body.queues.map((q: any) => q.name).sort()).toEqual([
     'batch',
     'classification',
+    'classification@demo-colors',
+    'classification@mobilenetv2-12-int8',
+    'classification@squeezenet1.1',
     'generation',
+    'generation@demo-cppn',
+    'generation@demo-diffusion',
+    'generation@omori-sprite-gan',
     'image_to_image',
+    'image_to_image@demo-diffusion',
     'webhooks',
   ]);
   expect((await fetch(`${stack.url}/admin/queues/api/queues`)).status).toBe(401);

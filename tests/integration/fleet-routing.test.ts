@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { requestJson, waitForJob } from '../helpers/api-client';
 import { classify, fixtureModel, generate, waitForModels } from '../helpers/fleet';
-import { startStack, type Stack } from '../helpers/stack';
+import { ADMIN_PASSWORD, startStack, type Stack } from '../helpers/stack';
 
 jest.setTimeout(240_000);
 
@@ -43,6 +43,19 @@ test('a mixed stream runs each job on the worker that serves its model, without 
   const [mobilenet, omori] = stack.workers;
   expect(mobilenet.output()).not.toMatch(/"queue":"generation/);
   expect(omori.output()).not.toMatch(/"queue":"classification/);
+});
+
+test('Bull Board and /metrics show the model queues', async () => {
+  const auth = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` };
+  const board = await requestJson(`${stack.url}/admin/queues/api/queues`, { headers: auth });
+  expect(board.status).toBe(200);
+  const names = board.body.queues.map((q: { name: string }) => q.name);
+  expect(names).toEqual(expect.arrayContaining(['classification@mobilenetv2-12-int8', 'generation@omori-sprite-gan']));
+  const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+  expect(metrics).toMatch(
+    /^darkroom_model_jobs\{job_type="generation",model="omori-sprite-gan",state="completed"\} [1-9]/m,
+  );
+  expect(metrics).toMatch(/^darkroom_models_resident\{model="mobilenetv2-12-int8"\} 1$/m);
 });
 
 test('a model never offered is a 422 naming the available ones', async () => {

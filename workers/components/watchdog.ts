@@ -25,7 +25,12 @@ export function queueWatchdog(
   const watchdog = createQueueWatchdog({
     stuckAfterMs: config.WORKER_WATCHDOG_MS,
     intervalMs: Math.min(5000, Math.max(250, Math.floor(config.WORKER_WATCHDOG_MS / 4))),
-    workers: () => workers.current().map(({ queue, worker }) => watched(queue, worker)),
+    // A queue worker paused on purpose (a cold model left to warm workers) is not stuck.
+    workers: () =>
+      workers
+        .current()
+        .filter(({ worker }) => !worker.isPaused())
+        .map(({ queue, worker }) => watched(queue, worker)),
     redisReady: () => redis.value.status === 'ready',
     waiting: async (queue) => {
       const entry = workers.current().find((c) => c.queue === queue);

@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config';
+import { waitingCount } from '../../src/jobs/bullmq-internals';
+import { createWorkerDirectory, type WorkerDirectory } from '../../src/jobs/worker-directory';
+import type { Logger } from '../../src/logger';
+import { interval, type Component, type Resource } from '../components/component';
+import type { QueueWorkers } from '../components/queue-workers';
+import type { ModelPool } from './model-pool';
+import { modelQueuesOf } from './served-queues';
+
+export interface ColdGateDeps {
+  config: Config;
+  logger: Logger;
+  /** This worker's id, to tell its own heartbeat from the others'. */
+  id: string;
+  redis: Resource<Redis>;
+  pool: Resource<ModelPool>;
+  workers: QueueWorkers;
+}
+
+const TICK_MS = 500;
+
+/**
+ * Warm first: a worker that would have to load a model leaves its jobs to the live workers that
+ * hold it. Its queue worker for that model is paused while another worker holds the model, and
+ * resumed when the model's jobs have waited COLD_START_DELAY_MS, when more of them wait than the
+ * warm workers can run at once, or when no warm worker is left. Models this worker holds are
+ * always taken. Only with WORKER_MODEL_MEMORY_MB: without it every model is loaded at start.
+ */
+export function coldGate(deps: ColdGateDeps): Component {
+  const { config, logger } = deps;
+  const waitingSince = new Map<string, number>();
+  let directory: WorkerDirectory | undefined;
+
+  const decide = async (queue: string, warm: { concurrency?: number }[]): Promise<boolean> => {
+    if (!warm.length) return true;
+    const entry = deps.workers.current().find((c) => c.queue === queue);
+    if (!entry) return true;
+    const counts = await waitingCount(deps.redis.value, entry.worker);
+    if (counts === 0) {
+      waitingSince.delete(queue);
+      return false;
+    }
+    if (counts > warm.reduce((sum, w) => sum + (w.concurrency ?? 1), 0)) return true;
+    const since = waitingSince.get(queue) ?? Date.now();
+    waitingSince.set(queue, since);
+    return Date.now() - since >= config.COLD_START_DELAY_MS;
+  };
+
+  const tick = async () => {
+    const pool = deps.pool.value;
+    const loaded = new Set(pool.loadedNames());
+    directory ??= createWorkerDirectory(deps.redis.value, config.QUEUE_PREFIX);
+    const others = (await directory.list()).filter((w) => w.id !== deps.id);
+    for (const entry of pool.served()) {
+      const name = entry.manifest.name;
+      const warm = loaded.has(name) ? [] : others.filter((w) => w.loaded?.includes(name));
+      for (const queue of modelQueuesOf(entry, config)) {
+        const take = loaded.has(name) || (await decide(queue, warm));
+        const worker = deps.workers.current().find((c) => c.queue === queue)?.worker;
+        if (!worker || take === !worker.isPaused()) continue;
+        if (take) worker.resume();
+        else void worker.pause(true);
+        logger.debug(
+          { queue, take },
+          take ? 'cold model: taking its jobs' : 'cold model: leaving its jobs to warm workers',
+        );
+      }
+    }
+  };
+  let ticking = false;
+  return interval('cold gate', config.WORKER_MODEL_MEMORY_MB === undefined ? 2 ** 30 : TICK_MS, () => {
+    if (ticking || config.WORKER_MODEL_MEMORY_MB === undefined) return;
+    ticking = true;
+    void tick()
+      .catch((err: Error) => logger.debug({ err: err.message }, 'cold gate check failed; the next one tries again'))
+      .finally(() => (ticking = false));
+  });
+}
