@@ -89,3 +89,21 @@ test('a model folder copied into a running worker’s path becomes servable, and
   const failed = await waitForJob(stack.url, orphan.body.id, 30_000);
   expect(failed).toMatchObject({ status: 'failed', error: { code: 'model_unavailable' } });
 });
+
+test('warm first: a worker that would have to load a model leaves its jobs to one that holds it', async () => {
+  const omori = { MODELS_PATH: fixtureModel('omori-sprite-gan'), WORKER_MODEL_MEMORY_MB: '30' };
+  const warm = await stack.addWorker(omori);
+  expect((await waitForJob(stack.url, (await generate(stack.url)).body.id, 60_000)).status).toBe('succeeded');
+  await waitForModels(stack.url, (m) => m.some((x) => x.name === 'omori-sprite-gan' && x.loaded === 1));
+  const cold = await stack.addWorker({ ...omori, COLD_START_DELAY_MS: '60000' });
+  await cold.waitForLog((l) => l.msg === 'cold model: leaving its jobs to warm workers');
+  for (let i = 0; i < 4; i++) {
+    expect((await waitForJob(stack.url, (await generate(stack.url)).body.id, 60_000)).status).toBe('succeeded');
+  }
+  expect(cold.output()).not.toContain('model loaded');
+  // The warm worker gone, the cold one takes the jobs at once rather than after the delay.
+  await warm.stop();
+  const res = await generate(stack.url);
+  expect((await waitForJob(stack.url, res.body.id, 30_000)).status).toBe('succeeded');
+  expect(cold.output()).toContain('model loaded');
+});

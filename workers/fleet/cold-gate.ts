@@ -61,10 +61,7 @@ export function coldGate(deps: ColdGateDeps): Component {
         if (!worker || take === !worker.isPaused()) continue;
         if (take) worker.resume();
         else void worker.pause(true);
-        logger.debug(
-          { queue, take },
-          take ? 'cold model: taking its jobs' : 'cold model: leaving its jobs to warm workers',
-        );
+        logger.info({ queue }, take ? 'cold model: taking its jobs' : 'cold model: leaving its jobs to warm workers');
       }
     }
   };
