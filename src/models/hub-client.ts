@@ -139,10 +139,13 @@ export async function downloadToPart(
         done(null, chunk);
       },
     });
+    const out = fs.createWriteStream(part, { flags: start === 0 ? 'w' : 'a' });
     try {
-      await pipeline(res.body!, counter, fs.createWriteStream(part, { flags: start === 0 ? 'w' : 'a' }));
+      await pipeline(res.body!, counter, out);
     } catch (err) {
-      // A cut connection: the next attempt asks for the rest.
+      // A cut connection: the next attempt asks for the rest, from the size of the part file once its
+      // last write has landed (pipeline rejects before the destroyed file stream has closed).
+      if (!out.closed) await new Promise((resolve) => out.once('close', resolve));
       lastError = err;
       continue;
     }
