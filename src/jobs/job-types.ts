@@ -42,7 +42,12 @@ interface JobTypeSpec<Q extends QueueName> {
   inputs(data: PayloadOf<Q>): StagedImage[];
   /** Whether the zip's manifest carries the result (a classification's labels). */
   resultInArchive: boolean;
+  /** Work the job stands for, so runs of different sizes compare (queue estimates). */
+  workUnits(data: PayloadOf<Q>): number;
 }
+
+/** Images, times steps for diffusion. */
+const imageUnits = (data: { params: { n: number; steps?: number } }) => data.params.n * (data.params.steps ?? 1);
 
 const outputImages = (returnvalue: unknown) => generationResultSchema.parse(returnvalue).images;
 
@@ -64,6 +69,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
     outputImages,
     inputs: () => [],
     resultInArchive: false,
+    workUnits: imageUnits,
   },
   image_to_image: {
     publicParams: (data) => ({ ...data.params, input: publicInput(data.input) }),
@@ -71,6 +77,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
     outputImages,
     inputs: (data) => [data.input],
     resultInArchive: false,
+    workUnits: imageUnits,
   },
   classification: {
     publicParams: (data) => ({
@@ -88,6 +95,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
     outputImages: () => [],
     inputs: (data) => data.inputs,
     resultInArchive: true,
+    workUnits: (data) => data.inputs.length,
   },
   batch: {
     publicParams: (data) => ({ jobs: data.children.length }),
@@ -96,6 +104,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
     outputImages: () => [],
     inputs: () => [],
     resultInArchive: false,
+    workUnits: (data) => data.children.length,
   },
 };
 
