@@ -36,7 +36,9 @@ interface JobTypeSpec<Q extends QueueName> {
   publicParams(data: PayloadOf<Q>): Record<string, unknown>;
   /** The result clients see, from what the worker returned: image keys become URLs. */
   publicResult(id: string, returnvalue: unknown): JobResult;
-  /** The images the worker stored, from what it returned. */
+  /** Whether the job's result is output images (`/v1/jobs/{id}/images/{index}`). */
+  makesImages: boolean;
+  /** The images the worker stored, from what it returned (none when it makes none). */
   outputImages(returnvalue: unknown): ImageOutput[];
   /** The staged input images, offered again in the job's zip. */
   inputs(data: PayloadOf<Q>): StagedImage[];
@@ -66,6 +68,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
   generation: {
     publicParams: (data) => ({ ...data.params }),
     publicResult: publicImages,
+    makesImages: true,
     outputImages,
     inputs: () => [],
     resultInArchive: false,
@@ -74,6 +77,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
   image_to_image: {
     publicParams: (data) => ({ ...data.params, input: publicInput(data.input) }),
     publicResult: publicImages,
+    makesImages: true,
     outputImages,
     inputs: (data) => [data.input],
     resultInArchive: false,
@@ -92,6 +96,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
       })),
     }),
     publicResult: (_id, returnvalue) => classificationResultSchema.parse(returnvalue),
+    makesImages: false,
     outputImages: () => [],
     inputs: (data) => data.inputs,
     resultInArchive: true,
@@ -101,6 +106,7 @@ const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {
     publicParams: (data) => ({ jobs: data.children.length }),
     // Written by the batch processor from BullMQ's counts: shown as it is.
     publicResult: (_id, returnvalue) => returnvalue as JobResult,
+    makesImages: false,
     outputImages: () => [],
     inputs: () => [],
     resultInArchive: false,
