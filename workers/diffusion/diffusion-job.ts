@@ -210,19 +210,14 @@ async function renderImage(run: DiffusionRun, seed: number): Promise<Buffer> {
   return encodeImage(raw, params.output_format);
 }
 
-/**
- * Runs a diffusion job: encode the prompts once, then for each image denoise its seeded latent
- * (image i uses seed + i) with classifier-free guidance, decode and store it. UNet calls of
- * concurrent images and jobs share batches in the runner. Progress is reported after every step,
- * and a cancel takes effect at the next step.
- */
-export async function runDiffusionJob(
+/** What a job's images share, computed once: sizes, schedule start, prompt embeddings, the input's latent. */
+async function prepareRun(
   ctx: PipelineContext,
   model: DiffusionModel,
   job: Job<JobPayload>,
   params: DiffusionJobParams,
   signal?: AbortSignal,
-): Promise<GenerationResult> {
+): Promise<{ run: DiffusionRun; inputBytes?: Buffer }> {
   const p = model.pipeline;
   const { width, height } = outputSize(model, params);
   const guided = params.guidance_scale > 1;
@@ -248,6 +243,24 @@ export async function runDiffusionJob(
     signal,
     onStep: () => report({ step: Math.floor(++stepsDone / params.n), steps: stepsToRun }),
   };
+  return { run, inputBytes };
+}
+
+/**
+ * Runs a diffusion job: encode the prompts once, then for each image denoise its seeded latent
+ * (image i uses seed + i) with classifier-free guidance, decode and store it. UNet calls of
+ * concurrent images and jobs share batches in the runner. Progress is reported after every step,
+ * and a cancel takes effect at the next step.
+ */
+export async function runDiffusionJob(
+  ctx: PipelineContext,
+  model: DiffusionModel,
+  job: Job<JobPayload>,
+  params: DiffusionJobParams,
+  signal?: AbortSignal,
+): Promise<GenerationResult> {
+  const { run, inputBytes } = await prepareRun(ctx, model, job, params, signal);
+  const { width, height } = run;
   const inputHash = inputBytes ? cacheKey(inputBytes) : undefined;
   const images = await Promise.all(
     Array.from({ length: params.n }, async (_, index): Promise<ImageOutput> => {
