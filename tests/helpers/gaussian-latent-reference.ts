@@ -26,7 +26,10 @@ export function alphasCumprod(): Float64Array {
 }
 
 /** The variance-exploding noise level of timestep t: sqrt((1 - abar) / abar). */
-export const sigmaAt = (t: number): number => Math.sqrt((1 - alphasCumprod()[t]) / alphasCumprod()[t]);
+export function sigmaAt(t: number): number {
+  const abar = alphasCumprod()[t];
+  return Math.sqrt((1 - abar) / abar);
+}
 
 /** diffusers' "leading" timesteps with steps_offset 1: 951, 901, ..., 1 for 20 steps. */
 export const leadingTimesteps = (steps: number): number[] =>
