@@ -1,4 +1,5 @@
 import type { JobType } from '../jobs/job-contract';
+import { kindOf } from '../models/model-kinds';
 import type { ModelManifest } from '../models/model-manifest';
 
 /**
@@ -16,16 +17,11 @@ export function parseModelQueue(name: string): { type: JobType; model: string } 
   return { type: name.slice(0, at) as JobType, model: name.slice(at + 1) };
 }
 
-/** The job types a model serves (a diffusion pipeline with a VAE encoder also takes image-to-image jobs). */
+/**
+ * The job types a model serves: those its kind serves (src/models/model-kinds.ts), less
+ * image-to-image for a diffusion pipeline without a VAE encoder (the API refuses those requests).
+ */
 export function jobTypesOf(manifest: ModelManifest, hasVaeEncoder = false): JobType[] {
-  switch (manifest.kind) {
-    case 'classifier':
-      return ['classification'];
-    case 'generator':
-      return ['generation'];
-    case 'image_to_image':
-      return ['image_to_image'];
-    case 'diffusion':
-      return hasVaeEncoder ? ['generation', 'image_to_image'] : ['generation'];
-  }
+  const types = Object.keys(kindOf(manifest).jobs) as JobType[];
+  return types.filter((t) => t !== 'image_to_image' || manifest.kind !== 'diffusion' || hasVaeEncoder);
 }

@@ -1,8 +1,9 @@
 import { ConfigError } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import type { CatalogEntry } from '../../src/models/model-catalog';
-import { loadModel, type LoadedModel, type ModelRegistry } from '../model-registry';
-import type { ModelRunner, RunnerFactory } from '../runtime/model-runner';
+import type { LoadedModel, ModelRegistry } from '../model-registry';
+import { loadModel, runnersOf } from '../pipelines/pipelines';
+import type { RunnerFactory } from '../runtime/model-runner';
 import { modelMemoryMb } from './model-memory';
 
 /** What the pool tells metrics. */
@@ -39,8 +40,6 @@ interface Slot {
   lastUsed: number;
   removed?: boolean;
 }
-
-const runnersOf = (m: LoadedModel): ModelRunner[] => (m.kind === 'diffusion' ? m.pipeline.runners() : [m.runner]);
 
 /** Throws, naming every model that alone exceeds the budget. */
 export function checkBudget(entries: CatalogEntry[], budgetMb: number | undefined): void {
