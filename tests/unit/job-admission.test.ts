@@ -23,7 +23,8 @@ function fakeRedis() {
 function fakeQueues(states: Record<string, string>, depth = 0): JobQueues {
   return {
     getJob: async (id: string) => (id in states ? { getState: async () => states[id] } : undefined),
-    queues: { generation: { getJobCounts: async () => ({ waiting: depth, prioritized: 0, delayed: 0 }) } },
+    // Any queue by name (a job type's, or a model's: `generation@demo-cppn`).
+    queue: () => ({ getJobCounts: async () => ({ waiting: depth, prioritized: 0, delayed: 0 }) }),
   } as unknown as JobQueues;
 }
 
