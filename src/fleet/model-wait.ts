@@ -12,7 +12,7 @@ import { jobTypesOf, modelQueueName } from './model-queues';
 
 export const MODEL_UNAVAILABLE_CODE = 'model_unavailable';
 /** Jobs looked at per queue and round, at most. */
-const PEEK = 1000;
+const PEEK = 500;
 
 export interface ModelWaitDeps {
   redis: Redis;
@@ -84,8 +84,13 @@ async function failExpiredIn(deps: ModelWaitDeps, queueName: string, cutoff: num
   return failed;
 }
 
-/** Runs failExpiredWaits every `intervalMs` (one round at a time); returns the stop. */
-export function startModelWaitTimer(deps: ModelWaitDeps, intervalMs = 5000): () => void {
+/**
+ * Runs failExpiredWaits (one round at a time) every 15 s, or every half MODEL_WAIT_SECONDS when
+ * that is shorter: a round reads up to PEEK waiting jobs of each orphaned model queue, so it is
+ * not run more often than the wait's precision needs. Returns the stop.
+ */
+export function startModelWaitTimer(deps: ModelWaitDeps): () => void {
+  const intervalMs = Math.min(15_000, deps.waitSeconds * 500);
   let running = false;
   const timer = setInterval(() => {
     if (running) return;

@@ -127,9 +127,10 @@ test('workers killed at random mid-job lose nothing: every accepted job succeeds
 
   // How often each job's worker died under it (BullMQ's stall counter), and what that cost.
   const stalls = await Promise.all(
-    views.map(({ job }) =>
+    // A job lives in its model's queue (`<type>@<model>`, docs/scaling.md).
+    views.map(({ job, view }) =>
       redis
-        .hget(`darkroom:${job.id.startsWith('cls_') ? 'classification' : 'generation'}:${job.id}`, 'stc')
+        .hget(`darkroom:${job.id.startsWith('cls_') ? 'classification' : 'generation'}@${view.model}:${job.id}`, 'stc')
         .then(Number),
     ),
   );
