@@ -155,7 +155,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       hooks,
       workers,
       push.timer,
-      blobSweeper(config, logger, store, lookups),
+      blobSweeper(config, logger, store, lookups, redis),
       beats.beat,
       queueWatchdog(config, logger, redis, workers),
     ],

@@ -10,6 +10,7 @@ import { eventRoutes } from './routes/event-routes';
 import { infoRoutes } from './routes/info-routes';
 import { openApiRoutes } from './openapi/openapi-routes';
 import { openAiRoutes } from './routes/openai-routes';
+import { COMFY_PATHS, comfyAdapter } from './comfy/comfy-adapter';
 import { jobRoutes } from './routes/job-routes';
 import { submitRoutes } from './routes/submit-routes';
 import { webRoutes } from './routes/web-routes';
@@ -89,6 +90,11 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   // No body parser here: each route that takes a body reads it (json-body.ts), so an unknown path
   // or a request without a valid key is answered without its body ever being read.
   app.use(openAiRoutes(deps), submitRoutes(deps), jobRoutes(deps), eventRoutes(deps), batchRoutes(deps));
+  // ComfyUI's API at the root, keyed like /v1; its websocket is answered by the server's upgrade handler.
+  const comfy = comfyAdapter(deps);
+  app.use(COMFY_PATHS, requireApiKey(deps.keys), requireRedis(deps), submissionRateLimit(deps));
+  app.use(comfy.router);
+  app.locals.onUpgrade = comfy.onUpgrade;
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;

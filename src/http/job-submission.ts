@@ -3,6 +3,7 @@ import { admitJobs, trackJobs, type AdmissionPolicy } from '../jobs/job-admissio
 import type { JobPayload, JobType } from '../jobs/job-contract';
 import type { AppDeps } from './app-deps';
 import { principalOf } from './api-key-auth';
+import { jobPrefix } from '../storage/blob-store';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -29,4 +30,18 @@ export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: 
   );
   await trackJobs(deps.redis, deps.config.QUEUE_PREFIX, owner, [id]);
   return id;
+}
+
+/** Runs `submit` for a job whose inputs it stages; if anything fails, the staged files go too. */
+export async function withStagedInputs(
+  deps: AppDeps,
+  id: string,
+  submit: (id: string) => Promise<string>,
+): Promise<string> {
+  try {
+    return await submit(id);
+  } catch (err) {
+    await deps.store.removePrefix(jobPrefix(id)).catch(() => undefined);
+    throw err;
+  }
 }
