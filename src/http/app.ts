@@ -11,6 +11,7 @@ import { infoRoutes } from './routes/info-routes';
 import { openApiRoutes } from './openapi/openapi-routes';
 import { openAiRoutes } from './routes/openai-routes';
 import { COMFY_PATHS, comfyAdapter } from './comfy/comfy-adapter';
+import { A1111_PATH, a1111Routes } from './a1111/a1111-routes';
 import { jobRoutes } from './routes/job-routes';
 import { submitRoutes } from './routes/submit-routes';
 import { webRoutes } from './routes/web-routes';
@@ -95,6 +96,9 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   app.use(COMFY_PATHS, requireApiKey(deps.keys), requireRedis(deps), submissionRateLimit(deps));
   app.use(comfy.router);
   app.locals.onUpgrade = comfy.onUpgrade;
+  // AUTOMATIC1111's API; its clients send the key as HTTP Basic auth (the password), as for A1111's --api-auth.
+  app.use(A1111_PATH, requireApiKey(deps.keys, { basic: true }), requireRedis(deps), submissionRateLimit(deps));
+  app.use(a1111Routes(deps));
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;
