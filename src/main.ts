@@ -5,6 +5,7 @@ import { startApiServer } from './api-server';
 import type { Config } from './config';
 import { maskUrlCredentials } from './log-redaction';
 import { createLogger, type Logger } from './logger';
+import { startBanner } from './start-banner';
 import { exitOnStartupError, isSetupFailure, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
 import {
   hasRedisServer,
@@ -39,10 +40,11 @@ async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis 
   return local;
 }
 
+/** Builds the demo models on the first start, and brings them up to date (a no-op when they are) on later ones. */
 function ensureDemoModels(config: Config, logger: Logger): void {
   const demoDir = path.join(REPO, 'models', 'demo');
-  if (!config.modelsPath.includes(demoDir) || fs.existsSync(demoDir)) return;
-  logger.info('building the demo models (first start)');
+  if (!config.modelsPath.includes(demoDir)) return;
+  if (!fs.existsSync(demoDir)) logger.info('building the demo models (first start)');
   const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'build-demo-models.js'), demoDir], {
     stdio: 'inherit',
   });
@@ -95,7 +97,7 @@ async function main() {
     const worker = superviseWorker({ ...process.env, REDIS_URL: redisUrl }, logger, (code) => {
       void stopAll().finally(() => process.exit(code));
     });
-    process.stdout.write(`darkroom is running at ${api.url} (Bull Board: ${api.url}/admin/queues)\n`);
+    process.stdout.write(startBanner(api.url, api.catalog));
     onShutdownSignal(logger, stopAll);
   } catch (err) {
     exitOnStartupError(logger, err);

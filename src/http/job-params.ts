@@ -1,7 +1,13 @@
 import { randomInt } from 'node:crypto';
 import type { Config } from '../config';
 import { AppError } from '../errors';
-import type { ClassificationParams, DiffusionParams, GenerationParams, ImageToImageParams } from '../jobs/job-contract';
+import type {
+  ClassificationParams,
+  DiffusionParams,
+  GenerationParams,
+  ImageToImageParams,
+  JobType,
+} from '../jobs/job-contract';
 import type { CatalogEntry, ModelCatalog } from '../models/model-catalog';
 import type { DiffusionManifest, ModelManifest } from '../models/model-manifest';
 import { checkJobCost, generationCost } from './job-cost';
@@ -14,14 +20,15 @@ const fieldError = (code: string, path: Field, message: string) =>
 
 type Kind = ModelManifest['kind'];
 
-/** Finds the named (or first suitable) model and checks it serves this kind of job. */
+/** Finds the named model (or the job's default) and checks it is of a kind that serves this job. */
 export function resolveModel(
   catalog: ModelCatalog,
   name: string | undefined,
+  job: JobType,
   kinds: Kind[],
   path: Field,
 ): CatalogEntry {
-  const entry = name ? catalog.get(name) : kinds.map((k) => catalog.defaultFor(k)).find(Boolean);
+  const entry = name ? catalog.get(name) : catalog.defaultFor(job);
   const wanted = kinds.join(' or ');
   if (!entry) {
     const known = catalog.entries.filter((e) => kinds.includes(e.manifest.kind)).map((e) => e.manifest.name);
@@ -129,7 +136,7 @@ export function resolveGenerationParams(
   config: Config,
   path: Field = [],
 ): GenerationParams {
-  const entry = resolveModel(catalog, req.model, ['diffusion', 'generator'], path);
+  const entry = resolveModel(catalog, req.model, 'generation', ['diffusion', 'generator'], path);
   const model = entry.manifest;
   const prompt = req.prompt ?? '';
   checkPrompt(prompt, config, path);
@@ -189,7 +196,7 @@ export function resolveImageToImageParams(
   config: Config,
   path: Field = [],
 ): ImageToImageParams {
-  const entry = resolveModel(catalog, req.model, ['image_to_image', 'diffusion'], path);
+  const entry = resolveModel(catalog, req.model, 'image_to_image', ['image_to_image', 'diffusion'], path);
   const model = entry.manifest;
   const common = { model: model.name, n: req.n, seed: pickSeed(req.seed), output_format: req.output_format };
   if (model.kind === 'diffusion') {
@@ -226,6 +233,6 @@ export function resolveClassificationParams(
   catalog: ModelCatalog,
   path: Field = [],
 ): ClassificationParams {
-  const { manifest } = resolveModel(catalog, req.model, ['classifier'], path);
+  const { manifest } = resolveModel(catalog, req.model, 'classification', ['classifier'], path);
   return { model: manifest.name, top_k: req.top_k };
 }

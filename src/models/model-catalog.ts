@@ -1,28 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  MANIFEST_FILE,
-  modelManifestSchema,
-  PIPELINE_INDEX_FILE,
-  type DiffusionManifest,
-  type ModelManifest,
-} from './model-manifest';
+import { ConfigError } from '../config';
+import { JOB_TYPES, type JobType } from '../jobs/job-contract';
+import type { CatalogEntry, PipelineInfo } from './catalog-entry';
+import { chooseDefaults, isDemo, type DefaultModelSettings } from './model-defaults';
+import { MANIFEST_FILE, modelManifestSchema, PIPELINE_INDEX_FILE, type DiffusionManifest } from './model-manifest';
 
-/** What the files of a diffusion pipeline folder say about it. */
-export interface PipelineInfo {
-  dir: string;
-  hasVaeEncoder: boolean;
-  /** Default image size: the UNet's sample_size x 8. */
-  width: number;
-  height: number;
-}
-
-/** A model found on disk: its validated manifest and the folder its relative paths start from. */
-export interface CatalogEntry {
-  manifest: ModelManifest;
-  dir: string;
-  pipeline?: PipelineInfo;
-}
+export type { CatalogEntry, PipelineInfo } from './catalog-entry';
 
 /** Files every optimum text-to-image export has (relative to the folder of model_index.json). */
 export const PIPELINE_FILES = [
@@ -66,8 +50,10 @@ function readPipeline(
 export interface ModelCatalog {
   entries: CatalogEntry[];
   get(name: string): CatalogEntry | undefined;
-  /** The model used when a request names none. */
-  defaultFor(kind: ModelManifest['kind']): CatalogEntry | undefined;
+  /** The model used when a request for `job` names none (model-defaults.ts decides). */
+  defaultFor(job: JobType): CatalogEntry | undefined;
+  /** The jobs `entry` is the default model of. */
+  defaultJobsOf(entry: CatalogEntry): JobType[];
 }
 
 export class ModelCatalogError extends Error {
@@ -106,9 +92,14 @@ function readManifestJson(dir: string): unknown {
 
 /**
  * Scans `roots` for model manifests; every problem is reported at once. A root in `mayBeMissing`
- * (MODELS_DIR, which exists only once a model was pulled) is skipped when absent.
+ * (MODELS_DIR, which exists only once a model was pulled) is skipped when absent. A DEFAULT_*
+ * setting that names no suitable model is a ConfigError.
  */
-export function loadModelCatalog(roots: string[], mayBeMissing: string[] = []): ModelCatalog {
+export function loadModelCatalog(
+  roots: string[],
+  mayBeMissing: string[] = [],
+  defaults: DefaultModelSettings = {},
+): ModelCatalog {
   const problems: string[] = [];
   const entries: CatalogEntry[] = [];
   for (const root of roots) {
@@ -138,11 +129,14 @@ export function loadModelCatalog(roots: string[], mayBeMissing: string[] = []): 
     }
   }
   if (problems.length) throw new ModelCatalogError(problems);
+  const chosen = chooseDefaults(entries, defaults);
+  if (chosen.problems.length) throw new ConfigError(chosen.problems);
   const byName = new Map(entries.map((e) => [e.manifest.name, e]));
   return {
     entries,
     get: (name) => byName.get(name),
-    defaultFor: (kind) => entries.find((e) => e.manifest.kind === kind),
+    defaultFor: (job) => chosen.byJob[job],
+    defaultJobsOf: (entry) => JOB_TYPES.filter((job) => chosen.byJob[job] === entry),
   };
 }
 
@@ -155,12 +149,16 @@ const generationParameters = (prompt: boolean, width: number, height: number, ma
   output_format: ['png', 'webp', 'jpeg'],
 });
 
-/** The public description of a model and the request parameters it accepts. */
-export function describeModel({ manifest, pipeline }: CatalogEntry): Record<string, unknown> {
+/** The public description of a model, whether it is a demo and a default, and the request parameters it accepts. */
+export function describeModel(entry: CatalogEntry, defaultFor: JobType[] = []): Record<string, unknown> {
+  const { manifest, pipeline } = entry;
   const base = {
     name: manifest.name,
     kind: manifest.kind,
     description: manifest.description,
+    demo: isDemo(entry),
+    default: defaultFor.length > 0,
+    default_for: defaultFor,
     max_batch_size: manifest.batching.max_batch_size,
   };
   switch (manifest.kind) {

@@ -77,9 +77,12 @@ describe('darkroom CLI', () => {
   it('lists the models in a table, and as JSON with --json', async () => {
     const table = await cli('models');
     expect(table).toMatchObject({ code: 0, stderr: '' });
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+DESCRIPTION$/);
-    expect(table.stdout).toMatch(/^demo-cppn\s+generator\s+\S/m);
-    expect(table.stdout).toMatch(/^mobilenetv2-12-int8\s+classifier\s+\S/m);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+DEFAULT FOR\s+DEMO\s+DESCRIPTION$/);
+    // The defaults and the demos as GET /v1/models marks them (the stack pins the demos as defaults).
+    expect(table.stdout).toMatch(/^demo-diffusion\s+diffusion\s+generation, image_to_image\s+demo\s+\S/m);
+    expect(table.stdout).toMatch(/^demo-colors\s+classifier\s+classification\s+demo\s+\S/m);
+    expect(table.stdout).toMatch(/^demo-cppn\s+generator\s+-\s+demo\s+\S/m);
+    expect(table.stdout).toMatch(/^mobilenetv2-12-int8\s+classifier\s+-\s+-\s+\S/m);
 
     const json = await runCli(['models', '--json'], { DARKROOM_URL: stack.url });
     expect(json.code).toBe(0);

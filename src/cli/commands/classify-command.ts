@@ -51,7 +51,10 @@ export function addClassifyCommand(program: Command): void {
     .command('classify')
     .description('classify images: upload them, wait, print the top labels of each')
     .argument('<images...>', 'image files (jpeg, png, webp, ...)')
-    .option('-m, --model <name>', "classifier model (default: the server's first classifier)")
+    .option(
+      '-m, --model <name>',
+      "classifier model (default: the server's default for classification jobs; see `darkroom models`)",
+    )
     .option('-k, --top-k <k>', 'labels per image, 1 to 20 (default: 5)', parseInteger)
     .option('--no-wait', 'print the queued job and return at once')
     .action(async (files: string[], options: ClassifyOptions, command: Command) => {
