@@ -114,6 +114,23 @@ describe('darkroom CLI', () => {
     for (const file of saved) expect(fs.readFileSync(file).toString('latin1', 8, 12)).toBe('WEBP');
   });
 
+  it("transform: without -m the image goes to the server's default image-to-image model", async () => {
+    const dir = path.join(tmp, 'transformed');
+    const photo = requireShared('images/macaw.jpg');
+    const args = ['--json', 'transform', photo, 'a parrot at dusk', '--strength', '0.5', '--steps', '4'];
+    const run = await cli(...args, '--width', '64', '--height', '64', '--seed', '2', '-o', dir);
+    expect(run.code).toBe(0);
+    const { job, saved } = JSON.parse(run.stdout);
+    expect(job).toMatchObject({ type: 'image_to_image', status: 'succeeded', model: 'demo-diffusion' });
+    expect(job.params).toMatchObject({ prompt: 'a parrot at dusk', strength: 0.5, steps: 4, seed: 2 });
+    expect(saved).toEqual([path.join(dir, `${job.id}-000.png`)]);
+    expect(fs.readFileSync(saved[0]).subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    // A flag out of range is refused before anything is sent, naming the flag.
+    const bad = await cli('transform', photo, '--strength', '2');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--strength');
+  });
+
   it('--no-wait prints the queued job, and status shows it', async () => {
     const submitted = await cli('--json', 'generate', 'test', '-m', 'demo-cppn', '--no-wait');
     expect(submitted.code).toBe(0);

@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { classificationFormSchema } from '../../http/request-schemas';
 import { parseInteger, validateRequest } from '../cli-arguments';
 import { contextOf } from '../cli-context';
-import { UsageError } from '../cli-errors';
+import { readImageFile } from '../image-file';
 import { formatJob, formatPredictions } from '../job-format';
 import { followJob } from '../job-follow';
 
@@ -14,32 +13,13 @@ interface ClassifyOptions {
   wait: boolean;
 }
 
-const MIME_OF_EXTENSION: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.avif': 'image/avif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-};
-
 /** The multipart body: `model`, `top_k` and one `image` part per file. */
 async function classificationForm(files: string[], model: string | undefined, topK: number): Promise<FormData> {
   const form = new FormData();
   if (model) form.append('model', model);
   form.append('top_k', String(topK));
   for (const file of files) {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.promises.readFile(file);
-    } catch (err) {
-      throw new UsageError(
-        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-      );
-    }
-    const type = MIME_OF_EXTENSION[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const { bytes, type } = await readImageFile(file);
     form.append('image', new Blob([bytes], { type }), path.basename(file));
   }
   return form;
