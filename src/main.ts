@@ -44,11 +44,15 @@ async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis 
 function ensureDemoModels(config: Config, logger: Logger): void {
   const demoDir = path.join(REPO, 'models', 'demo');
   if (!config.modelsPath.includes(demoDir)) return;
-  if (!fs.existsSync(demoDir)) logger.info('building the demo models (first start)');
+  const firstStart = !fs.existsSync(demoDir);
+  if (firstStart) logger.info('building the demo models (first start)');
   const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'build-demo-models.js'), demoDir], {
     stdio: 'inherit',
   });
-  if (built.status !== 0) throw new Error('building the demo models failed');
+  if (built.status === 0) return;
+  if (firstStart) throw new Error('building the demo models failed');
+  // A read-only install still serves the demos it has; they may lack "demo": true until rebuilt.
+  logger.warn({ dir: demoDir }, 'could not bring the demo models up to date; run `npm run models:build`');
 }
 
 /** Runs the worker process, restarted when it dies; `onSetupFailure` when it cannot start at all (its own output said why). */
