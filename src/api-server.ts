@@ -9,10 +9,11 @@ import { createHttpServer } from './http/http-server';
 import { createServerDrain } from './http/server-drain';
 import { listen } from './http/server-listen';
 import { createJobEventHub } from './jobs/job-event-hub';
+import { JOB_TYPES } from './jobs/job-contract';
 import { createJobQueues } from './jobs/job-queues';
 import { createWorkerDirectory } from './jobs/worker-directory';
 import type { Logger } from './logger';
-import { loadModelCatalog } from './models/model-catalog';
+import { loadModelCatalog, type ModelCatalog } from './models/model-catalog';
 import { checkRedisPolicy, createRedis } from './redis/redis-connection';
 import { createRedisErrorLog } from './redis/redis-reconnect';
 import { createBlobStore } from './storage/create-blob-store';
@@ -20,14 +21,18 @@ import { createBlobStore } from './storage/create-blob-store';
 export interface ApiServer {
   server: Server;
   url: string;
+  catalog: ModelCatalog;
   close(): Promise<void>;
 }
 
 /** Starts the API: Redis connection, queues, blob store, model catalog, HTTP listener. */
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
-  const catalog = loadModelCatalog(config.modelsPath, [config.modelsDir]);
+  const catalog = loadModelCatalog(config.modelsPath, [config.modelsDir], config);
   logger.info(
-    { models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) },
+    {
+      models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind}${e.manifest.demo ? ', demo' : ''})`),
+      defaults: Object.fromEntries(JOB_TYPES.map((job) => [job, catalog.defaultFor(job)?.manifest.name ?? null])),
+    },
     'model catalog loaded',
   );
   const redisErrors = createRedisErrorLog(logger, config.redisUrl);
@@ -73,6 +78,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   return {
     server,
     url,
+    catalog,
     async close() {
       // New connections are refused at once; requests in flight get SHUTDOWN_GRACE_MS to finish.
       const closed = drain.drain(config.SHUTDOWN_GRACE_MS);

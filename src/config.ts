@@ -56,6 +56,12 @@ const envSchema = z
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     /** Folders scanned for model manifests (comma or colon separated); relative to the working directory. Default: the package's models/demo and MODELS_DIR. */
     MODELS_PATH: list.optional(),
+    /** The model a generation request (and the OpenAI route) runs on when it names none. Unset: a real model before a demo. Checked at start. */
+    DEFAULT_GENERATION_MODEL: z.string().min(1).optional(),
+    /** The model a classification request runs on when it names none. Unset: a real model before a demo. */
+    DEFAULT_CLASSIFICATION_MODEL: z.string().min(1).optional(),
+    /** The model an image-to-image request runs on when it names none. Unset: a real model before a demo. */
+    DEFAULT_IMAGE_TO_IMAGE_MODEL: z.string().min(1).optional(),
     /** Where `darkroom models pull` installs models (one folder each); default DATA_DIR/models. It may not exist yet. */
     MODELS_DIR: z.string().min(1).optional(),
     /** The Hugging Face Hub, or any server speaking its HTTP API, that `darkroom models pull` downloads from. */

@@ -131,6 +131,13 @@ async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
   }
 }
 
+/**
+ * The stack's own MODELS_PATH mixes the demos with real fixture models, where darkroom would prefer
+ * the real ones as defaults; the tests that name no model were written against the demos, so they
+ * are pinned. A test of the defaults sets MODELS_PATH (and DEFAULT_*) itself.
+ */
+const PINNED_DEFAULTS = { DEFAULT_GENERATION_MODEL: 'demo-diffusion', DEFAULT_CLASSIFICATION_MODEL: 'demo-colors' };
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   requireBuilt();
   const redis = await startTestRedis(opts.redis);
@@ -139,6 +146,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     REDIS_URL: redis.url,
     DATA_DIR: dataDir,
     MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS].join(','),
+    ...(opts.env?.MODELS_PATH === undefined ? PINNED_DEFAULTS : {}),
     ADMIN_PASSWORD,
     PORT: '0',
     LOG_LEVEL: 'info',

@@ -39,7 +39,7 @@ test('a generator request takes the model size and a recorded seed; a given seed
   expect(resolveGenerationParams({ ...gen, model: 'demo-cppn', seed: 42 }, catalog, config).seed).toBe(42);
 });
 
-test('without a model a generation goes to the first diffusion model, with its defaults filled in', () => {
+test('without a model a generation goes to the default generation model (demo-diffusion among the demos), with its defaults filled in', () => {
   expect(resolveGenerationParams(gen, catalog, config)).toMatchObject({
     model: 'demo-diffusion',
     width: 256,
@@ -62,7 +62,7 @@ test('unknown models and models of the wrong kind are 422s on the model field', 
     code: 'wrong_model_kind',
     field: 'model',
   });
-  expect(refusal(() => resolveClassificationParams({ model: 'demo-cppn', top_k: 3 }, catalog))).toEqual({
+  expect(refusal(() => resolveClassificationParams({ model: 'demo-cppn', top_k: 3 }, catalog, config))).toEqual({
     status: 422,
     code: 'wrong_model_kind',
     field: 'model',
@@ -139,5 +139,5 @@ test('image-to-image on a diffusion model gets a prompt, a default strength of 0
 });
 
 test('classification resolves the default classifier and keeps top_k', () => {
-  expect(resolveClassificationParams({ top_k: 3 }, catalog)).toEqual({ model: 'demo-colors', top_k: 3 });
+  expect(resolveClassificationParams({ top_k: 3 }, catalog, config)).toEqual({ model: 'demo-colors', top_k: 3 });
 });

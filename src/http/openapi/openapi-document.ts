@@ -189,7 +189,9 @@ const ROUTES: RouteConfig[] = [
     path: '/v1/models',
     tags: ['models'],
     operationId: 'listModels',
-    summary: 'Every loaded model and the parameters it accepts.',
+    summary: 'Every loaded model, whether it is a demo and a default, and the parameters it accepts.',
+    description:
+      'A request that names no model runs on the model whose `default_for` lists its job type: DEFAULT_GENERATION_MODEL, DEFAULT_CLASSIFICATION_MODEL or DEFAULT_IMAGE_TO_IMAGE_MODEL when set, else a real model before a demo.',
     responses: { 200: { description: 'The models.', content: json(modelListSchema) }, ...errors(503) },
   },
   submit(

@@ -24,7 +24,7 @@ export function infoRoutes({ redis, catalog }: AppDeps): Router {
   });
 
   router.get('/v1/models', (_req, res) => {
-    res.json({ models: catalog.entries.map(describeModel) });
+    res.json({ models: catalog.entries.map((e) => describeModel(e, catalog.defaultJobsOf(e))) });
   });
 
   return router;
