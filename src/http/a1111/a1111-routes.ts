@@ -35,6 +35,13 @@ export function a1111Routes(deps: LiveAppDeps): Router {
   const diffusionModels = () =>
     catalog.entries.filter((e) => e.manifest.kind === 'diffusion').map((e) => e.manifest.name);
 
+  /** The key's checkpoint: its choice, else the default generation model when it is a diffusion model, else the first. */
+  async function modelOf(owner: string): Promise<string | null> {
+    const fallback = catalog.defaultFor('generation');
+    const first = fallback?.manifest.kind === 'diffusion' ? fallback.manifest.name : diffusionModels()[0];
+    return (await state.model(owner)) ?? first ?? null;
+  }
+
   /** The key's latest /sdapi job, while it is kept. */
   async function currentView(owner: string): Promise<JobView | undefined> {
     const id = await state.current(owner);
@@ -69,7 +76,7 @@ export function a1111Routes(deps: LiveAppDeps): Router {
   router.post(`${A1111_PATH}/txt2img`, json, async (req, res) => {
     const body = a1111Txt2ImgSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
-    const params = txt2imgParams(body.data, await state.model(principalOf(req)), deps);
+    const params = txt2imgParams(body.data, (await modelOf(principalOf(req))) ?? undefined, deps);
     deps.openStreams.open(req, res);
     const id = await enqueueJob(deps, req, newJobId('generation'), {
       type: 'generation',
@@ -82,7 +89,7 @@ export function a1111Routes(deps: LiveAppDeps): Router {
   router.post(`${A1111_PATH}/img2img`, json, async (req, res) => {
     const body = a1111Img2ImgSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
-    const params = img2imgParams(body.data, await state.model(principalOf(req)), deps);
+    const params = img2imgParams(body.data, (await modelOf(principalOf(req))) ?? undefined, deps);
     const image = decodeBase64Image(body.data.init_images[0], 'init_images.0');
     deps.openStreams.open(req, res);
     const id = await withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
@@ -134,7 +141,7 @@ export function a1111Routes(deps: LiveAppDeps): Router {
   });
 
   router.get(`${A1111_PATH}/options`, async (req, res) => {
-    const chosen = (await state.model(principalOf(req))) ?? catalog.defaultFor('diffusion')?.manifest.name ?? null;
+    const chosen = await modelOf(principalOf(req));
     res.json({ sd_model_checkpoint: chosen, samples_format: 'png' });
   });
 
