@@ -1,7 +1,8 @@
 import { Client, HttpError, type ComfyUiWsTypes } from '@stable-canvas/comfyui-client';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { requireShared } from '../helpers/paths';
+import path from 'node:path';
+import { DEMO_MODELS, FIXTURE_MODELS, REPO, requireShared } from '../helpers/paths';
 import { startStack, type Stack } from '../helpers/stack';
 
 /**
@@ -98,7 +99,10 @@ let stack: Stack;
 let client: Client;
 let log: ReturnType<typeof recordMessages>;
 beforeAll(async () => {
-  stack = await startStack({ env: { API_KEYS: `alice:${ALICE},bob:${BOB}` } });
+  const imageModels = path.join(REPO, 'tests', 'fixtures', 'models-image');
+  stack = await startStack({
+    env: { API_KEYS: `alice:${ALICE},bob:${BOB}`, MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS, imageModels].join(',') },
+  });
   client = clientFor(stack, ALICE, 'alice-tab-1');
   log = recordMessages(client);
   await client.connect();
@@ -171,14 +175,19 @@ test('seeds up to 2^64-1 are accepted and folded into the job deterministically;
   expect(a.image.equals(b.image)).toBe(true);
 });
 
+/** POST /upload/image as ComfyUI's frontend sends it; returns the name LoadImage takes. */
+async function upload(image: Buffer, filename: string): Promise<string> {
+  const form = new FormData();
+  form.append('image', new Blob([new Uint8Array(image)], { type: 'image/png' }), filename);
+  form.append('overwrite', 'true');
+  const res = await fetch(`${stack.url}/upload/image`, { method: 'POST', body: form, headers: auth(ALICE) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { name: string }).name;
+}
+
 test('image to image: an uploaded photo through VAEEncode with denoise', async () => {
   const photo = await sharp(requireShared('images/tabby_cat.jpg')).resize(64, 64).png().toBuffer();
-  const form = new FormData();
-  form.append('image', new Blob([new Uint8Array(photo)], { type: 'image/png' }), 'cat.png');
-  form.append('overwrite', 'true');
-  const upload = await fetch(`${stack.url}/upload/image`, { method: 'POST', body: form, headers: auth(ALICE) });
-  expect(upload.status).toBe(200);
-  const { name } = (await upload.json()) as { name: string };
+  const name = await upload(photo, 'cat.png');
   expect(name).toBe('cat.png');
 
   const progress: number[] = [];
@@ -191,6 +200,21 @@ test('image to image: an uploaded photo through VAEEncode with denoise', async (
   const image = await download((out.images[0] as { data: string }).data, ALICE);
   expect(await sharp(image).metadata()).toMatchObject({ format: 'png', width: 64, height: 64 });
   expect(image.equals(photo)).toBe(false);
+});
+
+test("UpscaleModelLoader + ImageUpscaleWithModel run darkroom's image-to-image model (superres x3)", async () => {
+  expect(await client.getUpscaleModels()).toContain('superres-y-x3');
+  const photo = await sharp(requireShared('images/tabby_cat.jpg')).resize(64, 48).png().toBuffer();
+  const name = await upload(photo, 'small-cat.png');
+  const out = await client.enqueue({
+    '1': { class_type: 'LoadImage', inputs: { image: name } },
+    '2': { class_type: 'UpscaleModelLoader', inputs: { model_name: 'superres-y-x3' } },
+    '3': { class_type: 'ImageUpscaleWithModel', inputs: { upscale_model: ['2', 0], image: ['1', 0] } },
+    '4': { class_type: 'SaveImage', inputs: { filename_prefix: 'up', images: ['3', 0] } },
+  });
+  await log.ended(out.prompt_id);
+  const image = await download((out.images[0] as { data: string }).data, ALICE);
+  expect(await sharp(image).metadata()).toMatchObject({ width: 192, height: 144 });
 });
 
 test('a node darkroom does not run: 400 whose node_errors name the node and why', async () => {
