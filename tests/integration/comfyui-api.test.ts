@@ -217,6 +217,27 @@ test("UpscaleModelLoader + ImageUpscaleWithModel run darkroom's image-to-image m
   expect(await sharp(image).metadata()).toMatchObject({ width: 192, height: 144 });
 });
 
+test('GET /queue lists a running prompt; POST /interrupt cancels it, told as execution_interrupted', async () => {
+  const wf = textToImage(3);
+  Object.assign(wf['3'].inputs, { steps: 150 });
+  Object.assign(wf['5'].inputs, { width: 512, height: 512 });
+  const { prompt_id: id } = await client._enqueue_prompt(wf);
+  const running = new Promise<void>((resolve) => {
+    const off = client.on('progress', (p) => p.prompt_id === id && (off(), resolve()));
+  });
+  await running;
+  const queue = await client.getQueue();
+  expect(queue.Running.map((item) => item[1])).toEqual([id]);
+  await client.interrupt();
+  await log.ended(id);
+  expect(log.of(id).map((m) => m.type)).toContain('execution_interrupted');
+  const job = (await (await fetch(`${stack.url}/v1/jobs/${id}`, { headers: auth(ALICE) })).json()) as {
+    status: string;
+  };
+  expect(job.status).toBe('canceled');
+  expect((await client.getQueue()).Running).toEqual([]);
+});
+
 test('a node darkroom does not run: 400 whose node_errors name the node and why', async () => {
   const wf = textToImage(1);
   wf['12'] = { class_type: 'LoraLoader', inputs: { model: ['4', 0], clip: ['4', 1], lora_name: 'x.safetensors' } };
