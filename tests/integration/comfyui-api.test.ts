@@ -101,7 +101,11 @@ let log: ReturnType<typeof recordMessages>;
 beforeAll(async () => {
   const imageModels = path.join(REPO, 'tests', 'fixtures', 'models-image');
   stack = await startStack({
-    env: { API_KEYS: `alice:${ALICE},bob:${BOB}`, MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS, imageModels].join(',') },
+    env: {
+      API_KEYS: `alice:${ALICE},bob:${BOB}`,
+      MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS, imageModels].join(','),
+      MAX_OPEN_STREAMS_PER_KEY: '4',
+    },
   });
   client = clientFor(stack, ALICE, 'alice-tab-1');
   log = recordMessages(client);
@@ -290,8 +294,22 @@ test("keys: another key sees none of alice's prompts or files; the websocket nee
   expect(refused).toBe(401);
   const status = await new Promise<Message>((resolve, reject) => {
     const ws = new WebSocket(`${wsUrl}&token=${BOB}`);
-    ws.on('message', (data) => (resolve(JSON.parse(String(data))), ws.close()));
+    // Resolved once closed, so this socket no longer counts against bob's below.
+    ws.on('message', (data) => (ws.once('close', () => resolve(JSON.parse(String(data)))), ws.close()));
     ws.on('error', reject);
   });
   expect(status).toMatchObject({ type: 'status', data: { status: { exec_info: { queue_remaining: 0 } }, sid: 'x' } });
+
+  // Open websockets count per key like event streams (MAX_OPEN_STREAMS_PER_KEY, 4 here).
+  const connect = () =>
+    new Promise<{ code: number; ws: WebSocket }>((resolve) => {
+      const ws = new WebSocket(`${wsUrl}&token=${BOB}`);
+      ws.on('unexpected-response', (_req, res) => resolve({ code: res.statusCode ?? 0, ws }));
+      ws.on('message', () => resolve({ code: 101, ws }));
+    });
+  const opened = [];
+  for (let i = 0; i < 4; i++) opened.push(await connect());
+  expect(opened.map((o) => o.code)).toEqual([101, 101, 101, 101]);
+  expect((await connect()).code).toBe(429);
+  for (const { ws } of opened) ws.close();
 });

@@ -30,9 +30,9 @@ const parseJson = (text: string): unknown => {
   }
 };
 
-function refuse(socket: Duplex, status: number, err: AppError | string) {
+function refuse(socket: Duplex, status: 401 | 404 | 429, err: AppError | string) {
   const body = JSON.stringify(typeof err === 'string' ? errorBody('not_found', err) : errorBody(err.code, err.message));
-  const reason = status === 401 ? 'Unauthorized' : 'Not Found';
+  const reason = { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests' }[status];
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -42,6 +42,8 @@ export function comfyWebSocket(deps: LiveAppDeps, comfy: ComfyStore) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const sockets = new Map<string, Set<(promptId: string) => void>>();
   const clientKey = (owner: string, clientId: string) => `${owner}\n${clientId}`;
+  /** Open sockets per key, held to MAX_OPEN_STREAMS_PER_KEY like event streams. */
+  const open = new Map<string, number>();
   let subscriber: Redis | undefined;
   let subscribed: Promise<unknown> = Promise.resolve();
 
@@ -73,8 +75,11 @@ export function comfyWebSocket(deps: LiveAppDeps, comfy: ComfyStore) {
         .catch((err: Error) => deps.logger.warn({ err: err.message, promptId }, 'comfy websocket follow failed'));
     const key = clientKey(owner, clientId);
     sockets.set(key, (sockets.get(key) ?? new Set()).add(follow));
+    open.set(owner, (open.get(owner) ?? 0) + 1);
     ws.on('close', () => {
       closed.abort();
+      open.set(owner, open.get(owner)! - 1);
+      if (!open.get(owner)) open.delete(owner);
       sockets.get(key)?.delete(follow);
       if (!sockets.get(key)?.size) sockets.delete(key);
     });
@@ -97,6 +102,9 @@ export function comfyWebSocket(deps: LiveAppDeps, comfy: ComfyStore) {
       if (url.pathname !== COMFY_WS_PATH) return refuse(socket, 404, `no websocket at ${url.pathname}`);
       const who = identifyRequest(deps.keys, req, { query: 'token' });
       if (who instanceof AppError) return refuse(socket, 401, who);
+      const limit = deps.config.MAX_OPEN_STREAMS_PER_KEY;
+      if ((open.get(who) ?? 0) >= limit)
+        return refuse(socket, 429, new AppError(429, 'too_many_streams', `at most ${limit} open websockets per key`));
       const clientId = url.searchParams.get('clientId')?.slice(0, 128) || randomUUID();
       void listen().then(() => wss.handleUpgrade(req, socket, head, (ws) => connected(ws, who, clientId)));
     },
