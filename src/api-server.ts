@@ -15,6 +15,7 @@ import type { Logger } from './logger';
 import { loadModelCatalog } from './models/model-catalog';
 import { checkRedisPolicy, createRedis } from './redis/redis-connection';
 import { createRedisErrorLog } from './redis/redis-reconnect';
+import { describeRedis } from './redis/redis-target';
 import { createBlobStore } from './storage/create-blob-store';
 
 export interface ApiServer {
@@ -30,8 +31,8 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     { models: catalog.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) },
     'model catalog loaded',
   );
-  const redisErrors = createRedisErrorLog(logger, config.redisUrl);
-  const redis = redisErrors.watch(createRedis(config.redisUrl, 'api'));
+  const redisErrors = createRedisErrorLog(logger, describeRedis(config.redis));
+  const redis = redisErrors.watch(createRedis(config.redis, 'api'));
   redis.once('ready', () => {
     void checkRedisPolicy(redis).then((warning) => warning && logger.warn(warning));
   });
@@ -56,7 +57,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       `NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`,
     );
   }
-  const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors });
+  const events = createJobEventHub({ redis, queues, target: config.redis, redisErrors });
   const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);

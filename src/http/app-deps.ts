@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Config } from '../config';
 import type { JobEventHub } from '../jobs/job-event-hub';
 import type { JobQueues } from '../jobs/job-queues';
@@ -14,7 +14,7 @@ import type { OpenStreams } from './open-streams';
 export interface AppDeps {
   config: Config;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   queues: JobQueues;
   store: BlobStore;
   catalog: ModelCatalog;

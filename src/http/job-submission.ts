@@ -28,5 +28,23 @@ export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: 
     { jobId: id, priority },
   );
   await trackJobs(deps.redis, deps.config.QUEUE_PREFIX, owner, [id]);
+  await awaitReplicas(deps, req);
   return id;
+}
+
+/**
+ * With REDIS_WAIT_REPLICAS, holds the 202 until that many replicas have this connection's writes
+ * (the job just created among them), or REDIS_WAIT_TIMEOUT_MS passes: a failover right after the
+ * answer then promotes a replica that has the job. The job is accepted either way; fewer copies
+ * than asked for is logged (README, Guarantees).
+ */
+export async function awaitReplicas(deps: AppDeps, req: Request): Promise<void> {
+  const { REDIS_WAIT_REPLICAS: wanted, REDIS_WAIT_TIMEOUT_MS: timeoutMs } = deps.config;
+  if (!wanted) return;
+  const copies = await deps.redis.wait(wanted, timeoutMs);
+  if (copies < wanted)
+    req.log?.warn(
+      { copies, wanted, timeout_ms: timeoutMs },
+      'job accepted with fewer replica copies than REDIS_WAIT_REPLICAS',
+    );
 }

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { z } from 'zod';
 import type { Config } from '../../src/config';
 import type { JobPayload, JobProgress } from '../../src/jobs/job-contract';
@@ -19,7 +19,7 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export interface ProcessorContext {
   config: Config;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   store: BlobStore;
   registry: ModelRegistry;
   cache: ResultCache;
