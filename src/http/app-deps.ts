@@ -9,6 +9,7 @@ import type { ApiKeyStore } from '../auth/api-keys';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { BlobStore } from '../storage/blob-store';
 import type { OpenStreams } from './open-streams';
+import type { ReplicaFence } from '../redis/replica-fence';
 
 /** Everything the HTTP app needs, passed in explicitly. */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   workers?: WorkerDirectory;
   /** queue_position and eta_seconds of unfinished jobs; createApp makes one when absent. */
   estimates?: QueueEstimator;
+  /** With REDIS_WAIT_REPLICAS: waits for replica copies of new jobs before their 202. */
+  replicas?: ReplicaFence;
   /** Open event streams and waits per client (MAX_OPEN_STREAMS_PER_KEY); createApp makes one when absent. */
   openStreams?: OpenStreams;
 }

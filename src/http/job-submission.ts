@@ -33,18 +33,17 @@ export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: 
 }
 
 /**
- * With REDIS_WAIT_REPLICAS, holds the 202 until that many replicas have this connection's writes
- * (the job just created among them), or REDIS_WAIT_TIMEOUT_MS passes: a failover right after the
- * answer then promotes a replica that has the job. The job is accepted either way; fewer copies
- * than asked for is logged (README, Guarantees).
+ * With REDIS_WAIT_REPLICAS, holds the 202 until that many replicas have the job just created, or
+ * REDIS_WAIT_TIMEOUT_MS passes: a failover right after the answer then promotes a replica that has
+ * the job. The job is accepted either way; fewer copies than asked for is logged (README, Guarantees).
  */
 export async function awaitReplicas(deps: AppDeps, req: Request): Promise<void> {
-  const { REDIS_WAIT_REPLICAS: wanted, REDIS_WAIT_TIMEOUT_MS: timeoutMs } = deps.config;
-  if (!wanted) return;
-  const copies = await deps.redis.wait(wanted, timeoutMs);
+  if (!deps.replicas) return;
+  const wanted = deps.config.REDIS_WAIT_REPLICAS;
+  const copies = await deps.replicas.wait();
   if (copies < wanted)
     req.log?.warn(
-      { copies, wanted, timeout_ms: timeoutMs },
+      { copies, wanted, timeout_ms: deps.config.REDIS_WAIT_TIMEOUT_MS },
       'job accepted with fewer replica copies than REDIS_WAIT_REPLICAS',
     );
 }
