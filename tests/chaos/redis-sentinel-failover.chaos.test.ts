@@ -86,13 +86,12 @@ test('a failover of the Redis primary: 503 with Retry-After meanwhile, jobs agai
   const killedAt = Date.now();
   group.primary.process.kill('SIGKILL');
   // The sentinels name the replica as the primary once the failover is done.
-  let promotedAt = 0;
   for (;;) {
     if ((await group.primaryAddress()) !== oldPrimary) break;
     await new Promise((r) => setTimeout(r, 100));
     if (Date.now() - killedAt > 60_000) throw new Error('no failover within 60 s');
   }
-  promotedAt = Date.now();
+  const promotedAt = Date.now();
   // Resumed: the first 202 to a request sent after the kill.
   const sentAfterKill = () => stream.accepted.filter((j) => j.sentAt > killedAt);
   await until(() => sentAfterKill().length > 0);
