@@ -73,94 +73,109 @@ function parseJson(data: Buffer): unknown {
   }
 }
 
-function readJson(req: Request, { MAX_JSON_BYTES: maxBytes, MAX_JSON_DEPTH: maxDepth }: Limits): Promise<unknown> {
+type Inflater = zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
+const encodingOf = (req: Request) => (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+
+function readJson(req: Request, limits: Limits): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (!(encoding in INFLATERS)) {
-      reject(
-        new AppError(
-          415,
-          'unsupported_encoding',
-          `Content-Encoding "${encoding}" is not supported; send identity, gzip, deflate or br`,
-          undefined,
-          { 'Accept-Encoding': 'gzip, deflate, br' },
-        ),
-      );
-      return;
+    let inflater: Inflater | undefined;
+    try {
+      inflater = inflaterFor(req, limits.MAX_JSON_BYTES);
+    } catch (err) {
+      return reject(err);
     }
-    const inflater = INFLATERS[encoding]?.();
-    const tooLarge = () =>
-      new AppError(
-        413,
-        'payload_too_large',
-        `the JSON body is larger than ${maxBytes} bytes${inflater ? ' once inflated' : ''}`,
-      );
-    // Refused before a byte is read when the client says up front that it is too large.
-    if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
-      reject(tooLarge());
-      return;
-    }
-    const gauge = createJsonDepthGauge(maxDepth);
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let size = 0;
-    let done = false;
-
-    const stop = () => {
-      done = true;
-      req.off('data', onReceived).off('error', onAborted).off('aborted', onAborted);
-      if (inflater) {
-        req.unpipe(inflater);
-        inflater.off('data', onData).off('end', onEnd).destroy();
-      } else {
-        req.off('end', onEnd);
-      }
-    };
-    const fail = (err: AppError) => {
-      if (done) return;
-      stop();
-      chunks.length = 0;
-      // The rest of the body is read and dropped, so the connection can carry the error and the next request.
-      req.resume();
-      reject(err);
-    };
-    function onReceived(chunk: Buffer) {
-      received += chunk.length;
-      if (received > maxBytes) fail(tooLarge());
-      else if (!inflater) onData(chunk);
-    }
-    function onData(chunk: Buffer) {
-      if (done) return;
-      size += chunk.length;
-      if (size > maxBytes) return fail(tooLarge());
-      if (!gauge.push(chunk))
-        return fail(
-          new AppError(400, 'json_too_deep', `the JSON body nests arrays and objects deeper than ${maxDepth} levels`),
-        );
-      chunks.push(chunk);
-    }
-    function onEnd() {
-      if (done) return;
-      stop();
-      try {
-        resolve(parseJson(Buffer.concat(chunks, size)));
-      } catch (err) {
-        reject(err);
-      }
-    }
-    function onAborted() {
-      fail(new AppError(400, 'request_aborted', 'the request body ended early'));
-    }
-
-    req.on('data', onReceived).on('error', onAborted).on('aborted', onAborted);
-    if (inflater) {
-      inflater.on('data', onData).on('end', onEnd);
-      inflater.on('error', (err) =>
-        fail(new AppError(400, 'invalid_content_encoding', `the body is not valid ${encoding}: ${err.message}`)),
-      );
-      req.pipe(inflater);
-    } else {
-      req.on('end', onEnd);
-    }
+    collectJson(req, inflater, limits, resolve, reject);
   });
+}
+
+const tooLarge = (maxBytes: number, inflated: boolean) =>
+  new AppError(
+    413,
+    'payload_too_large',
+    `the JSON body is larger than ${maxBytes} bytes${inflated ? ' once inflated' : ''}`,
+  );
+
+/** The stream that inflates the body (none for identity); refuses what cannot be read before a byte is. */
+function inflaterFor(req: Request, maxBytes: number): Inflater | undefined {
+  const encoding = encodingOf(req);
+  if (!(encoding in INFLATERS))
+    throw new AppError(
+      415,
+      'unsupported_encoding',
+      `Content-Encoding "${encoding}" is not supported; send identity, gzip, deflate or br`,
+      undefined,
+      { 'Accept-Encoding': 'gzip, deflate, br' },
+    );
+  const inflater = INFLATERS[encoding]?.();
+  // Refused before a byte is read when the client says up front that it is too large.
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes, !!inflater);
+  return inflater;
+}
+
+/**
+ * Reads the body (through the inflater, when there is one), counting the bytes received and
+ * inflated against MAX_JSON_BYTES and the nesting depth against MAX_JSON_DEPTH as they arrive.
+ */
+function collectJson(
+  req: Request,
+  inflater: Inflater | undefined,
+  { MAX_JSON_BYTES: maxBytes, MAX_JSON_DEPTH: maxDepth }: Limits,
+  resolve: (body: unknown) => void,
+  reject: (err: unknown) => void,
+) {
+  const gauge = createJsonDepthGauge(maxDepth);
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let size = 0;
+  let done = false;
+  const stop = () => {
+    done = true;
+    req.off('data', onReceived).off('error', onAborted).off('aborted', onAborted);
+    if (inflater) {
+      req.unpipe(inflater);
+      inflater.off('data', onData).off('end', onEnd).destroy();
+    } else req.off('end', onEnd);
+  };
+  const fail = (err: AppError) => {
+    if (done) return;
+    stop();
+    chunks.length = 0;
+    // The rest of the body is read and dropped, so the connection can carry the error and the next request.
+    req.resume();
+    reject(err);
+  };
+  function onReceived(chunk: Buffer) {
+    received += chunk.length;
+    if (received > maxBytes) fail(tooLarge(maxBytes, !!inflater));
+    else if (!inflater) onData(chunk);
+  }
+  function onData(chunk: Buffer) {
+    if (done) return;
+    size += chunk.length;
+    if (size > maxBytes) return fail(tooLarge(maxBytes, !!inflater));
+    if (!gauge.push(chunk))
+      return fail(
+        new AppError(400, 'json_too_deep', `the JSON body nests arrays and objects deeper than ${maxDepth} levels`),
+      );
+    chunks.push(chunk);
+  }
+  function onEnd() {
+    if (done) return;
+    stop();
+    try {
+      resolve(parseJson(Buffer.concat(chunks, size)));
+    } catch (err) {
+      reject(err);
+    }
+  }
+  function onAborted() {
+    fail(new AppError(400, 'request_aborted', 'the request body ended early'));
+  }
+  req.on('data', onReceived).on('error', onAborted).on('aborted', onAborted);
+  if (!inflater) return void req.on('end', onEnd);
+  inflater.on('data', onData).on('end', onEnd);
+  inflater.on('error', (err) =>
+    fail(new AppError(400, 'invalid_content_encoding', `the body is not valid ${encodingOf(req)}: ${err.message}`)),
+  );
+  req.pipe(inflater);
 }

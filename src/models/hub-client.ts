@@ -97,7 +97,6 @@ export async function downloadToPart(
   onBytes: (n: number) => void,
 ): Promise<DownloadResult> {
   const url = `${hub.endpoint.replace(/\/+$/, '')}/${ref.repo}/resolve/${encodeURIComponent(ref.revision)}/${file.repoPath.split('/').map(encodeURIComponent).join('/')}`;
-  const etagFile = `${part}.etag`;
   let commit: string | undefined;
   let lastError: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -107,14 +106,9 @@ export async function downloadToPart(
       have = 0;
     }
     if (have === file.size && have > 0) return { commit };
-    const etag = fs.existsSync(etagFile) ? fs.readFileSync(etagFile, 'utf8') : undefined;
-    const headers = {
-      ...authHeaders(hub),
-      ...(have > 0 ? { Range: `bytes=${have}-`, ...(etag ? { 'If-Range': etag } : {}) } : {}),
-    };
     let res: Response;
     try {
-      res = await fetch(url, { headers });
+      res = await fetch(url, { headers: { ...authHeaders(hub), ...rangeHeaders(part, have) } });
     } catch (err) {
       lastError = err;
       continue;
@@ -126,29 +120,54 @@ export async function downloadToPart(
     }
     if (res.status !== 200 && res.status !== 206)
       throw refusal(res.status, hub, ref, `${file.repoPath} (listed by ${ref.repo} at ${ref.revision})`);
-    const start =
-      res.status === 206 ? Number(/bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1] ?? -1) : 0;
-    if (start !== 0 && start !== have)
-      throw new PullError(`${hub.endpoint} resumed ${file.repoPath} at byte ${start}, not ${have}`);
-    const newEtag = res.headers.get('etag');
-    if (newEtag) fs.writeFileSync(etagFile, newEtag);
-    if (start === 0 && have > 0) onBytes(-have);
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        onBytes(chunk.length);
-        done(null, chunk);
-      },
-    });
-    try {
-      await pipeline(res.body!, counter, fs.createWriteStream(part, { flags: start === 0 ? 'w' : 'a' }));
-    } catch (err) {
-      // A cut connection: the next attempt asks for the rest.
-      lastError = err;
-      continue;
-    }
-    if (sizeOf(part) >= file.size) return { commit };
+    lastError = await writeAnswer(hub, file, res, part, have, onBytes);
+    if (!lastError && sizeOf(part) >= file.size) return { commit };
   }
   throw new PullError(
     `downloading ${file.repoPath} kept failing (${sizeOf(part)} of ${file.size} bytes: ${(lastError as Error | undefined)?.message ?? 'connection closed early'}); run the same command again to resume`,
   );
+}
+
+/** Asks for the rest of a partial file, only if it is still the file whose ETag was kept beside it. */
+function rangeHeaders(part: string, have: number): Record<string, string> {
+  if (have === 0) return {};
+  const etagFile = `${part}.etag`;
+  const etag = fs.existsSync(etagFile) ? fs.readFileSync(etagFile, 'utf8') : undefined;
+  return { Range: `bytes=${have}-`, ...(etag ? { 'If-Range': etag } : {}) };
+}
+
+/**
+ * Writes a 200 (whole file) or 206 (the rest) answer into `part`. Returns the error of a cut
+ * connection, after which the next attempt asks for the rest.
+ */
+async function writeAnswer(
+  hub: HubSettings,
+  file: WantedFile,
+  res: Response,
+  part: string,
+  have: number,
+  onBytes: (n: number) => void,
+): Promise<unknown> {
+  const start = res.status === 206 ? Number(/bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1] ?? -1) : 0;
+  if (start !== 0 && start !== have)
+    throw new PullError(`${hub.endpoint} resumed ${file.repoPath} at byte ${start}, not ${have}`);
+  const etag = res.headers.get('etag');
+  if (etag) fs.writeFileSync(`${part}.etag`, etag);
+  if (start === 0 && have > 0) onBytes(-have);
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+  const out = fs.createWriteStream(part, { flags: start === 0 ? 'w' : 'a' });
+  try {
+    await pipeline(res.body!, counter, out);
+    return undefined;
+  } catch (err) {
+    // pipeline rejects before the destroyed file stream has closed: measure the part file only
+    // once its last write has landed, or the next attempt would append bytes twice.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+    return err;
+  }
 }

@@ -28,6 +28,48 @@ interface PullFlags {
   force?: boolean;
 }
 
+async function pullFromHub(repo: string, flags: PullFlags, command: Command): Promise<void> {
+  const ctx = contextOf(command);
+  const config = loadConfig();
+  const progress = createPullProgress();
+  try {
+    const pulled = await pullModel({
+      repo,
+      ...flags,
+      modelsDir: config.modelsDir,
+      hub: { endpoint: config.HF_ENDPOINT, token: config.HF_TOKEN },
+      onProgress: progress.onProgress,
+    });
+    progress.stop();
+    if (ctx.json)
+      return ctx.printJson({ name: pulled.name, kind: pulled.manifest.kind, dir: pulled.dir, source: pulled.source });
+    ctx.print(
+      `installed ${pulled.name} (${pulled.manifest.kind}) in ${pulled.dir}; servers whose MODELS_PATH includes ${config.modelsDir} load it when they start`,
+    );
+  } finally {
+    progress.stop();
+  }
+}
+
+function listInstalled(_options: unknown, command: Command): void {
+  const ctx = contextOf(command);
+  const installed = listInstalledModels(loadConfig().modelsDir);
+  if (ctx.json) return ctx.printJson({ models: installed });
+  ctx.print(
+    formatTable(
+      ['NAME', 'KIND', 'SIZE', 'SOURCE'],
+      installed.map((m) => [m.name, m.kind, formatBytes(m.bytes), m.source ?? '-']),
+    ),
+  );
+}
+
+function removeInstalled(name: string, _options: unknown, command: Command): void {
+  const ctx = contextOf(command);
+  const dir = removeInstalledModel(loadConfig().modelsDir, name);
+  if (ctx.json) return ctx.printJson({ removed: name, dir });
+  ctx.print(`removed ${name} (${dir})`);
+}
+
 /**
  * `darkroom models`: what the server can run. `models pull|list|remove` act on this machine's
  * MODELS_DIR instead (no server needed): the server and workers load it through MODELS_PATH.
@@ -54,57 +96,13 @@ export function addModelsCommand(program: Command): void {
       new Option('--kind <kind>', 'what the graph is, when its inputs and outputs do not tell').choices(GRAPH_KINDS),
     )
     .option('--force', 'replace an installed model of the same name')
-    .action(async (repo: string, flags: PullFlags, command: Command) => {
-      const ctx = contextOf(command);
-      const config = loadConfig();
-      const progress = createPullProgress();
-      try {
-        const pulled = await pullModel({
-          repo,
-          ...flags,
-          modelsDir: config.modelsDir,
-          hub: { endpoint: config.HF_ENDPOINT, token: config.HF_TOKEN },
-          onProgress: progress.onProgress,
-        });
-        progress.stop();
-        if (ctx.json)
-          return ctx.printJson({
-            name: pulled.name,
-            kind: pulled.manifest.kind,
-            dir: pulled.dir,
-            source: pulled.source,
-          });
-        ctx.print(
-          `installed ${pulled.name} (${pulled.manifest.kind}) in ${pulled.dir}; servers whose MODELS_PATH includes ${config.modelsDir} load it when they start`,
-        );
-      } finally {
-        progress.stop();
-      }
-    });
+    .action(pullFromHub);
 
-  models
-    .command('list')
-    .description('list the models in MODELS_DIR')
-    .action((_options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const installed = listInstalledModels(loadConfig().modelsDir);
-      if (ctx.json) return ctx.printJson({ models: installed });
-      ctx.print(
-        formatTable(
-          ['NAME', 'KIND', 'SIZE', 'SOURCE'],
-          installed.map((m) => [m.name, m.kind, formatBytes(m.bytes), m.source ?? '-']),
-        ),
-      );
-    });
+  models.command('list').description('list the models in MODELS_DIR').action(listInstalled);
 
   models
     .command('remove')
     .description('delete a model from MODELS_DIR')
     .argument('<name>', "the model's name")
-    .action((name: string, _options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const dir = removeInstalledModel(loadConfig().modelsDir, name);
-      if (ctx.json) return ctx.printJson({ removed: name, dir });
-      ctx.print(`removed ${name} (${dir})`);
-    });
+    .action(removeInstalled);
 }
