@@ -26,10 +26,8 @@ import { webhooks } from './components/webhooks';
 import { metricsPush, workerMetrics } from './components/worker-metrics-push';
 import { loadModelRegistry } from './model-registry';
 import { createBatchProcessor } from './processors/batch-processor';
-import { createClassificationProcessor } from './processors/classification-processor';
 import { toJobFailure } from './processors/failure-mapping';
-import { createGenerationProcessor } from './processors/generation-processor';
-import { createImageToImageProcessor } from './processors/image-to-image-processor';
+import { modelJobProcessor } from './processors/model-job-processor';
 import type { Processor, ProcessorContext } from './processors/processor-context';
 import type { WorkerMetrics } from './worker-metrics';
 
@@ -40,9 +38,9 @@ export interface WorkerProcess {
 
 /** Every queue must have a processor; checked at start so a missing one is a startup error. */
 const PROCESSORS: Record<QueueName, (ctx: ProcessorContext) => Processor> = {
-  generation: createGenerationProcessor,
-  classification: createClassificationProcessor,
-  image_to_image: createImageToImageProcessor,
+  generation: modelJobProcessor('generation'),
+  classification: modelJobProcessor('classification'),
+  image_to_image: modelJobProcessor('image_to_image'),
   batch: createBatchProcessor,
 };
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { encodeImage } from '../../src/imaging/image-codec';
-import type { PipelineInfo } from '../../src/models/model-catalog';
+import type { PipelineInfo } from '../../src/models/kinds/pipeline-folder';
 import type { DiffusionManifest } from '../../src/models/model-manifest';
 import { loadClipTokenizer } from '../../workers/diffusion/clip-tokenizer';
 import { createNormalRng, normalArray } from '../../workers/diffusion/normal-rng';

@@ -46,7 +46,7 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
         }
       : {
           type: r.type,
-          params: resolveClassificationParams(r, catalog, ['requests', i]),
+          params: resolveClassificationParams(r, catalog, config, ['requests', i]),
           images: r.images.map((img, j) => decodeBase64Image(img, `requests.${i}.images.${j}`)),
         },
   );

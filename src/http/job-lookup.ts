@@ -1,7 +1,8 @@
 import { AppError, notFound } from '../errors';
 import { isCancelRequested } from '../jobs/job-cancellation';
 import { withoutMetadata } from '../imaging/image-codec';
-import { generationResultSchema, jobIdTime, type JobPayload } from '../jobs/job-contract';
+import { jobIdTime, type JobPayload } from '../jobs/job-contract';
+import { jobTypeOf } from '../jobs/job-types';
 import type { JobState } from 'bullmq';
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError, cleanInputKey } from '../storage/blob-store';
@@ -84,8 +85,9 @@ export function jobArchiveEntries(
 ): { entries: ZipEntry[]; manifest: Record<string, unknown> } {
   const entries: ZipEntry[] = [];
   const files: Record<string, unknown>[] = [];
-  if ((job.data.type === 'generation' || job.data.type === 'image_to_image') && view.status === 'succeeded') {
-    for (const image of generationResultSchema.parse(job.returnvalue).images) {
+  const type = jobTypeOf(job.data);
+  if (view.status === 'succeeded') {
+    for (const image of type.outputImages(job.returnvalue)) {
       const name = `${folder}image-${String(image.index).padStart(3, '0')}.${EXT[image.content_type] ?? 'bin'}`;
       entries.push({ name, open: () => deps.store.open(image.key) });
       files.push({
@@ -99,9 +101,7 @@ export function jobArchiveEntries(
       });
     }
   }
-  const inputs =
-    job.data.type === 'classification' ? job.data.inputs : job.data.type === 'image_to_image' ? [job.data.input] : [];
-  for (const [index, input] of inputs.entries()) {
+  for (const [index, input] of type.inputs(job.data).entries()) {
     // Inputs go back without their metadata (EXIF, GPS): formats sharp can't write become PNG.
     const ext = input.format === 'jpeg' ? 'jpg' : input.format === 'webp' ? 'webp' : 'png';
     const name = `${folder}input-${String(index).padStart(3, '0')}.${ext}`;
@@ -121,7 +121,7 @@ export function jobArchiveEntries(
     entries,
     manifest: {
       ...summary,
-      ...(view.result && job.data.type === 'classification' ? { result: view.result } : {}),
+      ...(view.result && type.resultInArchive ? { result: view.result } : {}),
       files,
     },
   };

@@ -1,39 +1,13 @@
 import type { JobState } from 'bullmq';
 import { z } from 'zod';
-import {
-  classificationResultSchema,
-  generationResultSchema,
-  imageOutputSchema,
-  jobProgressSchema,
-  queueOfJobId,
-  QUEUE_NAMES,
-  type JobPayload,
-} from './job-contract';
+import { jobProgressSchema, queueOfJobId, QUEUE_NAMES } from './job-contract';
 import { CANCELED_CODE, parseFailure } from './job-failure';
 import type { DarkroomJob } from './job-queues';
+import { jobResultSchema, jobTypeOf } from './job-types';
 import type { QueueEstimate } from './queue-estimates';
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
-
-/** An output image as clients see it: no storage key, a URL to fetch it from instead. */
-export const publicImageSchema = imageOutputSchema.omit({ key: true }).extend({ url: z.string() });
-
-/** What a batch parent records when all its children have finished (BullMQ's dependency counts). */
-const batchResultSchema = z.object({
-  jobs: z.number().int(),
-  processed: z.number().int().optional(),
-  unprocessed: z.number().int().optional(),
-  ignored: z.number().int().optional(),
-  failed: z.number().int().optional(),
-});
-
-export const jobResultSchema = z.union([
-  z.object({ images: z.array(publicImageSchema) }),
-  classificationResultSchema,
-  batchResultSchema,
-]);
-export type JobResult = z.infer<typeof jobResultSchema>;
 
 /** The job object clients see (the API documents this schema; `JobView` is its type). */
 export const jobViewSchema = z.strictObject({
@@ -83,51 +57,6 @@ export function statusOf(
   }
 }
 
-function publicParams(data: JobPayload): Record<string, unknown> {
-  switch (data.type) {
-    case 'generation':
-      return { ...data.params };
-    case 'classification':
-      return {
-        ...data.params,
-        images: data.inputs.map((input, index) => ({
-          index,
-          filename: input.filename,
-          width: input.width,
-          height: input.height,
-          format: input.format,
-          bytes: input.bytes,
-        })),
-      };
-    case 'image_to_image': {
-      const { key: _key, ...input } = data.input;
-      return { ...data.params, input };
-    }
-    case 'batch':
-      return { jobs: data.children.length };
-  }
-}
-
-function publicResult(job: DarkroomJob): JobResult {
-  switch (job.data.type) {
-    case 'generation':
-    case 'image_to_image': {
-      const result = generationResultSchema.parse(job.returnvalue);
-      return {
-        ...result,
-        images: result.images.map(({ key: _key, ...image }) => ({
-          ...image,
-          url: `/v1/jobs/${job.id}/images/${image.index}`,
-        })),
-      };
-    }
-    case 'classification':
-      return classificationResultSchema.parse(job.returnvalue);
-    case 'batch':
-      return job.returnvalue;
-  }
-}
-
 /** Builds the public view of a job from its BullMQ record and its state, read after the record. */
 export function viewJob(
   job: DarkroomJob,
@@ -144,7 +73,7 @@ export function viewJob(
     status,
     progress: status === 'succeeded' ? 1 : progress.success ? progress.data.value : 0,
     model: 'params' in job.data ? job.data.params.model : undefined,
-    params: publicParams(job.data),
+    params: jobTypeOf(job.data).publicParams(job.data),
     attempts_made: job.attemptsMade,
     created_at: new Date(job.timestamp).toISOString(),
     started_at: iso(job.processedOn),
@@ -156,7 +85,7 @@ export function viewJob(
   }
   const parentId = job.parent?.id ?? job.opts.parent?.id;
   if (parentId && queueOfJobId(parentId) === 'batch') view.batch_id = parentId;
-  if (status === 'succeeded') view.result = publicResult(job);
+  if (status === 'succeeded') view.result = jobTypeOf(job.data).publicResult(id, job.returnvalue);
   if (status === 'failed' || (status === 'canceled' && state === 'failed')) view.error = parseFailure(job.failedReason);
   if (status === 'canceled' && !view.error) view.error = { code: CANCELED_CODE, message: 'canceled by the client' };
   if (estimate && (status === 'queued' || status === 'running')) Object.assign(view, estimate);

@@ -3,6 +3,7 @@ import type { RedisClient } from '../redis/redis-connection';
 import { placeInLine, readJobFields, readRunningIds } from './bullmq-internals';
 import { jobProgressSchema, type JobPayload, type QueueName } from './job-contract';
 import type { DarkroomJob, JobQueues } from './job-queues';
+import { jobTypeOf } from './job-types';
 import type { WorkerDirectory } from './worker-directory';
 
 /**
@@ -28,18 +29,8 @@ for i = 1, #ARGV - 1, 2 do
 end
 return 1`;
 
-/** Work a job stands for, so runs of different sizes compare: images (times steps for diffusion), or input images. */
-export function workUnits(data: JobPayload): number {
-  switch (data.type) {
-    case 'generation':
-    case 'image_to_image':
-      return data.params.n * (data.params.steps ?? 1);
-    case 'classification':
-      return data.inputs.length;
-    case 'batch':
-      return data.children.length;
-  }
-}
+/** Work a job stands for, so runs of different sizes compare (see each job type's `workUnits`). */
+export const workUnits = (data: JobPayload): number => jobTypeOf(data).workUnits(data);
 
 /** Folds one successful run into the averages (called by the worker that ran it). */
 export async function recordRunTime(

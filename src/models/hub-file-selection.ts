@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PIPELINE_FILES } from './model-catalog';
+import { PIPELINE_FILES } from './kinds/pipeline-folder';
 import { PIPELINE_INDEX_FILE } from './model-manifest';
 
 /** A file of a Hub repository as its tree listing describes it. */

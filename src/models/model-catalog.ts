@@ -1,67 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  MANIFEST_FILE,
-  modelManifestSchema,
-  PIPELINE_INDEX_FILE,
-  type DiffusionManifest,
-  type ModelManifest,
-} from './model-manifest';
-
-/** What the files of a diffusion pipeline folder say about it. */
-export interface PipelineInfo {
-  dir: string;
-  hasVaeEncoder: boolean;
-  /** Default image size: the UNet's sample_size x 8. */
-  width: number;
-  height: number;
-}
+import type { KindEntry } from './kinds/model-kind';
+import { kindOf } from './model-kinds';
+import { MANIFEST_FILE, modelManifestSchema, PIPELINE_INDEX_FILE, type ModelManifest } from './model-manifest';
 
 /** A model found on disk: its validated manifest and the folder its relative paths start from. */
-export interface CatalogEntry {
-  manifest: ModelManifest;
-  dir: string;
-  pipeline?: PipelineInfo;
-}
-
-/** Files every optimum text-to-image export has (relative to the folder of model_index.json). */
-export const PIPELINE_FILES = [
-  'text_encoder/model.onnx',
-  'unet/model.onnx',
-  'vae_decoder/model.onnx',
-  'tokenizer/vocab.json',
-  'tokenizer/merges.txt',
-  'scheduler/scheduler_config.json',
-];
-
-function readPipeline(
-  manifest: DiffusionManifest,
-  dir: string,
-  problems: string[],
-  file: string,
-): PipelineInfo | undefined {
-  const root = path.resolve(dir, manifest.pipeline);
-  const missing = [PIPELINE_INDEX_FILE, ...PIPELINE_FILES].filter((f) => !fs.existsSync(path.join(root, f)));
-  if (missing.length) {
-    problems.push(`${file}: the pipeline folder ${root} lacks ${missing.join(', ')}`);
-    return undefined;
-  }
-  let sampleSize = 64;
-  try {
-    const unet = JSON.parse(fs.readFileSync(path.join(root, 'unet', 'config.json'), 'utf8')) as {
-      sample_size?: number | number[];
-    };
-    sampleSize = Array.isArray(unet.sample_size) ? unet.sample_size[0] : (unet.sample_size ?? sampleSize);
-  } catch {
-    // No unet/config.json: SD 1.x's 64 latent pixels (512 px images).
-  }
-  return {
-    dir: root,
-    hasVaeEncoder: fs.existsSync(path.join(root, 'vae_encoder', 'model.onnx')),
-    width: manifest.defaults.width ?? sampleSize * 8,
-    height: manifest.defaults.height ?? sampleSize * 8,
-  };
-}
+export type CatalogEntry = KindEntry<ModelManifest>;
 
 export interface ModelCatalog {
   entries: CatalogEntry[];
@@ -128,95 +72,32 @@ export function loadModelCatalog(roots: string[], mayBeMissing: string[] = []): 
         continue;
       }
       const manifest = parsed.data;
-      const files = 'files' in manifest ? Object.values(manifest.files) : [];
-      const missing = files.filter((f) => !fs.existsSync(path.resolve(dir, f)));
-      if (missing.length) problems.push(`${file}: missing model file(s) ${missing.join(', ')}`);
+      const inspected = kindOf(manifest).inspect(manifest, dir, file);
+      problems.push(...inspected.problems);
       if (entries.some((e) => e.manifest.name === manifest.name))
         problems.push(`${file}: duplicate model name ${manifest.name}`);
-      const pipeline = manifest.kind === 'diffusion' ? readPipeline(manifest, dir, problems, file) : undefined;
-      entries.push({ manifest, dir, pipeline });
+      entries.push({ manifest, dir, pipeline: inspected.pipeline });
     }
   }
   if (problems.length) throw new ModelCatalogError(problems);
   const byName = new Map(entries.map((e) => [e.manifest.name, e]));
+  // The first model of each kind, in folder order.
+  const firstOfKind = new Map([...entries].reverse().map((e) => [e.manifest.kind, e]));
   return {
     entries,
     get: (name) => byName.get(name),
-    defaultFor: (kind) => entries.find((e) => e.manifest.kind === kind),
+    defaultFor: (kind) => firstOfKind.get(kind),
   };
 }
 
-const generationParameters = (prompt: boolean, width: number, height: number, maxWidth: number, maxHeight: number) => ({
-  prompt: { accepted: prompt },
-  n: { min: 1, max: 16, default: 1 },
-  width: { min: 8, max: maxWidth, default: width },
-  height: { min: 8, max: maxHeight, default: height },
-  seed: { min: 0, max: 2 ** 32 - 1 },
-  output_format: ['png', 'webp', 'jpeg'],
-});
-
 /** The public description of a model and the request parameters it accepts. */
-export function describeModel({ manifest, pipeline }: CatalogEntry): Record<string, unknown> {
-  const base = {
+export function describeModel(entry: CatalogEntry): Record<string, unknown> {
+  const { manifest } = entry;
+  return {
     name: manifest.name,
     kind: manifest.kind,
     description: manifest.description,
     max_batch_size: manifest.batching.max_batch_size,
+    ...kindOf(manifest).describe(entry),
   };
-  switch (manifest.kind) {
-    case 'classifier':
-      return {
-        ...base,
-        job_type: 'classification',
-        input: { width: manifest.preprocess.width, height: manifest.preprocess.height },
-        parameters: { top_k: { min: 1, max: 20, default: 5 } },
-      };
-    case 'generator':
-      return {
-        ...base,
-        job_type: 'generation',
-        parameters: generationParameters(
-          Boolean(manifest.prompt),
-          manifest.output.width,
-          manifest.output.height,
-          manifest.output.max_width,
-          manifest.output.max_height,
-        ),
-      };
-    case 'diffusion': {
-      const { defaults, limits } = manifest;
-      return {
-        ...base,
-        job_type: 'generation',
-        image_to_image: pipeline?.hasVaeEncoder ?? false,
-        parameters: {
-          ...generationParameters(
-            true,
-            pipeline?.width ?? 512,
-            pipeline?.height ?? 512,
-            limits.max_width,
-            limits.max_height,
-          ),
-          negative_prompt: { accepted: true },
-          steps: { min: 1, max: limits.max_steps, default: defaults.steps },
-          guidance_scale: { min: 0, max: 50, default: defaults.guidance_scale },
-          scheduler: { values: ['euler', 'euler_ancestral', 'ddim', 'lcm'], default: defaults.scheduler },
-          ...(pipeline?.hasVaeEncoder ? { strength: { min: 0, max: 1, default: 0.75 } } : {}),
-        },
-      };
-    }
-    case 'image_to_image':
-      return {
-        ...base,
-        job_type: 'image_to_image',
-        input: {
-          width: manifest.preprocess.width ?? 'any',
-          height: manifest.preprocess.height ?? 'any',
-          color: manifest.preprocess.color,
-          max_pixels: manifest.preprocess.max_input_pixels,
-        },
-        output: { scale_factor: manifest.output.scale_factor },
-        parameters: { output_format: ['png', 'webp', 'jpeg'] },
-      };
-  }
 }

@@ -125,6 +125,84 @@ export function labelsFromConfig(config: HubModelConfig | undefined): string[] |
   return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, label]) => label);
 }
 
+/** What every single-graph manifest is built from: the image input, the one output, batching, normalisation. */
+interface GraphFacts {
+  imageInput: TensorSignature;
+  image: NonNullable<ReturnType<typeof imageLayout>>;
+  output: TensorSignature;
+  batching: { max_batch_size: number; max_queue_delay_ms: number };
+  norm: ReturnType<typeof normalizationFrom>;
+}
+
+function classifierManifestFrom(input: GraphManifestInput, g: GraphFacts): ModelManifest {
+  const { imageInput, image, output, batching } = g;
+  const classes = classCount(output);
+  const labels = labelsFromConfig(input.config);
+  if (!labels && !input.labelsFile)
+    throw new PullError(
+      `${input.graphFile} is a classifier but the repository has no labels (config.json id2label, labels.txt or synset.txt)`,
+    );
+  if (labels && typeof classes === 'number' && labels.length !== classes)
+    throw new PullError(`config.json has ${labels.length} labels but ${output.name} has ${classes} classes`);
+  const activation = ['Softmax', 'Sigmoid'].includes(input.signature.producers[output.name])
+    ? 'none'
+    : input.config?.problem_type === 'multi_label_classification'
+      ? 'sigmoid'
+      : 'softmax';
+  return {
+    name: input.name,
+    kind: 'classifier',
+    description: input.description,
+    batching,
+    files: { model: input.graphFile },
+    inputs: { image: imageInput.name },
+    outputs: { scores: output.name },
+    preprocess: {
+      ...sizeFrom(input.preprocessor, image),
+      resize_filter: resizeFilterFrom(input.preprocessor),
+      ...g.norm,
+      channel_order: 'RGB',
+      layout: image.layout,
+      dtype: imageInput.dtype === 'float16' ? 'float16' : 'float32',
+    },
+    labels: labels
+      ? { file: 'labels.txt', format: 'lines' }
+      : { file: input.labelsFile!.file, format: input.labelsFile!.format },
+    output_activation: activation,
+  };
+}
+
+function imageToImageManifestFrom(input: GraphManifestInput, g: GraphFacts): ModelManifest {
+  const { imageInput, image, output, batching } = g;
+  const out = imageLayout(output);
+  const factor = out?.height && image.height ? Math.max(1, Math.round(out.height / image.height)) : 1;
+  return {
+    name: input.name,
+    kind: 'image_to_image',
+    description: input.description,
+    batching,
+    files: { model: input.graphFile },
+    inputs: { image: imageInput.name },
+    outputs: { image: output.name },
+    preprocess: {
+      color: image.channels === 1 ? 'luma' : 'rgb',
+      width: image.width,
+      height: image.height,
+      resize: 'stretch',
+      channel_order: 'RGB',
+      ...g.norm,
+      max_input_pixels: 1_048_576,
+    },
+    output: { scale_factor: factor, range: [0, 1], channel_order: 'RGB', restore_aspect: true },
+  };
+}
+
+/** How each kind `models pull` writes a manifest for is built from its graph. */
+const GRAPH_MANIFESTS: Record<GraphKind, (input: GraphManifestInput, g: GraphFacts) => ModelManifest> = {
+  classifier: classifierManifestFrom,
+  image_to_image: imageToImageManifestFrom,
+};
+
 /**
  * The manifest of a single-graph model, from its graph's signature and the Hub's configs. Labels
  * from config.json are written by the caller to `labels.txt`, which this manifest names.
@@ -141,69 +219,11 @@ export function graphManifest(input: GraphManifestInput): ModelManifest {
     throw new PullError(
       `${input.graphFile} is not one image in, one tensor out (inputs: ${describe(sig.inputs)}; outputs: ${describe(sig.outputs)}); write model.json by hand`,
     );
-  const image = imageLayout(imageInput)!;
-  const output = sig.outputs[0];
   // A fixed batch dimension (1) means the runner must not batch requests together.
   const batching = {
     max_batch_size: typeof imageInput.shape[0] === 'number' ? imageInput.shape[0] : 8,
     max_queue_delay_ms: 4,
   };
-  const norm = normalizationFrom(input.preprocessor);
-  if (kind === 'classifier') {
-    const classes = classCount(output);
-    const labels = labelsFromConfig(input.config);
-    if (!labels && !input.labelsFile)
-      throw new PullError(
-        `${input.graphFile} is a classifier but the repository has no labels (config.json id2label, labels.txt or synset.txt)`,
-      );
-    if (labels && typeof classes === 'number' && labels.length !== classes)
-      throw new PullError(`config.json has ${labels.length} labels but ${output.name} has ${classes} classes`);
-    const activation = ['Softmax', 'Sigmoid'].includes(sig.producers[output.name])
-      ? 'none'
-      : input.config?.problem_type === 'multi_label_classification'
-        ? 'sigmoid'
-        : 'softmax';
-    return {
-      name: input.name,
-      kind,
-      description: input.description,
-      batching,
-      files: { model: input.graphFile },
-      inputs: { image: imageInput.name },
-      outputs: { scores: output.name },
-      preprocess: {
-        ...sizeFrom(input.preprocessor, image),
-        resize_filter: resizeFilterFrom(input.preprocessor),
-        ...norm,
-        channel_order: 'RGB',
-        layout: image.layout,
-        dtype: imageInput.dtype === 'float16' ? 'float16' : 'float32',
-      },
-      labels: labels
-        ? { file: 'labels.txt', format: 'lines' }
-        : { file: input.labelsFile!.file, format: input.labelsFile!.format },
-      output_activation: activation,
-    };
-  }
-  const out = imageLayout(output);
-  const factor = out?.height && image.height ? Math.max(1, Math.round(out.height / image.height)) : 1;
-  return {
-    name: input.name,
-    kind,
-    description: input.description,
-    batching,
-    files: { model: input.graphFile },
-    inputs: { image: imageInput.name },
-    outputs: { image: output.name },
-    preprocess: {
-      color: image.channels === 1 ? 'luma' : 'rgb',
-      width: image.width,
-      height: image.height,
-      resize: 'stretch',
-      channel_order: 'RGB',
-      ...norm,
-      max_input_pixels: 1_048_576,
-    },
-    output: { scale_factor: factor, range: [0, 1], channel_order: 'RGB', restore_aspect: true },
-  };
+  const facts = { imageInput, image: imageLayout(imageInput)!, output: sig.outputs[0], batching };
+  return GRAPH_MANIFESTS[kind](input, { ...facts, norm: normalizationFrom(input.preprocessor) });
 }

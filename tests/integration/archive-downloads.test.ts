@@ -60,6 +60,18 @@ test('a classification zip cleans each input once, stores it beside the input, a
   expect(entry(second.data, 'input-001.jpg')?.equals(entry(first.data, 'input-001.jpg')!)).toBe(true);
 });
 
+test('a classification has no output images: its image URL is 404 no_images', async () => {
+  // Not a zip download: the per-key zip limit the next test counts is untouched.
+  const photo = fs.readFileSync(requireShared('images/hotdog.jpg')).toString('base64');
+  const id = await submit('bob', '/v1/classifications', { model: 'demo-colors', images: [photo] });
+  expect((await waitForJob(stack.url, id, 60_000, 'jobs', auth('bob'))).status).toBe('succeeded');
+  const image = await get('bob', `/v1/jobs/${id}/images/0`);
+  expect({ status: image.status, code: JSON.parse(image.data.toString()).error.code }).toEqual({
+    status: 404,
+    code: 'no_images',
+  });
+});
+
 test('zip downloads over the per-key limit in a minute get 429 rate_limited with Retry-After; other keys are not held back', async () => {
   const id = await submit('bob', '/v1/generations', { model: 'omori-sprite-gan' });
   const batch = (

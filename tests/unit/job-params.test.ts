@@ -62,7 +62,7 @@ test('unknown models and models of the wrong kind are 422s on the model field', 
     code: 'wrong_model_kind',
     field: 'model',
   });
-  expect(refusal(() => resolveClassificationParams({ model: 'demo-cppn', top_k: 3 }, catalog))).toEqual({
+  expect(refusal(() => resolveClassificationParams({ model: 'demo-cppn', top_k: 3 }, catalog, config))).toEqual({
     status: 422,
     code: 'wrong_model_kind',
     field: 'model',
@@ -139,5 +139,5 @@ test('image-to-image on a diffusion model gets a prompt, a default strength of 0
 });
 
 test('classification resolves the default classifier and keeps top_k', () => {
-  expect(resolveClassificationParams({ top_k: 3 }, catalog)).toEqual({ model: 'demo-colors', top_k: 3 });
+  expect(resolveClassificationParams({ top_k: 3 }, catalog, config)).toEqual({ model: 'demo-colors', top_k: 3 });
 });

@@ -1,5 +1,5 @@
 import { lumaPlane, replaceLuma, rgbToYCbCr, yCbCrToRgb } from '../../workers/imaging/luma-chroma';
-import { restoredSize } from '../../workers/processors/image-graph-processor';
+import { restoredSize } from '../../workers/pipelines/image-to-image';
 
 const rgb = (pixels: number[][], width = pixels.length) => ({
   data: Buffer.from(pixels.flat()),

@@ -7,6 +7,7 @@ import { gaussian } from '../../scripts/demo-models/seeded-random';
 import { buildTinyDiffusionPipeline } from '../../scripts/demo-models/tiny-diffusion/build-tiny-diffusion-pipeline';
 import { LATENT_BASIS, VAE_SCALING_FACTOR } from '../../scripts/demo-models/tiny-diffusion/latent-colour-space';
 import { PROMPT_WORDS } from '../../scripts/demo-models/tiny-diffusion/prompt-words';
+import { alphasCumprod, impliedMean } from '../helpers/gaussian-latent-reference';
 
 const LENGTH = 77;
 let ort: typeof Ort;
@@ -82,40 +83,23 @@ async function unet(
   return out.out_sample.data as Float32Array;
 }
 
-function alphasCumprod(): Float64Array {
-  const out = new Float64Array(1000);
-  let product = 1;
-  for (let t = 0; t < 1000; t++) {
-    product *= 1 - (Math.sqrt(0.00085) + ((Math.sqrt(0.012) - Math.sqrt(0.00085)) * t) / 999) ** 2;
-    out[t] = product;
-  }
-  return out;
-}
-
-/** x0 implied by an epsilon prediction: (x_t - sqrt(1 - abar) eps) / sqrt(abar), in float64. */
-function impliedX0(sample: Float32Array, eps: Float32Array, alphaBar: number[], perItem: number): Float64Array {
-  return Float64Array.from(sample, (x, i) => {
-    const a = alphaBar[Math.floor(i / perItem)];
-    return (x - Math.sqrt(1 - a) * eps[i]) / Math.sqrt(a);
-  });
-}
-
-/** The clean latent the UNet aims at for each prompt, read back through the denoiser formula. */
+/** The prior mean the UNet implies for each prompt (from its prediction at x_t = 0, t = 999), in float64. */
 async function targetLatents(prompts: string[], height = 32, width = 32): Promise<Float64Array> {
   const { hidden } = await encodeText(prompts);
-  const size = prompts.length * 4 * height * width;
+  const perItem = 4 * height * width;
+  const zeros = new Float32Array(prompts.length * perItem);
   const eps = await unet(
-    new Float32Array(size),
+    zeros,
     [prompts.length, 4, height, width],
-    prompts.map(() => 0),
+    prompts.map(() => 999),
     hidden,
   );
-  return impliedX0(
-    new Float32Array(size),
-    eps,
-    prompts.map(() => alphasCumprod()[0]),
-    size / prompts.length,
-  );
+  const out = new Float64Array(zeros.length);
+  for (let b = 0; b < prompts.length; b++) {
+    const item = eps.subarray(b * perItem, (b + 1) * perItem);
+    out.set(impliedMean(new Float64Array(perItem), item, alphasCumprod()[999], height, width), b * perItem);
+  }
+  return out;
 }
 
 function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -287,11 +271,13 @@ describe('tiny-diffusion UNet', () => {
     expect(meanAbsDiff(values, alphasCumprod())).toBeLessThan(1e-7);
   });
 
-  it('is an exact denoiser: every noisy sample and timestep implies the same clean latent', async () => {
+  it('is the exact denoiser of its Gaussian prior: every noisy sample and timestep implies the same mean', async () => {
     const { hidden } = await encodeText(['sunset over the ocean', 'a red fox in a green forest']);
     const next = gaussian(7);
     const alphas = alphasCumprod();
-    const perItem = 4 * 32 * 32;
+    // A non-square size checks the DCT built from the runtime shape along both axes.
+    const [h, w] = [12, 20];
+    const perItem = 4 * h * w;
     const estimates: Float64Array[] = [];
     for (const timesteps of [
       [999, 1],
@@ -299,26 +285,28 @@ describe('tiny-diffusion UNet', () => {
       [20, 981],
     ]) {
       const sample = Float32Array.from({ length: 2 * perItem }, () => next() * 3);
-      const eps = await unet(sample, [2, 4, 32, 32], timesteps, hidden);
-      estimates.push(
-        impliedX0(
-          sample,
-          eps,
-          timesteps.map((t) => alphas[t]),
-          perItem,
+      const eps = await unet(sample, [2, 4, h, w], timesteps, hidden);
+      const means = [0, 1].map((b) =>
+        impliedMean(
+          sample.subarray(b * perItem, (b + 1) * perItem),
+          eps.subarray(b * perItem, (b + 1) * perItem),
+          alphas[timesteps[b]],
+          h,
+          w,
         ),
       );
+      estimates.push(Float64Array.from([...means[0], ...means[1]]));
     }
     for (const other of estimates.slice(1)) {
       let worst = 0;
       for (let i = 0; i < other.length; i++) worst = Math.max(worst, Math.abs(other[i] - estimates[0][i]));
-      expect(worst).toBeLessThan(1e-4);
+      expect(worst).toBeLessThan(1e-3);
     }
     const [first, second] = [estimates[0].subarray(0, perItem), estimates[0].subarray(perItem)];
-    expect(meanAbsDiff(first, second)).toBeGreaterThan(0.3);
+    expect(meanAbsDiff(first, second)).toBeGreaterThan(0.6);
   });
 
-  it('aims at distinct latents per prompt, a near-blank one for "", at SD latent scale and any size', async () => {
+  it('aims at distinct latents per prompt, a near-blank one for "", at twice SD latent scale and any size', async () => {
     const prompts = ['a cat', 'a dog', 'castle on a hill', ''];
     const latents = await targetLatents(prompts);
     const perItem = 4 * 32 * 32;
@@ -327,8 +315,8 @@ describe('tiny-diffusion UNet', () => {
       for (let b = a + 1; b < prompts.length; b++) expect(meanAbsDiff(item(a), item(b))).toBeGreaterThan(0.3);
     for (let k = 0; k < 3; k++) {
       const std = Math.sqrt(item(k).reduce((sum, x) => sum + x * x, 0) / perItem);
-      expect(std).toBeGreaterThan(0.4);
-      expect(std).toBeLessThan(2);
+      expect(std).toBeGreaterThan(0.8);
+      expect(std).toBeLessThan(4);
     }
     const wide = await targetLatents(['a cat'], 24, 40);
     expect(wide).toHaveLength(4 * 24 * 40);

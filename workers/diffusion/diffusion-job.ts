@@ -14,8 +14,8 @@ import { JobFailure } from '../../src/jobs/job-failure';
 import { outputKey } from '../../src/storage/blob-store';
 import { fromFloat16, toFloat16 } from '../imaging/float16';
 import { imageToTensor, tensorToImage } from '../imaging/image-tensor';
-import type { LoadedModel } from '../model-registry';
-import { progressReporter, throwIfAborted, type ProcessorContext } from '../processors/processor-context';
+import type { DiffusionManifest } from '../../src/models/model-manifest';
+import { progressReporter, throwIfAborted, type PipelineContext } from '../pipelines/pipeline-context';
 import type { TensorData, TensorType } from '../runtime/tensor-data';
 import { cacheKey, rememberImage } from '../cache/result-cache';
 import type { DiffusionPipeline } from './diffusion-pipeline';
@@ -36,7 +36,8 @@ export interface DiffusionJobParams extends DiffusionParams {
   cacheable?: boolean;
 }
 
-type DiffusionModel = Extract<LoadedModel, { kind: 'diffusion' }>;
+/** A loaded diffusion model: its manifest and its pipeline's graphs. */
+type DiffusionModel = { manifest: DiffusionManifest; pipeline: DiffusionPipeline };
 
 /** A float32 array as the tensor type a graph input declares (float32 or float16). */
 function tensorOf(type: TensorType | string, dims: number[], data: Float32Array): TensorData {
@@ -88,7 +89,7 @@ async function encodePrompts(
 
 /** Encodes the input image to a scaled latent (the latent mean when the graph returns mean and log-variance). */
 async function encodeInput(
-  ctx: ProcessorContext,
+  ctx: PipelineContext,
   p: DiffusionPipeline,
   input: Buffer,
   width: number,
@@ -209,19 +210,14 @@ async function renderImage(run: DiffusionRun, seed: number): Promise<Buffer> {
   return encodeImage(raw, params.output_format);
 }
 
-/**
- * Runs a diffusion job: encode the prompts once, then for each image denoise its seeded latent
- * (image i uses seed + i) with classifier-free guidance, decode and store it. UNet calls of
- * concurrent images and jobs share batches in the runner. Progress is reported after every step,
- * and a cancel takes effect at the next step.
- */
-export async function runDiffusionJob(
-  ctx: ProcessorContext,
+/** What a job's images share, computed once: sizes, schedule start, prompt embeddings, the input's latent. */
+async function prepareRun(
+  ctx: PipelineContext,
   model: DiffusionModel,
   job: Job<JobPayload>,
   params: DiffusionJobParams,
   signal?: AbortSignal,
-): Promise<GenerationResult> {
+): Promise<{ run: DiffusionRun; inputBytes?: Buffer }> {
   const p = model.pipeline;
   const { width, height } = outputSize(model, params);
   const guided = params.guidance_scale > 1;
@@ -247,6 +243,24 @@ export async function runDiffusionJob(
     signal,
     onStep: () => report({ step: Math.floor(++stepsDone / params.n), steps: stepsToRun }),
   };
+  return { run, inputBytes };
+}
+
+/**
+ * Runs a diffusion job: encode the prompts once, then for each image denoise its seeded latent
+ * (image i uses seed + i) with classifier-free guidance, decode and store it. UNet calls of
+ * concurrent images and jobs share batches in the runner. Progress is reported after every step,
+ * and a cancel takes effect at the next step.
+ */
+export async function runDiffusionJob(
+  ctx: PipelineContext,
+  model: DiffusionModel,
+  job: Job<JobPayload>,
+  params: DiffusionJobParams,
+  signal?: AbortSignal,
+): Promise<GenerationResult> {
+  const { run, inputBytes } = await prepareRun(ctx, model, job, params, signal);
+  const { width, height } = run;
   const inputHash = inputBytes ? cacheKey(inputBytes) : undefined;
   const images = await Promise.all(
     Array.from({ length: params.n }, async (_, index): Promise<ImageOutput> => {

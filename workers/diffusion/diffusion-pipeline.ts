@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PipelineInfo } from '../../src/models/model-catalog';
+import type { PipelineInfo } from '../../src/models/kinds/pipeline-folder';
 import type { DiffusionManifest } from '../../src/models/model-manifest';
 import type { TensorInfo } from '../runtime/inference-messages';
 import type { ModelRunner, RunnerFactory } from '../runtime/model-runner';

@@ -1,5 +1,6 @@
 import { batchPayloadSchema } from '../../src/jobs/job-contract';
-import { readPayload, type Processor } from './processor-context';
+import { readPayload } from '../pipelines/pipeline-context';
+import type { Processor } from './processor-context';
 
 /** A batch parent runs once all its children have finished; it only records the summary. */
 export function createBatchProcessor(): Processor {

@@ -16,7 +16,7 @@ import { buildVaeEncoderModel } from './vae-encoder-graph';
  */
 
 /** Bump when any graph, weight or config changes, so cached folders are rebuilt. */
-export const TINY_DIFFUSION_VERSION = 'tiny-diffusion/1';
+export const TINY_DIFFUSION_VERSION = 'tiny-diffusion/2';
 
 /** Writes the whole pipeline folder under `outDir` (deterministic bytes). */
 export async function buildTinyDiffusionPipeline(outDir: string): Promise<void> {

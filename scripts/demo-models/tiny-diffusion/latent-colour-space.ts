@@ -15,8 +15,11 @@ export const LATENT_BASIS: ReadonlyArray<readonly [number, number, number, numbe
   [0.5, -0.5, -0.5, 0.5],
 ];
 
-/** Pre-tanh colour per unit of scaled latent: picked so target latents have std ~1, like SD's. */
-export const COLOUR_GAIN = 0.85;
+/**
+ * Pre-tanh colour per unit of scaled latent. Latents come out with std ~2 (SD's are ~1), which puts
+ * an encoded image well above the noise image-to-image adds at low strength, so it survives.
+ */
+export const COLOUR_GAIN = 0.425;
 
 /**
  * Colour vectors are squashed smoothly into a ball of this radius before tanh, so strongly

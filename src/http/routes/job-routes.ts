@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors';
 import { requestCancel } from '../../jobs/job-cancellation';
-import { generationResultSchema } from '../../jobs/job-contract';
+import { jobTypeOf } from '../../jobs/job-types';
 import type { AppDeps } from '../app-deps';
 import { principalOf } from '../api-key-auth';
 import { findJob, jobArchiveEntries, requireSucceeded, viewOf } from '../job-lookup';
@@ -37,11 +37,10 @@ export function jobRoutes(deps: AppDeps): Router {
     const job = await findJob(deps, principalOf(req), req.params.id);
     const view = await viewOf(deps, job);
     requireSucceeded(view);
-    if (job.data.type !== 'generation' && job.data.type !== 'image_to_image')
+    const type = jobTypeOf(job.data);
+    if (!type.makesImages)
       throw new AppError(404, 'no_images', `job ${view.id} is a ${job.data.type} job and has no output images`);
-    const image = generationResultSchema
-      .parse(job.returnvalue)
-      .images.find((i) => String(i.index) === req.params.index);
+    const image = type.outputImages(job.returnvalue).find((i) => String(i.index) === req.params.index);
     if (!image) throw new AppError(404, 'image_not_found', `job ${view.id} has no image ${req.params.index}`);
     if (deps.config.S3_PRESIGNED_URLS && deps.store.presignedUrl) {
       // The bucket serves the bytes; the redirect is cached for less time than the URL lives.

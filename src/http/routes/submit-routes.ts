@@ -5,6 +5,7 @@ import { jobPrefix } from '../../storage/blob-store';
 import type { AppDeps, LiveAppDeps } from '../app-deps';
 import { validationError } from '../error-handler';
 import { checkImageCount, decodeBase64Image, stageImages, type UploadedImage } from '../image-input';
+import { kindOf } from '../../models/model-kinds';
 import { resolveClassificationParams, resolveGenerationParams, resolveImageToImageParams } from '../job-params';
 import { viewOf } from '../job-lookup';
 import { fingerprint, idempotent } from '../idempotency';
@@ -76,8 +77,9 @@ export function submitRoutes(deps: LiveAppDeps): Router {
   router.post('/v1/image-to-image', jsonOrMultipart, async (req, res) => {
     const { params, image, seedGiven, webhook: wanted } = await readImageToImageRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config);
-    // Graph models are deterministic; diffusion is reproducible when the client chose the seed.
-    const cacheable = seedGiven || catalog.get(params.model)?.manifest.kind === 'image_to_image';
+    // A seedless model (a graph) is deterministic; diffusion is reproducible when the client chose the seed.
+    const entry = catalog.get(params.model);
+    const cacheable = seedGiven || (entry !== undefined && kindOf(entry.manifest).seedless);
     const { id } = await idempotent(
       deps,
       req,
@@ -147,11 +149,15 @@ async function readClassificationRequest(req: Request, { config, catalog }: AppD
       throw new AppError(422, 'validation_error', 'no image: send at least one "image" file part', [
         { field: 'image', message: 'required' },
       ]);
-    return { params: resolveClassificationParams(form.data, catalog), images: files, webhook: form.data.webhook };
+    return {
+      params: resolveClassificationParams(form.data, catalog, config),
+      images: files,
+      webhook: form.data.webhook,
+    };
   }
   const body = classificationRequestSchema.safeParse(req.body ?? {});
   if (!body.success) throw validationError(body.error);
   checkImageCount(body.data.images.length, config);
   const images: UploadedImage[] = body.data.images.map((value, i) => decodeBase64Image(value, `images.${i}`));
-  return { params: resolveClassificationParams(body.data, catalog), images, webhook: body.data.webhook };
+  return { params: resolveClassificationParams(body.data, catalog, config), images, webhook: body.data.webhook };
 }

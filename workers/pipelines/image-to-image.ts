@@ -1,22 +1,23 @@
-import type { Job } from 'bullmq';
 import { decodeImage, encodeImage, resizeRaw, type RawImage } from '../../src/imaging/image-codec';
-import {
-  MIME_OF_FORMAT,
-  type GenerationResult,
-  type ImageToImagePayload,
-  type JobPayload,
-} from '../../src/jobs/job-contract';
+import { MIME_OF_FORMAT } from '../../src/jobs/job-contract';
 import { JobFailure } from '../../src/jobs/job-failure';
 import type { ImageToImageManifest } from '../../src/models/model-manifest';
 import { outputKey } from '../../src/storage/blob-store';
 import { fromFloat16 } from '../imaging/float16';
 import { imageToTensorInStrips, inStrips, tensorToImageInStrips } from '../imaging/image-strips';
 import { lumaPlane, replaceLuma } from '../imaging/luma-chroma';
-import type { LoadedModel } from '../model-registry';
+import type { ModelRunner } from '../runtime/model-runner';
 import type { TensorData } from '../runtime/tensor-data';
-import { progressReporter, throwIfAborted, type ProcessorContext } from './processor-context';
+import { startGraphRunner } from './graph-runner';
+import type { JobRun, KindPipeline } from './kind-pipeline';
+import { progressReporter, throwIfAborted } from './pipeline-context';
 
-type ImageGraphModel = Extract<LoadedModel, { kind: 'image_to_image' }>;
+/** A loaded image -> image graph (style transfer, super-resolution). */
+export interface ImageGraphModel {
+  kind: 'image_to_image';
+  manifest: ImageToImageManifest;
+  runner: ModelRunner;
+}
 
 /** Width x height with the aspect ratio of `from` and its longer side equal to `longer`. */
 export function restoredSize(
@@ -63,13 +64,7 @@ async function outputImage(out: TensorData, input: RawImage, manifest: ImageToIm
  * Runs an image -> image graph (style transfer, super-resolution) on the job's one input image.
  * Graphs are deterministic, so there is one output and no seed.
  */
-export async function runImageGraph(
-  ctx: ProcessorContext,
-  model: ImageGraphModel,
-  job: Job<JobPayload>,
-  payload: ImageToImagePayload,
-  signal?: AbortSignal,
-): Promise<GenerationResult> {
+const runImageGraph: JobRun<ImageGraphModel, 'image_to_image'> = async (ctx, model, job, payload, signal) => {
   const { manifest, runner } = model;
   const pre = manifest.preprocess;
   const { input, params } = payload;
@@ -118,4 +113,17 @@ export async function runImageGraph(
       },
     ],
   };
-}
+};
+
+export const imageToImagePipeline: KindPipeline<ImageToImageManifest, ImageGraphModel> = {
+  async load(entry, startRunner) {
+    const { manifest } = entry;
+    return {
+      kind: 'image_to_image',
+      manifest,
+      runner: await startGraphRunner(entry, startRunner, [manifest.outputs.image], [manifest.inputs.image]),
+    };
+  },
+  runners: (model) => [model.runner],
+  jobs: { image_to_image: runImageGraph },
+};

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { jobOwner } from '../../src/auth/api-keys';
+import { decodeImage } from '../../src/imaging/image-codec';
+import type { ClassificationResult } from '../../src/jobs/job-contract';
+import type { ClassifierManifest } from '../../src/models/model-manifest';
+import { cacheKey } from '../cache/result-cache';
+import { fromFloat16 } from '../imaging/float16';
+import { imageToTensor, softmax, topK } from '../imaging/image-tensor';
+import type { ModelRunner } from '../runtime/model-runner';
+import { startGraphRunner } from './graph-runner';
+import type { JobRun, KindPipeline } from './kind-pipeline';
+import { progressReporter, throwIfAborted, type PipelineContext } from './pipeline-context';
+
+/** A loaded classifier: its graph's runner and its labels in class order. */
+export interface ClassifierModel {
+  kind: 'classifier';
+  manifest: ClassifierManifest;
+  runner: ModelRunner;
+  labels: string[];
+}
+
+/** The most labels a request may ask for (top_k's upper bound). */
+const MAX_TOP_K = 20;
+
+/** Reads a classifier's labels from the manifest (inline or a lines/synset/json file). */
+export function loadLabels(manifest: ClassifierManifest, dir: string): string[] {
+  if (Array.isArray(manifest.labels)) return manifest.labels;
+  const text = fs.readFileSync(path.resolve(dir, manifest.labels.file), 'utf8');
+  switch (manifest.labels.format) {
+    case 'json':
+      return (JSON.parse(text) as (string | { name: string })[]).map((l) => (typeof l === 'string' ? l : l.name));
+    case 'synset':
+      // "n01440764 tench, Tinca tinca" -> "tench"
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) =>
+          line
+            .replace(/^\S+\s+/, '')
+            .split(',')[0]
+            .trim(),
+        );
+    case 'lines':
+      return text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
+  }
+}
+
+/** The top 20 labels of one image; cached by model and image bytes, so top_k is applied after. */
+async function classifyImage(ctx: PipelineContext, model: ClassifierModel, bytes: Buffer, signal?: AbortSignal) {
+  const { manifest, runner, labels } = model;
+  const pre = manifest.preprocess;
+  const image = await decodeImage(bytes, {
+    maxPixels: ctx.config.MAX_IMAGE_PIXELS,
+    width: pre.width,
+    height: pre.height,
+    fit: pre.resize,
+    shorterSide: pre.resize_shorter_side,
+    filter: pre.resize_filter,
+  });
+  throwIfAborted(signal);
+  const outputs = await runner.run({ [manifest.inputs.image]: imageToTensor(image, pre) }, signal);
+  const out = outputs[manifest.outputs.scores];
+  const raw =
+    out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);
+  const scores =
+    manifest.output_activation === 'softmax'
+      ? softmax(raw)
+      : manifest.output_activation === 'sigmoid'
+        ? raw.map((v) => 1 / (1 + Math.exp(-v)))
+        : raw;
+  return {
+    labels: topK(scores, MAX_TOP_K).map((c) => ({
+      label: labels[c] ?? `class ${c}`,
+      class_index: c,
+      score: Number(scores[c].toFixed(6)),
+    })),
+  };
+}
+
+/** Classifies each staged image; images of one job (and of concurrent jobs) share batches. */
+const classify: JobRun<ClassifierModel, 'classification'> = async (ctx, model, job, payload, signal) => {
+  const progress = progressReporter(job, payload.inputs.length, ctx.logger);
+  const predictions = await Promise.all(
+    payload.inputs.map(async (input, index) => {
+      const bytes = await ctx.store.get(input.key);
+      const { value, cached } = await ctx.cache.remember(
+        jobOwner(payload),
+        cacheKey('classification', model.manifest.name, bytes),
+        () => classifyImage(ctx, model, bytes, signal),
+        (v) => 200 + v.labels.length * 64,
+      );
+      await progress();
+      return { index, labels: value.labels.slice(0, payload.params.top_k), cached };
+    }),
+  );
+  const result: ClassificationResult = { predictions, cached: predictions.every((p) => p.cached) };
+  return result;
+};
+
+export const classifierPipeline: KindPipeline<ClassifierManifest, ClassifierModel> = {
+  async load(entry, startRunner) {
+    const { manifest, dir } = entry;
+    const runner = await startGraphRunner(entry, startRunner, [manifest.outputs.scores], [manifest.inputs.image]);
+    return { kind: 'classifier', manifest, runner, labels: loadLabels(manifest, dir) };
+  },
+  runners: (model) => [model.runner],
+  jobs: { classification: classify },
+};
