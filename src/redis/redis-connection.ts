@@ -1,12 +1,11 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { reconnectDelay } from './redis-reconnect';
-import type { RedisTarget } from './redis-target';
+import type { RedisClient, RedisTarget } from './redis-target';
 
 /** What a connection is for decides how it behaves while Redis is down. */
 export type ConnectionRole = 'api' | 'worker' | 'subscriber';
 
-/** A connection to one server (plain or found through Sentinel) or to a Redis Cluster. */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient } from './redis-target';
 
 /**
  * A primary that became a replica in a failover answers writes with READONLY: reconnect (through

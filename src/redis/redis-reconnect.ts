@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis-connection';
+import type { RedisClient } from './redis-target';
 import { maskUrlCredentials } from '../log-redaction';
 import type { Logger } from '../logger';
 import { isRedisUnreachable } from './redis-errors';

@@ -4,6 +4,11 @@
  * builds one of these; the connection factory (redis-connection.ts) turns it into connections.
  */
 
+import type { Cluster, Redis } from 'ioredis';
+
+/** A connection to one server (plain or found through Sentinel) or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
 export interface HostPort {
   host: string;
   port: number;
