@@ -1,5 +1,5 @@
 import type { Job, JobState, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { jobOwner } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import type { JobPayload, WebhookEvent } from '../../src/jobs/job-contract';
@@ -22,7 +22,7 @@ export interface JobWebhooks {
   close(): Promise<void>;
 }
 
-type Deps = { config: Config; redis: Redis; logger: Logger; queue?: Queue<WebhookDelivery> };
+type Deps = { config: Config; redis: RedisClient; logger: Logger; queue?: Queue<WebhookDelivery> };
 
 /** Queues one delivery once its sequence number (taken by `seq`) is known. */
 async function enqueueDelivery(
