@@ -16,6 +16,8 @@ import type { Logger } from './logger';
 import { loadModelCatalog, type ModelCatalog } from './models/model-catalog';
 import { checkRedisPolicy, createRedis } from './redis/redis-connection';
 import { createRedisErrorLog } from './redis/redis-reconnect';
+import { createReplicaFence } from './redis/replica-fence';
+import { describeRedis } from './redis/redis-target';
 import { createBlobStore } from './storage/create-blob-store';
 
 export interface ApiServer {
@@ -35,8 +37,8 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     },
     'model catalog loaded',
   );
-  const redisErrors = createRedisErrorLog(logger, config.redisUrl);
-  const redis = redisErrors.watch(createRedis(config.redisUrl, 'api'));
+  const redisErrors = createRedisErrorLog(logger, describeRedis(config.redis));
+  const redis = redisErrors.watch(createRedis(config.redis, 'api'));
   redis.once('ready', () => {
     void checkRedisPolicy(redis).then((warning) => warning && logger.warn(warning));
   });
@@ -61,13 +63,21 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       `NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`,
     );
   }
-  const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors });
+  const replicas = config.REDIS_WAIT_REPLICAS
+    ? createReplicaFence(
+        redisErrors.watch(createRedis(config.redis, 'api')),
+        `${config.QUEUE_PREFIX}:replica-fence`,
+        config.REDIS_WAIT_REPLICAS,
+        config.REDIS_WAIT_TIMEOUT_MS,
+      )
+    : undefined;
+  const events = createJobEventHub({ redis, queues, target: config.redis, redisErrors });
   const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);
   webhookQueue.on('error', (err) => queueError(err, webhookQueue.name));
   const app = createApp(
-    { config, logger, redis, queues, store, catalog, keys, events, workers },
+    { config, logger, redis, queues, store, catalog, keys, events, workers, replicas },
     { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] },
   );
   const server = createHttpServer(app, config);
@@ -87,6 +97,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       await closed;
       await Promise.all([queues.close(), webhookQueue.close()]);
       redis.disconnect();
+      replicas?.close();
     },
   };
 }

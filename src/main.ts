@@ -24,7 +24,7 @@ const DIST = path.resolve(__dirname, '..');
 const REPO = path.resolve(DIST, '..');
 
 async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis | undefined> {
-  if (config.REDIS_URL || !config.AUTO_REDIS) return undefined;
+  if (config.REDIS_URL || config.redis.kind !== 'standalone' || !config.AUTO_REDIS) return undefined;
   if (await isPortOpen('127.0.0.1', 6379)) return undefined;
   if (!hasRedisServer()) {
     process.stderr.write(
@@ -90,15 +90,15 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL, 'main');
   try {
     const redis = await resolveRedis(config, logger);
-    const redisUrl = redis?.url ?? config.redisUrl;
+    const local = redis && { redisUrl: redis.url, redis: { kind: 'standalone' as const, url: redis.url } };
     ensureDemoModels(config, logger);
-    const api = await startApiServer({ ...config, redisUrl }, logger);
+    const api = await startApiServer({ ...config, ...local }, logger);
     const stopAll = async () => {
       await api.close();
       await worker.stop();
       await redis?.stop();
     };
-    const worker = superviseWorker({ ...process.env, REDIS_URL: redisUrl }, logger, (code) => {
+    const worker = superviseWorker({ ...process.env, ...(redis && { REDIS_URL: redis.url }) }, logger, (code) => {
       void stopAll().finally(() => process.exit(code));
     });
     process.stdout.write(startBanner(api.url, api.catalog));

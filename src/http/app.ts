@@ -22,6 +22,7 @@ import { createQueueEstimator } from '../jobs/queue-estimates';
 import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
 import { createRedisErrorLog } from '../redis/redis-reconnect';
+import { describeRedis } from '../redis/redis-target';
 import { requireApiKey } from './api-key-auth';
 import { clientKeyOf, downloadRateLimit, submissionRateLimit } from './rate-limit';
 import { createOpenStreams } from './open-streams';
@@ -50,8 +51,8 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
       createJobEventHub({
         redis,
         queues,
-        redisUrl: config.redisUrl,
-        redisErrors: createRedisErrorLog(logger, config.redisUrl),
+        target: config.redis,
+        redisErrors: createRedisErrorLog(logger, describeRedis(config.redis)),
       }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),

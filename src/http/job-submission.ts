@@ -29,6 +29,7 @@ export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: 
     { jobId: id, priority },
   );
   await trackJobs(deps.redis, deps.config.QUEUE_PREFIX, owner, [id]);
+  await awaitReplicas(deps, req);
   return id;
 }
 
@@ -44,4 +45,20 @@ export async function withStagedInputs(
     await deps.store.removePrefix(jobPrefix(id)).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * With REDIS_WAIT_REPLICAS, holds the 202 until that many replicas have the job just created, or
+ * REDIS_WAIT_TIMEOUT_MS passes: a failover right after the answer then promotes a replica that has
+ * the job. The job is accepted either way; fewer copies than asked for is logged (README, Guarantees).
+ */
+export async function awaitReplicas(deps: AppDeps, req: Request): Promise<void> {
+  if (!deps.replicas) return;
+  const wanted = deps.config.REDIS_WAIT_REPLICAS;
+  const copies = await deps.replicas.wait();
+  if (copies < wanted)
+    req.log?.warn(
+      { copies, wanted, timeout_ms: deps.config.REDIS_WAIT_TIMEOUT_MS },
+      'job accepted with fewer replica copies than REDIS_WAIT_REPLICAS',
+    );
 }

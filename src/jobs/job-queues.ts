@@ -1,5 +1,5 @@
 import { FlowProducer, Queue, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { QUEUE_NAMES, queueOfJobId, type JobPayload, type QueueName } from './job-contract';
 
 export type DarkroomJob = Job<JobPayload>;
@@ -33,7 +33,7 @@ export interface JobQueues {
 
 /** `onError` hears the queues' 'error' events; without a listener BullMQ prints each one with its stack. */
 export function createJobQueues(
-  connection: Redis,
+  connection: RedisClient,
   policy: JobPolicy,
   onError?: (err: Error, queue: string) => void,
 ): JobQueues {

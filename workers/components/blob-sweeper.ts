@@ -3,11 +3,11 @@ import type { JobQueues } from '../../src/jobs/job-queues';
 import type { Logger } from '../../src/logger';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { UPLOAD_FOLDER, uploadFolderKey } from '../../src/storage/upload-keys';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-target';
 import { interval, type Component, type Resource } from './component';
 
 /**
- * Removes a job's folder once the job is gone from Redis (expired) and its files are past the grace
+ * Removes a job's folder once the job is gone from RedisClient (expired) and its files are past the grace
  * period; an uploaded image's folder goes once its upload record has expired.
  */
 export function blobSweeper(
@@ -15,7 +15,7 @@ export function blobSweeper(
   logger: Logger,
   store: BlobStore,
   lookups: Resource<JobQueues>,
-  redis: Resource<Redis>,
+  redis: Resource<RedisClient>,
 ): Component {
   const exists = async (folder: string) =>
     UPLOAD_FOLDER.test(folder)

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { jobOwner } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import { releaseJob } from '../../src/jobs/job-admission';
@@ -19,7 +19,7 @@ export interface QueueWorkersDeps {
   /** This process's worker id: the name BullMQ gives its workers. */
   id: string;
   queues: QueueName[];
-  redis: Resource<Redis>;
+  redis: Resource<RedisClient>;
   redisErrors: RedisErrorLog;
   connections: WorkerConnections;
   webhooks: Resource<JobWebhooks>;
@@ -47,7 +47,7 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
   const { config, logger, queues } = deps;
   const workers: Worker[] = [];
   const retired = new Set<Worker>();
-  const connectionOf = new Map<Worker, Redis>();
+  const connectionOf = new Map<Worker, RedisClient>();
   let held: HeldJobs | undefined;
   const heldJobs = (): HeldJobs => {
     if (!held) throw new Error('the queue workers are used before they started');

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/redis-target';
 
 /**
  * What AUTOMATIC1111 keeps per server and darkroom keeps per key: the chosen checkpoint
  * (POST /sdapi/v1/options sd_model_checkpoint) and the key's latest /sdapi job, which
  * GET /sdapi/v1/progress reports and POST /sdapi/v1/interrupt cancels.
  */
-export function createA1111State(redis: Redis, prefix: string, retentionSeconds: number) {
+export function createA1111State(redis: RedisClient, prefix: string, retentionSeconds: number) {
   const modelKey = (owner: string) => `${prefix}:a1111:model:${owner}`;
   const currentKey = (owner: string) => `${prefix}:a1111:current:${owner}`;
   return {

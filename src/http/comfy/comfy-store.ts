@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/redis-target';
 import { z } from 'zod';
 import { uploadFolderKey } from '../../storage/upload-keys';
 import type { ComfyGraph } from './comfy-schemas';
 
 /**
  * What ComfyUI's API shows of a prompt beyond its darkroom job: its queue number, the client that
- * sent it, the workflow, and which nodes stand for which part of the job. Kept in Redis beside the
+ * sent it, the workflow, and which nodes stand for which part of the job. Kept in RedisClient beside the
  * job for as long as jobs are kept, and listed per key so /history and /queue show a key only its
  * own prompts. A prompt's id is its darkroom job's id.
  */
@@ -40,7 +40,7 @@ export interface PromptAnnouncement {
   prompt_id: string;
 }
 
-export function createComfyStore(redis: Redis, { prefix, retentionSeconds }: ComfyStoreOptions) {
+export function createComfyStore(redis: RedisClient, { prefix, retentionSeconds }: ComfyStoreOptions) {
   return {
     nextNumber: () => redis.incr(`${prefix}:comfy:number`),
 

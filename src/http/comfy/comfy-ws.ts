@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/redis-target';
 import { WebSocketServer, WebSocket } from 'ws';
 import { z } from 'zod';
 import { AppError, errorBody } from '../../errors';
@@ -44,13 +44,13 @@ export function comfyWebSocket(deps: LiveAppDeps, comfy: ComfyStore) {
   const clientKey = (owner: string, clientId: string) => `${owner}\n${clientId}`;
   /** Open sockets per key, held to MAX_OPEN_STREAMS_PER_KEY like event streams. */
   const open = new Map<string, number>();
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   let subscribed: Promise<unknown> = Promise.resolve();
 
   /** Subscribed before the first socket opens, so no prompt sent after it is missed. */
   const listen = () => {
     if (subscriber) return subscribed;
-    subscriber = createRedis(deps.config.redisUrl, 'subscriber');
+    subscriber = createRedis(deps.config.redis, 'subscriber');
     subscriber.on('error', (err: Error) => deps.logger.debug({ err: err.message }, 'comfy websocket subscriber'));
     subscribed = subscriber.subscribe(announceChannel(deps.config.QUEUE_PREFIX)).catch(() => undefined);
     subscriber.on('message', (_channel: string, text: string) => {
