@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MANIFEST_FILE } from '../src/models/model-manifest';
 import { CLASSIFIER_VERSION, buildClassifierModel, classifierManifest } from './demo-models/demo-classifier';
-import { writeDiffusionFolder } from './demo-models/demo-diffusion';
+import { DIFFUSION_FOLDER, writeDiffusionFolder } from './demo-models/demo-diffusion';
 import { GENERATOR_VERSION, buildGeneratorModel, generatorManifest } from './demo-models/demo-generator';
-import { writeModelFolder, type DemoModel } from './demo-models/model-folder-writer';
+import { writeAtomically, writeModelFolder, type DemoModel } from './demo-models/model-folder-writer';
 
 /**
  * Writes the project's own demo models (`models/demo/<name>/model.onnx` + `model.json`) from
@@ -29,6 +31,19 @@ export function repoRoot(start: string = __dirname): string {
   }
 }
 
+/**
+ * Marks a folder's manifest `"demo": true`, the field darkroom tells its own demos by (`/v1/models`,
+ * the defaults, the start banner). Done here for every demo, also for folders built before the field
+ * existed; returns whether the manifest changed.
+ */
+async function markAsDemo(folder: string): Promise<boolean> {
+  const file = path.join(folder, MANIFEST_FILE);
+  const manifest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  if (manifest.demo === true) return false;
+  await writeAtomically(file, `${JSON.stringify({ ...manifest, demo: true }, null, 2)}\n`);
+  return true;
+}
+
 /** Builds every demo model under `outDir`; returns the folders written (empty when all were current). */
 export async function buildDemoModels(outDir: string): Promise<string[]> {
   const written: string[] = [];
@@ -38,6 +53,9 @@ export async function buildDemoModels(outDir: string): Promise<string[]> {
   }
   const diffusion = await writeDiffusionFolder(outDir);
   if (diffusion !== null) written.push(diffusion);
+  for (const folder of [...DEMO_MODELS.map((m) => m.folder), DIFFUSION_FOLDER].map((f) => path.join(outDir, f))) {
+    if ((await markAsDemo(folder)) && !written.includes(folder)) written.push(folder);
+  }
   return written;
 }
 

@@ -1,5 +1,6 @@
 import { startApiServer } from './api-server';
 import { createLogger } from './logger';
+import { startBanner } from './start-banner';
 import { exitOnStartupError, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
 
 /** `npm run start:api`: the API role alone; workers run elsewhere against the same Redis. */
@@ -7,6 +8,7 @@ async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const api = await startApiServer(config, logger).catch((err) => exitOnStartupError(logger, err));
+  process.stdout.write(startBanner(api.url, api.catalog));
   onShutdownSignal(logger, () => api.close());
 }
 

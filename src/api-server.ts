@@ -9,31 +9,38 @@ import { createHttpServer } from './http/http-server';
 import { createServerDrain } from './http/server-drain';
 import { listen } from './http/server-listen';
 import { createJobEventHub } from './jobs/job-event-hub';
+import { JOB_TYPES } from './jobs/job-contract';
 import { createJobQueues } from './jobs/job-queues';
 import { createWorkerDirectory } from './jobs/worker-directory';
 import type { Logger } from './logger';
-import { loadModelCatalog } from './models/model-catalog';
+import { loadModelCatalog, type ModelCatalog } from './models/model-catalog';
 import { createFleetCatalog } from './fleet/fleet-catalog';
 import { startModelWaitTimer } from './fleet/model-wait';
 import { checkRedisPolicy, createRedis } from './redis/redis-connection';
 import { createRedisErrorLog } from './redis/redis-reconnect';
+import { createReplicaFence } from './redis/replica-fence';
+import { describeRedis } from './redis/redis-target';
 import { createBlobStore } from './storage/create-blob-store';
 
 export interface ApiServer {
   server: Server;
   url: string;
+  catalog: ModelCatalog;
   close(): Promise<void>;
 }
 
 /** Starts the API: Redis connection, queues, blob store, model catalog, HTTP listener. */
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
-  const local = loadModelCatalog(config.modelsPath, [config.modelsDir]);
+  const local = loadModelCatalog(config.modelsPath, [config.modelsDir], config);
   logger.info(
-    { models: local.entries.map((e) => `${e.manifest.name} (${e.manifest.kind})`) },
+    {
+      models: local.entries.map((e) => `${e.manifest.name} (${e.manifest.kind}${e.manifest.demo ? ', demo' : ''})`),
+      defaults: Object.fromEntries(JOB_TYPES.map((job) => [job, local.defaultFor(job)?.manifest.name ?? null])),
+    },
     'model catalog loaded (the live workers add theirs)',
   );
-  const redisErrors = createRedisErrorLog(logger, config.redisUrl);
-  const redis = redisErrors.watch(createRedis(config.redisUrl, 'api'));
+  const redisErrors = createRedisErrorLog(logger, describeRedis(config.redis));
+  const redis = redisErrors.watch(createRedis(config.redis, 'api'));
   const workers = createWorkerDirectory(redis, config.QUEUE_PREFIX);
   const catalog = createFleetCatalog(local, redis, config.QUEUE_PREFIX, workers.list, (err) =>
     redisErrors.report(err, {}, 'fleet catalog not refreshed'),
@@ -65,7 +72,15 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       `NO API KEYS ARE CONFIGURED and the API listens on ${config.HOST}: anyone who can reach it can submit jobs and read every result. Set API_KEYS or API_KEYS_FILE.`,
     );
   }
-  const takerConnection = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
+  const replicas = config.REDIS_WAIT_REPLICAS
+    ? createReplicaFence(
+        redisErrors.watch(createRedis(config.redis, 'api')),
+        `${config.QUEUE_PREFIX}:replica-fence`,
+        config.REDIS_WAIT_REPLICAS,
+        config.REDIS_WAIT_TIMEOUT_MS,
+      )
+    : undefined;
+  const takerConnection = redisErrors.watch(createRedis(config.redis, 'worker'));
   const stopWaits = startModelWaitTimer({
     redis,
     takerConnection,
@@ -74,12 +89,12 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     waitSeconds: config.MODEL_WAIT_SECONDS,
     logger,
   });
-  const events = createJobEventHub({ redis, queues, redisUrl: config.redisUrl, redisErrors });
+  const events = createJobEventHub({ redis, queues, target: config.redis, redisErrors });
   // Webhook deliveries are internal jobs, but operators should see them in Bull Board too.
   const webhookQueue = createWebhookQueue(redis, config);
   webhookQueue.on('error', (err) => queueError(err, webhookQueue.name));
   const app = createApp(
-    { config, logger, redis, queues, store, catalog, keys, events, workers },
+    { config, logger, redis, queues, store, catalog, keys, events, workers, replicas },
     { user: config.ADMIN_USER, password, extraQueues: [webhookQueue] },
   );
   const server = createHttpServer(app, config);
@@ -90,6 +105,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   return {
     server,
     url,
+    catalog,
     async close() {
       // New connections are refused at once; requests in flight get SHUTDOWN_GRACE_MS to finish.
       const closed = drain.drain(config.SHUTDOWN_GRACE_MS);
@@ -100,6 +116,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       stopWaits();
       await Promise.all([queues.close(), webhookQueue.close()]);
       redis.disconnect();
+      replicas?.close();
       takerConnection.disconnect();
     },
   };

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { maskUrlCredentials } from './log-redaction';
+import { parseHostPorts, type RedisTarget } from './redis/redis-target';
 
 /** Comma-separated list -> trimmed, non-empty entries. */
 const list = z.string().transform((s) =>
@@ -10,6 +11,16 @@ const list = z.string().transform((s) =>
     .map((p) => p.trim())
     .filter(Boolean),
 );
+
+/** `host:port,host:port` -> parsed entries. */
+const hostPorts = z.string().transform((s, ctx) => {
+  try {
+    return parseHostPorts(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
@@ -54,8 +65,28 @@ const envSchema = z
     MAX_JOB_MEGAPIXEL_STEPS: z.coerce.number().positive().default(1000),
     /** Redis for queues and job state; unset means 127.0.0.1:6379, or a local redis-server `npm start` runs. */
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Sentinels to ask for the primary (`host:port,host:port,...`); instead of REDIS_URL. */
+    REDIS_SENTINELS: hostPorts.optional(),
+    /** The name the sentinels monitor the primary under; required with REDIS_SENTINELS. */
+    REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
+    /** Password of the sentinels themselves, when they have one. */
+    REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+    /** Redis Cluster nodes to start from (`host:port,...`; any few masters will do); instead of REDIS_URL. */
+    REDIS_CLUSTER_NODES: hostPorts.optional(),
+    /** Password of the Redis servers with REDIS_SENTINELS or REDIS_CLUSTER_NODES (REDIS_URL carries its own). */
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    /** After creating jobs the API waits (Redis WAIT) until this many replicas have them, before answering 202; 0: no wait. */
+    REDIS_WAIT_REPLICAS: int(0, 100).default(0),
+    /** The longest that wait lasts; the job is accepted either way (see README, Guarantees). */
+    REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(1000),
     /** Folders scanned for model manifests (comma or colon separated); relative to the working directory. Default: the package's models/demo and MODELS_DIR. */
     MODELS_PATH: list.optional(),
+    /** The model a generation request (and the OpenAI route) runs on when it names none. Unset: a real model before a demo. Checked at start. */
+    DEFAULT_GENERATION_MODEL: z.string().min(1).optional(),
+    /** The model a classification request runs on when it names none. Unset: a real model before a demo. */
+    DEFAULT_CLASSIFICATION_MODEL: z.string().min(1).optional(),
+    /** The model an image-to-image request runs on when it names none. Unset: a real model before a demo. */
+    DEFAULT_IMAGE_TO_IMAGE_MODEL: z.string().min(1).optional(),
     /** Where `darkroom models pull` installs models (one folder each); default DATA_DIR/models. It may not exist yet. */
     MODELS_DIR: z.string().min(1).optional(),
     /** The Hugging Face Hub, or any server speaking its HTTP API, that `darkroom models pull` downloads from. */
@@ -191,10 +222,15 @@ const envSchema = z
     /** Start a local redis-server when REDIS_URL is unset and nothing answers (npm start only). */
     AUTO_REDIS: bool.default(true),
   })
-  .superRefine(checkBlobStore, { when: () => true }); // runs even when other variables are bad, so every problem is listed
+  // These run even when other variables are bad, so every problem is listed.
+  .superRefine(checkBlobStore, { when: () => true })
+  .superRefine(checkRedis, { when: () => true });
 
 export type Config = Omit<z.infer<typeof envSchema>, 'MODELS_PATH'> & {
+  /** The plain server's URL (REDIS_URL or its default); with Sentinel or Cluster, `redis` says where Redis is. */
   redisUrl: string;
+  /** Which Redis every connection goes to (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES). */
+  redis: RedisTarget;
   dataDir: string;
   modelsDir: string;
   modelsPath: string[];
@@ -220,14 +256,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const c = parsed.data;
+  // Batches are BullMQ flows: a child's completion updates its parent in another queue, in one script.
+  if (c.REDIS_CLUSTER_NODES && present.QUEUE_PREFIX !== undefined && !c.QUEUE_PREFIX.startsWith('{'))
+    throw new ConfigError([
+      `QUEUE_PREFIX: on a Redis Cluster it must be a hash tag such as {darkroom}, so all queues share a slot (got "${c.QUEUE_PREFIX}")`,
+    ]);
   // Paths the user gives are relative to where they start darkroom; the defaults belong to the package.
   const base = (variable: string) => (present[variable] === undefined ? packageRoot() : cwd);
   const dataDir = path.resolve(base('DATA_DIR'), c.DATA_DIR);
   const modelsDir = c.MODELS_DIR ? path.resolve(cwd, c.MODELS_DIR) : path.join(dataDir, 'models');
   const { MODELS_PATH, ...rest } = c;
+  const redisUrl = c.REDIS_URL ?? 'redis://127.0.0.1:6379';
   return {
     ...rest,
-    redisUrl: c.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    // On a Cluster, every key darkroom and BullMQ write shares one hash tag (docs/scaling.md).
+    QUEUE_PREFIX: c.REDIS_CLUSTER_NODES && present.QUEUE_PREFIX === undefined ? `{${c.QUEUE_PREFIX}}` : c.QUEUE_PREFIX,
+    redisUrl,
+    redis: redisTarget(c, redisUrl),
     dataDir,
     modelsDir,
     // Explicitly empty: no models of its own (an API serving what the fleet offers).
@@ -240,6 +285,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   };
 }
 
+/** Where Redis is: a Cluster, a primary behind sentinels, or one server. */
+function redisTarget(c: z.infer<typeof envSchema>, url: string): RedisTarget {
+  if (c.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: c.REDIS_CLUSTER_NODES, password: c.REDIS_PASSWORD };
+  if (c.REDIS_SENTINELS)
+    return {
+      kind: 'sentinel',
+      sentinels: c.REDIS_SENTINELS,
+      masterName: c.REDIS_SENTINEL_MASTER ?? '',
+      sentinelPassword: c.REDIS_SENTINEL_PASSWORD,
+      password: c.REDIS_PASSWORD,
+    };
+  return { kind: 'standalone', url };
+}
+
+/** Redis settings that only make sense together. */
+function checkRedis(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
+  const kinds = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].filter((v) => c[v] !== undefined);
+  if (kinds.length > 1) problem(kinds[1], `set only one of ${kinds.join(', ')}`);
+  if (c.REDIS_SENTINELS && !c.REDIS_SENTINEL_MASTER) problem('REDIS_SENTINEL_MASTER', 'required with REDIS_SENTINELS');
+  if (!c.REDIS_SENTINELS && (c.REDIS_SENTINEL_MASTER || c.REDIS_SENTINEL_PASSWORD))
+    problem(c.REDIS_SENTINEL_MASTER ? 'REDIS_SENTINEL_MASTER' : 'REDIS_SENTINEL_PASSWORD', 'needs REDIS_SENTINELS');
+  if (c.REDIS_PASSWORD && c.REDIS_URL) problem('REDIS_PASSWORD', 'put the password in REDIS_URL instead');
+  if (c.REDIS_CLUSTER_NODES) {
+    if (c.REDIS_WAIT_REPLICAS) problem('REDIS_WAIT_REPLICAS', 'not supported on a Redis Cluster');
+  }
+}
+
 /** Variables whose values are credentials: a config error names them but never shows the value. */
 const SECRET_VARIABLES = new Set([
   'ADMIN_PASSWORD',
@@ -248,6 +321,8 @@ const SECRET_VARIABLES = new Set([
   'S3_ACCESS_KEY_ID',
   'S3_SECRET_ACCESS_KEY',
   'HF_TOKEN',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
 ]);
 
 /** The bad value, as a hint in a config error: secrets left out, passwords inside URLs masked. */

@@ -5,6 +5,7 @@ import { startApiServer } from './api-server';
 import type { Config } from './config';
 import { maskUrlCredentials } from './log-redaction';
 import { createLogger, type Logger } from './logger';
+import { startBanner } from './start-banner';
 import { exitOnStartupError, isSetupFailure, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
 import {
   hasRedisServer,
@@ -23,7 +24,7 @@ const DIST = path.resolve(__dirname, '..');
 const REPO = path.resolve(DIST, '..');
 
 async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis | undefined> {
-  if (config.REDIS_URL || !config.AUTO_REDIS) return undefined;
+  if (config.REDIS_URL || config.redis.kind !== 'standalone' || !config.AUTO_REDIS) return undefined;
   if (await isPortOpen('127.0.0.1', 6379)) return undefined;
   if (!hasRedisServer()) {
     process.stderr.write(
@@ -39,14 +40,19 @@ async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis 
   return local;
 }
 
+/** Builds the demo models on the first start, and brings them up to date (a no-op when they are) on later ones. */
 function ensureDemoModels(config: Config, logger: Logger): void {
   const demoDir = path.join(REPO, 'models', 'demo');
-  if (!config.modelsPath.includes(demoDir) || fs.existsSync(demoDir)) return;
-  logger.info('building the demo models (first start)');
+  if (!config.modelsPath.includes(demoDir)) return;
+  const firstStart = !fs.existsSync(demoDir);
+  if (firstStart) logger.info('building the demo models (first start)');
   const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'build-demo-models.js'), demoDir], {
     stdio: 'inherit',
   });
-  if (built.status !== 0) throw new Error('building the demo models failed');
+  if (built.status === 0) return;
+  if (firstStart) throw new Error('building the demo models failed');
+  // A read-only install still serves the demos it has; they may lack "demo": true until rebuilt.
+  logger.warn({ dir: demoDir }, 'could not bring the demo models up to date; run `npm run models:build`');
 }
 
 /** Runs the worker process, restarted when it dies; `onSetupFailure` when it cannot start at all (its own output said why). */
@@ -84,18 +90,18 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL, 'main');
   try {
     const redis = await resolveRedis(config, logger);
-    const redisUrl = redis?.url ?? config.redisUrl;
+    const local = redis && { redisUrl: redis.url, redis: { kind: 'standalone' as const, url: redis.url } };
     ensureDemoModels(config, logger);
-    const api = await startApiServer({ ...config, redisUrl }, logger);
+    const api = await startApiServer({ ...config, ...local }, logger);
     const stopAll = async () => {
       await api.close();
       await worker.stop();
       await redis?.stop();
     };
-    const worker = superviseWorker({ ...process.env, REDIS_URL: redisUrl }, logger, (code) => {
+    const worker = superviseWorker({ ...process.env, ...(redis && { REDIS_URL: redis.url }) }, logger, (code) => {
       void stopAll().finally(() => process.exit(code));
     });
-    process.stdout.write(`darkroom is running at ${api.url} (Bull Board: ${api.url}/admin/queues)\n`);
+    process.stdout.write(startBanner(api.url, api.catalog));
     onShutdownSignal(logger, stopAll);
   } catch (err) {
     exitOnStartupError(logger, err);

@@ -1,5 +1,5 @@
 import type { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/redis-connection';
 import { wakeIdleWorkers } from '../src/jobs/bullmq-internals';
 import type { JobPayload } from '../src/jobs/job-contract';
 import type { Logger } from '../src/logger';
@@ -36,7 +36,7 @@ export interface HeldJobs {
   handBack(): Promise<string[]>;
 }
 
-export function createHeldJobs(logger: Logger, redis: Redis): HeldJobs {
+export function createHeldJobs(logger: Logger, redis: RedisClient): HeldJobs {
   const held = new Map<string, HeldJob>();
   const released = new Set<string>();
   const takenAt = new WeakMap<Worker, number>();

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/redis-connection';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { QueueName } from '../src/jobs/job-contract';
 import { listen } from '../src/http/server-listen';
@@ -24,7 +24,7 @@ export interface WorkerMetrics {
   modelLoaded(model: string, seconds: number): void;
   modelUnloaded(model: string): void;
   /** Adds what was measured since the last flush to Redis. */
-  flush(redis: Redis, prefix: string): Promise<void>;
+  flush(redis: RedisClient, prefix: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/redis-connection';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -11,6 +11,7 @@ import { recordRunTime, workUnits } from '../src/jobs/queue-estimates';
 import type { Logger } from '../src/logger';
 import { loadModelCatalog } from '../src/models/model-catalog';
 import { createRedisErrorLog, type RedisErrorLog } from '../src/redis/redis-reconnect';
+import { describeRedis } from '../src/redis/redis-target';
 import { createBlobStore } from '../src/storage/create-blob-store';
 import { createResultCache } from './cache/result-cache';
 import { blobSweeper } from './components/blob-sweeper';
@@ -108,7 +109,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const missing = QUEUE_NAMES.filter((q) => !PROCESSORS[q]);
   if (missing.length) throw new Error(`no processor for queue(s) ${missing.join(', ')}`);
   const catalog = loadModelCatalog(config.modelsPath, [config.modelsDir]);
-  const redisErrors = createRedisErrorLog(logger, config.redisUrl);
+  const redisErrors = createRedisErrorLog(logger, describeRedis(config.redis));
   const store = createBlobStore(config);
   const cache = createResultCache(config.RESULT_CACHE_MB * 1024 * 1024, config.RESULT_CACHE_TTL_SECONDS * 1000);
   checkBudget(catalog.entries, config.WORKER_MODEL_MEMORY_MB);
@@ -165,7 +166,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       hooks,
       workers,
       push.timer,
-      blobSweeper(config, logger, store, lookups),
+      blobSweeper(config, logger, store, lookups, redis),
       beats.beat,
       queueWatchdog(config, logger, redis, workers),
       modelFolders({ config, logger, redis, pool: registry, workers }),
@@ -186,7 +187,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   return { id, close: stop };
 }
 
-function openLookups(config: Config, redis: Redis, redisErrors: RedisErrorLog): JobQueues {
+function openLookups(config: Config, redis: RedisClient, redisErrors: RedisErrorLog): JobQueues {
   const policy = {
     prefix: config.QUEUE_PREFIX,
     attempts: config.JOB_ATTEMPTS,

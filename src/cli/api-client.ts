@@ -24,6 +24,7 @@ export interface ApiClient {
   listModels(): Promise<ModelDescription[]>;
   createGeneration(body: Record<string, unknown>): Promise<JobView>;
   createClassification(form: FormData): Promise<JobView>;
+  createImageToImage(body: Record<string, unknown>): Promise<JobView>;
   getJob(id: string): Promise<JobView>;
   cancelJob(id: string): Promise<JobView>;
   /** A GET whose body is streamed (an image or a zip), not buffered. */
@@ -117,6 +118,13 @@ export function createApiClient({ url, apiKey }: ApiClientOptions): ApiClient {
       }),
     // fetch sets the multipart boundary itself.
     createClassification: (form) => json('/v1/classifications', { method: 'POST', body: form }, null),
+    // The image travels as base64 in JSON; a large one may take longer than a plain request.
+    createImageToImage: (body) =>
+      json(
+        '/v1/image-to-image',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+        null,
+      ),
     getJob: (id) => json(jobPath(id)),
     cancelJob: (id) => json(jobPath(id), { method: 'DELETE' }),
     openStream: async (path) => {

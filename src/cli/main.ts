@@ -8,6 +8,7 @@ import { addClassifyCommand } from './commands/classify-command';
 import { addGenerateCommand } from './commands/generate-command';
 import { addJobCommands } from './commands/job-commands';
 import { addModelsCommand } from './commands/models-command';
+import { addTransformCommand } from './commands/transform-command';
 
 /** The version of the installed package (dist/src/cli/main.js -> package.json). */
 function packageVersion(): string {
@@ -26,7 +27,7 @@ function packageVersion(): string {
  */
 function buildProgram(): Command {
   const program = new Command('darkroom')
-    .description('generate and classify images on a darkroom server')
+    .description('generate, transform and classify images on a darkroom server')
     .version(packageVersion())
     .addOption(new Option('--url <url>', 'server URL').env('DARKROOM_URL').default(DEFAULT_URL))
     .addOption(new Option('--api-key <key>', 'API key, sent as Authorization: Bearer').env('DARKROOM_API_KEY'))
@@ -37,6 +38,7 @@ function buildProgram(): Command {
     .exitOverride();
   addGenerateCommand(program);
   addClassifyCommand(program);
+  addTransformCommand(program);
   addModelsCommand(program);
   addJobCommands(program);
   return program;

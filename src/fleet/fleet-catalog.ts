@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
-import type { JobType } from '../jobs/job-contract';
+import type { RedisClient } from '../redis/redis-connection';
+import { JOB_TYPES, type JobType } from '../jobs/job-contract';
+import { chooseDefaults } from '../models/model-defaults';
 import type { WorkerHeartbeat } from '../jobs/worker-directory';
 import type { CatalogEntry, ModelCatalog } from '../models/model-catalog';
 import { jobTypesOf } from './model-queues';
@@ -31,7 +32,7 @@ const typesOf = (e: CatalogEntry) => jobTypesOf(e.manifest, e.pipeline?.hasVaeEn
 
 export function createFleetCatalog(
   local: ModelCatalog,
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   listWorkers: () => Promise<WorkerHeartbeat[]>,
   onError: (err: Error) => void,
@@ -40,6 +41,9 @@ export function createFleetCatalog(
   let offered = new Map<string, CatalogEntry>();
   let presence = new Map<string, ModelPresence>();
   let live: CatalogEntry[] = [...local.entries];
+  // The API's own DEFAULT_* choices first; for jobs it has no model of, the fleet's (model-defaults.ts).
+  let fleetDefaults = chooseDefaults(live).byJob;
+  const defaultFor = (job: JobType) => local.defaultFor(job) ?? fleetDefaults[job];
 
   const refresh = async () => {
     const [offers, workers] = await Promise.all([readOffers(redis, prefix), listWorkers()]);
@@ -53,6 +57,7 @@ export function createFleetCatalog(
     presence = counts;
     const own = new Set(local.entries.map((e) => e.manifest.name));
     live = [...local.entries, ...offers.filter((e) => !own.has(e.manifest.name) && counts.has(e.manifest.name))];
+    fleetDefaults = chooseDefaults(live).byJob;
   };
   const timer = setInterval(() => void refresh().catch(onError), refreshMs);
   timer.unref();
@@ -62,7 +67,8 @@ export function createFleetCatalog(
       return live;
     },
     get: (name) => local.get(name) ?? offered.get(name),
-    defaultFor: (kind) => live.find((e) => e.manifest.kind === kind),
+    defaultFor,
+    defaultJobsOf: (entry) => JOB_TYPES.filter((job) => defaultFor(job) === entry),
     presence: (name) => presence.get(name) ?? { workers: 0, loaded: 0 },
     offered: () => [...local.entries, ...[...offered.values()].filter((e) => !local.get(e.manifest.name))],
     modelsOf(type) {

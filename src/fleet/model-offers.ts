@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import type { CatalogEntry } from '../models/model-catalog';
 import { modelManifestSchema } from '../models/model-manifest';
 
@@ -14,7 +14,7 @@ const offersKey = (prefix: string) => `${prefix}:fleet:models`;
 type Offer = Pick<CatalogEntry, 'manifest'> & { pipeline?: Omit<NonNullable<CatalogEntry['pipeline']>, 'dir'> };
 
 /** Publishes a worker's models (one HSET); a newer manifest of the same name replaces the older. */
-export async function publishOffers(redis: Redis, prefix: string, entries: CatalogEntry[]): Promise<void> {
+export async function publishOffers(redis: RedisClient, prefix: string, entries: CatalogEntry[]): Promise<void> {
   if (!entries.length) return;
   const fields = entries.flatMap((e) => {
     const offer: Offer = { manifest: e.manifest };
@@ -26,7 +26,7 @@ export async function publishOffers(redis: Redis, prefix: string, entries: Catal
 }
 
 /** Every model ever offered, as catalog entries (unreadable ones left out). */
-export async function readOffers(redis: Redis, prefix: string): Promise<CatalogEntry[]> {
+export async function readOffers(redis: RedisClient, prefix: string): Promise<CatalogEntry[]> {
   const all = await redis.hgetall(offersKey(prefix));
   return Object.values(all).flatMap((text) => {
     try {

@@ -25,5 +25,9 @@ export async function describeFleetModel(
   queues: JobQueues,
 ): Promise<Record<string, unknown>> {
   const presence = isFleet(catalog) ? catalog.presence(entry.manifest.name) : { workers: 0, loaded: 0 };
-  return { ...describeModel(entry), ...presence, queued: await queuedJobs(entry, queues) };
+  return {
+    ...describeModel(entry, catalog.defaultJobsOf(entry)),
+    ...presence,
+    queued: await queuedJobs(entry, queues),
+  };
 }

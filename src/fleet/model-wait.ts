@@ -1,5 +1,5 @@
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { randomUUID } from 'node:crypto';
 import { jobOwner } from '../auth/api-keys';
 import { releaseJob } from '../jobs/job-admission';
@@ -15,9 +15,9 @@ export const MODEL_UNAVAILABLE_CODE = 'model_unavailable';
 const PEEK = 500;
 
 export interface ModelWaitDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** A connection BullMQ may block on (no maxRetriesPerRequest), for the taker's worker. */
-  takerConnection: Redis;
+  takerConnection: RedisClient;
   queues: JobQueues;
   catalog: FleetCatalog;
   /** MODEL_WAIT_SECONDS. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Config } from '../config';
 import type { JobEventHub } from '../jobs/job-event-hub';
 import type { JobQueues } from '../jobs/job-queues';
@@ -9,12 +9,13 @@ import type { ApiKeyStore } from '../auth/api-keys';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { BlobStore } from '../storage/blob-store';
 import type { OpenStreams } from './open-streams';
+import type { ReplicaFence } from '../redis/replica-fence';
 
 /** Everything the HTTP app needs, passed in explicitly. */
 export interface AppDeps {
   config: Config;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   queues: JobQueues;
   store: BlobStore;
   catalog: ModelCatalog;
@@ -25,6 +26,8 @@ export interface AppDeps {
   workers?: WorkerDirectory;
   /** queue_position and eta_seconds of unfinished jobs; createApp makes one when absent. */
   estimates?: QueueEstimator;
+  /** With REDIS_WAIT_REPLICAS: waits for replica copies of new jobs before their 202. */
+  replicas?: ReplicaFence;
   /** Open event streams and waits per client (MAX_OPEN_STREAMS_PER_KEY); createApp makes one when absent. */
   openStreams?: OpenStreams;
 }

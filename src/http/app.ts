@@ -10,6 +10,8 @@ import { eventRoutes } from './routes/event-routes';
 import { infoRoutes } from './routes/info-routes';
 import { openApiRoutes } from './openapi/openapi-routes';
 import { openAiRoutes } from './routes/openai-routes';
+import { COMFY_PATHS, comfyAdapter } from './comfy/comfy-adapter';
+import { A1111_PATH, a1111Routes } from './a1111/a1111-routes';
 import { jobRoutes } from './routes/job-routes';
 import { submitRoutes } from './routes/submit-routes';
 import { webRoutes } from './routes/web-routes';
@@ -20,6 +22,7 @@ import { createQueueEstimator } from '../jobs/queue-estimates';
 import { createWorkerDirectory } from '../jobs/worker-directory';
 import { createApiMetrics } from '../metrics/api-metrics';
 import { createRedisErrorLog } from '../redis/redis-reconnect';
+import { describeRedis } from '../redis/redis-target';
 import { requireApiKey } from './api-key-auth';
 import { clientKeyOf, downloadRateLimit, submissionRateLimit } from './rate-limit';
 import { createOpenStreams } from './open-streams';
@@ -48,8 +51,8 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
       createJobEventHub({
         redis,
         queues,
-        redisUrl: config.redisUrl,
-        redisErrors: createRedisErrorLog(logger, config.redisUrl),
+        target: config.redis,
+        redisErrors: createRedisErrorLog(logger, describeRedis(config.redis)),
       }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
@@ -89,6 +92,14 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   // No body parser here: each route that takes a body reads it (json-body.ts), so an unknown path
   // or a request without a valid key is answered without its body ever being read.
   app.use(openAiRoutes(deps), submitRoutes(deps), jobRoutes(deps), eventRoutes(deps), batchRoutes(deps));
+  // ComfyUI's API at the root, keyed like /v1; its websocket is answered by the server's upgrade handler.
+  const comfy = comfyAdapter(deps);
+  app.use(COMFY_PATHS, requireApiKey(deps.keys), requireRedis(deps), submissionRateLimit(deps));
+  app.use(comfy.router);
+  app.locals.onUpgrade = comfy.onUpgrade;
+  // AUTOMATIC1111's API; its clients send the key as HTTP Basic auth (the password), as for A1111's --api-auth.
+  app.use(A1111_PATH, requireApiKey(deps.keys, { basic: true }), requireRedis(deps), submissionRateLimit(deps));
+  app.use(a1111Routes(deps));
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;

@@ -11,7 +11,7 @@ import { principalOf } from './api-key-auth';
 import { checkImageCount, decodeBase64Image, stageImages } from './image-input';
 import { checkBatchCost } from './job-cost';
 import { resolveClassificationParams, resolveGenerationParams } from './job-params';
-import { admissionPolicy } from './job-submission';
+import { admissionPolicy, awaitReplicas } from './job-submission';
 import type { BatchRequest } from './request-schemas';
 import { resolveWebhook } from './webhook-params';
 
@@ -98,5 +98,6 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
     await Promise.all(children.map((c) => store.removePrefix(jobPrefix(String(c.opts?.jobId))).catch(() => undefined)));
     throw err;
   }
+  await awaitReplicas(deps, req);
   return batchId;
 }

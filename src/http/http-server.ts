@@ -1,6 +1,8 @@
 import type { Express } from 'express';
 import http, { type Server } from 'node:http';
 import type { Socket } from 'node:net';
+
+type UpgradeListener = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
 import type { Config } from '../config';
 import { errorBody } from '../errors';
 
@@ -25,6 +27,9 @@ export function createHttpServer(app: Express, config: Config): Server {
   );
   server.maxConnections = config.MAX_CONNECTIONS;
   server.on('clientError', answerClientError);
+  // Websockets (ComfyUI's /ws): the app says who answers them; without one, an upgrade is refused.
+  const onUpgrade = app.locals.onUpgrade as ((...args: Parameters<UpgradeListener>) => void) | undefined;
+  server.on('upgrade', onUpgrade ?? ((_req, socket) => socket.destroy()));
   return server;
 }
 

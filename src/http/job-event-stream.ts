@@ -23,103 +23,140 @@ function lastEventIdOf(req: Request): string | undefined {
   return given && isStreamId(given.trim()) ? given.trim() : undefined;
 }
 
+/** Where the stream starts: after the client's last event (replaying what it missed), or at a snapshot. */
+interface StartingPoint {
+  cursor: string;
+  replayed?: JobEvent[];
+  snapshot?: JobView;
+}
+
+/** The starting point, or undefined when a reconnecting client has already had the job's final event. */
+async function startingPoint(deps: LiveAppDeps, req: Request, job: DarkroomJob): Promise<StartingPoint | undefined> {
+  const id = String(job.id);
+  const lastId = lastEventIdOf(req);
+  const replayed = lastId ? await deps.events.replay(id, lastId) : undefined;
+  if (lastId && replayed) {
+    if (!replayed.length && FINAL.has((await viewOf(deps, job)).status)) return undefined;
+    return { cursor: lastId, replayed };
+  }
+  const cursor = await deps.events.latestId(id);
+  return { cursor, snapshot: await viewOf(deps, (await deps.queues.getJob(id)) ?? job) };
+}
+
 export async function streamJobEvents(deps: LiveAppDeps, req: Request, res: Response, job: DarkroomJob): Promise<void> {
   const id = String(job.id);
   const early: JobEvent[] = [];
   let deliver: (event: JobEvent) => void = (event) => early.push(event);
   // Subscribed before anything is read, so no event falls between the read and the stream.
   const unsubscribe = await deps.events.subscribe(id, (event) => deliver(event));
-  let cursor: string;
-  let replayed: JobEvent[] | undefined;
-  let snapshot: JobView | undefined;
+  let start: StartingPoint | undefined;
   try {
-    const lastId = lastEventIdOf(req);
-    replayed = lastId ? await deps.events.replay(id, lastId) : undefined;
-    if (lastId && replayed) {
-      cursor = lastId;
-      // Nothing new and the job is over: the client has had its final event. 204 stops an EventSource from reconnecting.
-      if (!replayed.length && FINAL.has((await viewOf(deps, job)).status)) {
-        unsubscribe();
-        res.status(204).end();
-        return;
-      }
-    } else {
-      cursor = await deps.events.latestId(id);
-      snapshot = await viewOf(deps, (await deps.queues.getJob(id)) ?? job);
-    }
+    start = await startingPoint(deps, req, job);
   } catch (err) {
     unsubscribe();
     throw err;
   }
-
-  const session = await createSession(req, res, { keepAlive: deps.config.SSE_HEARTBEAT_SECONDS * 1000, retry: 2000 });
-  let ended = false;
-  let lastStatus: JobView['status'] | undefined;
-  let lastProgress = -1;
-  const end = () => {
-    if (ended) return;
-    ended = true;
+  if (!start) {
+    // Nothing new and the job is over: the client has had its final event. 204 stops an EventSource from reconnecting.
     unsubscribe();
-    deps.events.closing.removeEventListener('abort', end);
-    res.end();
+    res.status(204).end();
+    return;
+  }
+  const session = await createSession(req, res, { keepAlive: deps.config.SSE_HEARTBEAT_SECONDS * 1000, retry: 2000 });
+  const stream = new JobEventSession(deps, job, res, session, start.cursor, unsubscribe);
+  if (start.snapshot && stream.showSnapshot(start.snapshot)) return;
+  for (const event of start.replayed ?? []) stream.enqueue(event);
+  for (const event of early.splice(0)) stream.enqueue(event);
+  deliver = (event) => stream.enqueue(event);
+}
+
+type Session = Awaited<ReturnType<typeof createSession>>;
+
+/** One client's stream of one job's events: status changes, growing progress, then the final job. */
+class JobEventSession {
+  private ended = false;
+  private lastStatus: JobView['status'] | undefined;
+  private lastProgress = -1;
+  /** One event at a time, in stream order, even though finishing reads the job. */
+  private chain = Promise.resolve();
+  private readonly id: string;
+
+  constructor(
+    private readonly deps: LiveAppDeps,
+    private readonly job: DarkroomJob,
+    private readonly res: Response,
+    private readonly session: Session,
+    private cursor: string,
+    private readonly unsubscribe: () => void,
+  ) {
+    this.id = String(job.id);
+    session.once('disconnected', this.end);
+    deps.events.closing.addEventListener('abort', this.end);
+  }
+
+  readonly end = () => {
+    if (this.ended) return;
+    this.ended = true;
+    this.unsubscribe();
+    this.deps.events.closing.removeEventListener('abort', this.end);
+    this.res.end();
   };
-  session.once('disconnected', end);
-  deps.events.closing.addEventListener('abort', end);
-  const push = (data: unknown, name: string, eventId: string) => {
-    if (!ended && session.isConnected) session.push(data, name, eventId);
-  };
-  const pushStatus = (status: JobView['status'], eventId: string) => {
-    if (status === lastStatus) return;
-    lastStatus = status;
-    lastProgress = -1;
-    push({ status }, 'status', eventId);
-  };
-  const finish = async (eventId: string) => {
-    const view = await viewOf(deps, (await deps.queues.getJob(id)) ?? job);
-    pushStatus(view.status, eventId);
-    push(view, 'job', eventId);
-    end();
-  };
-  const handle = async (event: JobEvent) => {
-    if (ended || compareStreamIds(event.id, cursor) <= 0) return;
-    cursor = event.id;
+
+  /** Shows the job as it is now; true when it is already over (the stream has ended). */
+  showSnapshot(snapshot: JobView): boolean {
+    this.pushStatus(snapshot.status, this.cursor);
+    if (snapshot.status === 'running' && snapshot.progress > 0) {
+      this.lastProgress = snapshot.progress;
+      this.push({ value: snapshot.progress, step: snapshot.step, steps: snapshot.steps }, 'progress', this.cursor);
+    }
+    if (!FINAL.has(snapshot.status)) return false;
+    this.push(snapshot, 'job', this.cursor);
+    this.end();
+    return true;
+  }
+
+  enqueue(event: JobEvent) {
+    this.chain = this.chain
+      .then(() => this.handle(event))
+      .catch((err) => {
+        this.deps.logger.warn({ jobId: this.id, err: (err as Error).message }, 'job event stream failed');
+        this.end();
+      });
+  }
+
+  private push(data: unknown, name: string, eventId: string) {
+    if (!this.ended && this.session.isConnected) this.session.push(data, name, eventId);
+  }
+
+  private pushStatus(status: JobView['status'], eventId: string) {
+    if (status === this.lastStatus) return;
+    this.lastStatus = status;
+    this.lastProgress = -1;
+    this.push({ status }, 'status', eventId);
+  }
+
+  private async finish(eventId: string) {
+    const view = await viewOf(this.deps, (await this.deps.queues.getJob(this.id)) ?? this.job);
+    this.pushStatus(view.status, eventId);
+    this.push(view, 'job', eventId);
+    this.end();
+  }
+
+  private async handle(event: JobEvent) {
+    if (this.ended || compareStreamIds(event.id, this.cursor) <= 0) return;
+    this.cursor = event.id;
     switch (event.kind) {
       case 'status':
-        return pushStatus(event.status, event.id);
+        return this.pushStatus(event.status, event.id);
       case 'progress':
         // Within an attempt progress only grows; a snapshot may already have shown this value.
-        if (event.progress.value <= lastProgress) return;
-        lastProgress = event.progress.value;
-        return push(event.progress, 'progress', event.id);
+        if (event.progress.value <= this.lastProgress) return;
+        this.lastProgress = event.progress.value;
+        return this.push(event.progress, 'progress', event.id);
       case 'finished':
-        return finish(event.id);
+        return this.finish(event.id);
       case 'removed':
-        return end();
-    }
-  };
-
-  // One event at a time, in stream order, even though finishing reads the job.
-  let chain = Promise.resolve();
-  const enqueue = (event: JobEvent) => {
-    chain = chain
-      .then(() => handle(event))
-      .catch((err) => {
-        deps.logger.warn({ jobId: id, err: (err as Error).message }, 'job event stream failed');
-        end();
-      });
-  };
-  if (snapshot) {
-    pushStatus(snapshot.status, cursor);
-    if (snapshot.status === 'running' && snapshot.progress > 0) {
-      lastProgress = snapshot.progress;
-      push({ value: snapshot.progress, step: snapshot.step, steps: snapshot.steps }, 'progress', cursor);
-    }
-    if (FINAL.has(snapshot.status)) {
-      push(snapshot, 'job', cursor);
-      return end();
+        return this.end();
     }
   }
-  for (const event of replayed ?? []) enqueue(event);
-  for (const event of early.splice(0)) enqueue(event);
-  deliver = enqueue;
 }

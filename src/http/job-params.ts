@@ -11,7 +11,7 @@ import type { GenerationRequest, ImageToImageRequest } from './request-schemas';
  * model and hands the request to its kind.
  */
 
-/** Finds the named (or first suitable) model and checks it serves this type of job. */
+/** Finds the named model (or the default for this type of job, model-defaults.ts) and checks it serves the job. */
 export function resolveModel(
   catalog: ModelCatalog,
   name: string | undefined,
@@ -19,7 +19,7 @@ export function resolveModel(
   path: Field,
 ): CatalogEntry {
   const kinds = kindsServing(type);
-  const entry = name ? catalog.get(name) : kinds.map((k) => catalog.defaultFor(k)).find(Boolean);
+  const entry = name ? catalog.get(name) : catalog.defaultFor(type);
   const wanted = kinds.join(' or ');
   if (!entry) {
     const known = catalog.entries.filter((e) => kinds.includes(e.manifest.kind)).map((e) => e.manifest.name);

@@ -3,6 +3,7 @@ import { admitJobs, trackJobs, type AdmissionPolicy } from '../jobs/job-admissio
 import type { JobPayload, JobType } from '../jobs/job-contract';
 import type { AppDeps } from './app-deps';
 import { principalOf } from './api-key-auth';
+import { jobPrefix } from '../storage/blob-store';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -25,5 +26,36 @@ export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: 
   const priority = await admitJobs(deps.redis, deps.queues, admissionPolicy(deps), owner, queue.name, 1);
   await queue.add(data.type, { ...data, owner, request_id: String(req.id) }, { jobId: id, priority });
   await trackJobs(deps.redis, deps.config.QUEUE_PREFIX, owner, [id]);
+  await awaitReplicas(deps, req);
   return id;
+}
+
+/** Runs `submit` for a job whose inputs it stages; if anything fails, the staged files go too. */
+export async function withStagedInputs(
+  deps: AppDeps,
+  id: string,
+  submit: (id: string) => Promise<string>,
+): Promise<string> {
+  try {
+    return await submit(id);
+  } catch (err) {
+    await deps.store.removePrefix(jobPrefix(id)).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * With REDIS_WAIT_REPLICAS, holds the 202 until that many replicas have the job just created, or
+ * REDIS_WAIT_TIMEOUT_MS passes: a failover right after the answer then promotes a replica that has
+ * the job. The job is accepted either way; fewer copies than asked for is logged (README, Guarantees).
+ */
+export async function awaitReplicas(deps: AppDeps, req: Request): Promise<void> {
+  if (!deps.replicas) return;
+  const wanted = deps.config.REDIS_WAIT_REPLICAS;
+  const copies = await deps.replicas.wait();
+  if (copies < wanted)
+    req.log?.warn(
+      { copies, wanted, timeout_ms: deps.config.REDIS_WAIT_TIMEOUT_MS },
+      'job accepted with fewer replica copies than REDIS_WAIT_REPLICAS',
+    );
 }

@@ -13,8 +13,8 @@ export const openAiImageRequestSchema = z
   .strictObject({
     model: generation.model.meta({
       description:
-        'A darkroom generator or diffusion model (see GET /v1/models). An OpenAI model name (`dall-e-2`, `gpt-image-1`, …) or none means the default generation model.',
-      example: 'demo-cppn',
+        'A darkroom generator or diffusion model (see GET /v1/models). An OpenAI model name (`dall-e-2`, `gpt-image-1`, …) or none means the default generation model (`default_for` in GET /v1/models; DEFAULT_GENERATION_MODEL).',
+      example: 'demo-diffusion',
     }),
     prompt: z.string().min(1, 'a prompt is required'),
     n: generation.n,

@@ -3,6 +3,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { ANONYMOUS } from '../auth/api-keys';
 import { AppError } from '../errors';
+import { sendRawCommand } from '../redis/raw-command';
 import type { AppDeps } from './app-deps';
 import { principalOf } from './api-key-auth';
 
@@ -73,7 +74,8 @@ function createLimiter(deps: AppDeps, spec: MinuteLimit): RequestHandler {
     keyGenerator: clientKeyOf,
     store: new RedisStore({
       prefix: `${config.QUEUE_PREFIX}:ratelimit:${spec.name}`,
-      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+      sendCommand: (command: string, ...args: string[]) =>
+        sendRawCommand(redis, command, ...args) as Promise<RedisReply>,
     }),
     handler: (_req, _res, next, options) => {
       const retryAfter = Math.ceil(options.windowMs / 1000);

@@ -13,7 +13,11 @@ const IMAGES_CEILING = 1024;
 /** The most MAX_BATCH_REQUESTS may be set to. */
 const BATCH_CEILING = 10_000;
 
-const modelName = z.string().min(1).max(64);
+const modelName = z
+  .string()
+  .min(1)
+  .max(64)
+  .meta({ description: 'A model of GET /v1/models; none means the default for this job type (`default_for` there).' });
 
 /** Where to POST the job's events; the URL must reach a public address (checked again before each delivery). */
 export const webhookRequestSchema = z

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobViewSchema, type JobStatus } from '../jobs/job-view';
+import { JOB_TYPES } from '../jobs/job-contract';
 import type { ModelKind } from '../models/model-manifest';
 
 /**
@@ -61,8 +62,19 @@ export const modelSchema = z
     name: z.string(),
     kind: z.enum(MODEL_KINDS),
     description: z.string().optional(),
+    demo: z.boolean().meta({
+      description:
+        "One of darkroom's own demo models (built by scripts/build-demo-models): it shows the pipeline works, not what a real model makes.",
+    }),
+    default: z.boolean().meta({
+      description: 'Whether a request that names no model runs on this one, for one job type or more (`default_for`).',
+    }),
+    default_for: z.array(z.enum(JOB_TYPES)).meta({
+      description:
+        'The job types this model is the default of: DEFAULT_GENERATION_MODEL, DEFAULT_CLASSIFICATION_MODEL, DEFAULT_IMAGE_TO_IMAGE_MODEL, or when unset a real model before a demo.',
+    }),
     max_batch_size: z.number().int(),
-    job_type: z.enum(['generation', 'classification', 'image_to_image']),
+    job_type: z.enum(JOB_TYPES),
     image_to_image: z
       .boolean()
       .optional()

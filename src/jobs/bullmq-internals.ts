@@ -1,5 +1,6 @@
 import type { QueueBase, Worker } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 
 /**
  * Everything darkroom assumes about BullMQ's private Redis layout, in one place: which list or
@@ -13,7 +14,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 export type QueueKeysOf = Pick<QueueBase, 'keys' | 'toKey'>;
 
 /** Jobs waiting to be taken: plain ones sit in the `wait` list, prioritized ones (every API job) in the `prioritized` sorted set. */
-export async function waitingCount(redis: Redis, queue: QueueKeysOf): Promise<number> {
+export async function waitingCount(redis: RedisClient, queue: QueueKeysOf): Promise<number> {
   const [plain, prioritized] = await Promise.all([redis.llen(queue.keys.wait), redis.zcard(queue.keys.prioritized)]);
   return plain + prioritized;
 }
@@ -25,7 +26,7 @@ export async function waitingCount(redis: Redis, queue: QueueKeysOf): Promise<nu
  * ahead, not with the queue) or ZRANK (O(log n)), in one round trip.
  */
 export async function placeInLine(
-  redis: Redis,
+  redis: RedisClient,
   queue: QueueKeysOf,
   jobId: string,
   state: 'waiting' | 'prioritized',
@@ -56,7 +57,7 @@ export function readJobFields(tx: ChainableCommander, queue: QueueKeysOf, jobId:
  * prioritized job moved back to waiting without a marker (they would see it only after their block
  * timeout, 5 s). Adds one as BullMQ's own scripts do.
  */
-export async function wakeIdleWorkers(redis: Redis, queue: QueueKeysOf): Promise<void> {
+export async function wakeIdleWorkers(redis: RedisClient, queue: QueueKeysOf): Promise<void> {
   await redis.zadd(queue.keys.marker, 0, '0');
 }
 
@@ -90,20 +91,20 @@ const fieldsOf = (flat: string[]): Record<string, string> => {
 };
 
 /** The id of the newest entry of the queue's event stream; `0-0` when it is empty. */
-export async function newestEventId(redis: Redis, queue: QueueKeysOf): Promise<string> {
+export async function newestEventId(redis: RedisClient, queue: QueueKeysOf): Promise<string> {
   const [newest] = await redis.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
   return newest ? newest[0] : '0-0';
 }
 
 /** The id of the oldest entry still in the stream (BullMQ trims it to about 10,000); undefined when empty. */
-export async function oldestEventId(redis: Redis, queue: QueueKeysOf): Promise<string | undefined> {
+export async function oldestEventId(redis: RedisClient, queue: QueueKeysOf): Promise<string | undefined> {
   const [oldest] = await redis.xrange(queue.keys.events, '-', '+', 'COUNT', 1);
   return oldest?.[0];
 }
 
 /** Up to `count` entries of the event stream from `startId` (inclusive), oldest first. */
 export async function readEvents(
-  redis: Redis,
+  redis: RedisClient,
   queue: QueueKeysOf,
   startId: string,
   count: number,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { AppError } from '../errors';
 import type { JobQueues } from './job-queues';
 
@@ -26,7 +26,7 @@ export interface AdmissionPolicy {
  * hammering a full quota must not turn each refused request into thousands of lookups.
  */
 const PRUNE_INTERVAL_S = 5;
-async function prune(redis: Redis, queues: JobQueues, key: string): Promise<number> {
+async function prune(redis: RedisClient, queues: JobQueues, key: string): Promise<number> {
   if (!(await redis.set(`${key}:pruned`, '1', 'EX', PRUNE_INTERVAL_S, 'NX'))) return redis.scard(key);
   const ids = await redis.smembers(key);
   const ended = (
@@ -44,7 +44,7 @@ async function prune(redis: Redis, queues: JobQueues, key: string): Promise<numb
 
 /** Checks quotas for `count` new jobs of `owner` in `queue`; returns the priority they get. */
 export async function admitJobs(
-  redis: Redis,
+  redis: RedisClient,
   queues: JobQueues,
   policy: AdmissionPolicy,
   owner: string,
@@ -74,11 +74,11 @@ export async function admitJobs(
 }
 
 /** Records jobs as in flight for their owner. */
-export async function trackJobs(redis: Redis, prefix: string, owner: string, ids: string[]): Promise<void> {
+export async function trackJobs(redis: RedisClient, prefix: string, owner: string, ids: string[]): Promise<void> {
   if (ids.length) await redis.sadd(inFlightKey(prefix, owner), ...ids);
 }
 
 /** Called by workers when a job has ended for good. */
-export async function releaseJob(redis: Redis, prefix: string, owner: string, id: string): Promise<void> {
+export async function releaseJob(redis: RedisClient, prefix: string, owner: string, id: string): Promise<void> {
   await redis.srem(inFlightKey(prefix, owner), id);
 }

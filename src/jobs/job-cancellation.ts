@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 
 /**
  * Cancel requests reach every worker process: a Redis key marks the job (so a worker that takes a
@@ -9,17 +9,17 @@ export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
 const cancelKey = (prefix: string, id: string) => `${prefix}:cancel:${id}`;
 
 /** Marks a job canceled and notifies all workers. */
-export async function requestCancel(redis: Redis, prefix: string, id: string, ttlSeconds: number): Promise<void> {
+export async function requestCancel(redis: RedisClient, prefix: string, id: string, ttlSeconds: number): Promise<void> {
   await redis.multi().set(cancelKey(prefix, id), '1', 'EX', ttlSeconds).publish(cancelChannel(prefix), id).exec();
 }
 
-export async function isCancelRequested(redis: Redis, prefix: string, id: string): Promise<boolean> {
+export async function isCancelRequested(redis: RedisClient, prefix: string, id: string): Promise<boolean> {
   return (await redis.exists(cancelKey(prefix, id))) === 1;
 }
 
 /** Calls `onCancel(jobId)` for every cancel request; returns a function that unsubscribes. */
 export async function subscribeToCancels(
-  subscriber: Redis,
+  subscriber: RedisClient,
   prefix: string,
   onCancel: (id: string) => void,
 ): Promise<() => Promise<void>> {

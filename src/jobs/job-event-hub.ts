@@ -1,7 +1,8 @@
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { setMaxListeners, type EventEmitter } from 'node:events';
 import { createRedis } from '../redis/redis-connection';
+import type { RedisTarget } from '../redis/redis-target';
 import { newestEventId, oldestEventId, readEvents } from './bullmq-internals';
 import type { RedisErrorLog } from '../redis/redis-reconnect';
 import { compareStreamIds, JOB_EVENT_NAMES, nextStreamId, toJobEvent, type JobEvent } from './job-event';
@@ -25,9 +26,10 @@ export interface JobEventHub {
 }
 
 export interface JobEventHubDeps {
-  redis: Redis;
+  redis: RedisClient;
   queues: JobQueues;
-  redisUrl: string;
+  /** Where the readers connect. */
+  target: RedisTarget;
   /** Hears the readers' errors: their connections are BullMQ's copies of the template, not watched ones. */
   redisErrors: RedisErrorLog;
 }
@@ -36,9 +38,9 @@ export interface JobEventHubDeps {
 const PAGE = 500;
 const MAX_REPLAY_ENTRIES = 20_000;
 
-export function createJobEventHub({ redis, queues, redisUrl, redisErrors }: JobEventHubDeps): JobEventHub {
+export function createJobEventHub({ redis, queues, target, redisErrors }: JobEventHubDeps): JobEventHub {
   // BullMQ duplicates this for each reader; it never connects itself.
-  const template = createRedis(redisUrl, 'subscriber', { lazyConnect: true });
+  const template = createRedis(target, 'subscriber', { lazyConnect: true });
   const readers = new Map<string, Promise<QueueEvents>>();
   const listeners = new Map<string, Set<(event: JobEvent) => void>>();
   const closing = new AbortController();

@@ -1,5 +1,5 @@
 import { FlowProducer, Queue, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { modelQueueName } from '../fleet/model-queues';
 import { JOB_TYPES, QUEUE_NAMES, queueOfJobId, type JobPayload, type JobType, type QueueName } from './job-contract';
 
@@ -48,7 +48,7 @@ export interface JobQueues {
  * stack. `modelsOf` names the models a job of a type may be queued for (the fleet's catalog).
  */
 export function createJobQueues(
-  connection: Redis,
+  connection: RedisClient,
   policy: JobPolicy,
   onError?: (err: Error, queue: string) => void,
   modelsOf: (type: JobType) => string[] = () => [],

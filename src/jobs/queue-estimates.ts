@@ -1,5 +1,5 @@
 import type { JobState } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { parseModelQueue } from '../fleet/model-queues';
 import { placeInLine, readJobFields, readRunningIds } from './bullmq-internals';
 import { jobProgressSchema, type JobPayload, type QueueName } from './job-contract';
@@ -35,7 +35,7 @@ export const workUnits = (data: JobPayload): number => jobTypeOf(data).workUnits
 
 /** Folds one successful run into the averages (called by the worker that ran it). */
 export async function recordRunTime(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   queue: QueueName,
   model: string,
@@ -111,7 +111,7 @@ const MAX_ACTIVE = 1000;
 
 /** Reads a queue's snapshot: 2 round trips, the second reading the running jobs' progress (O(jobs running)). */
 export async function readQueueSnapshot(
-  redis: Redis,
+  redis: RedisClient,
   queues: JobQueues,
   queueName: string,
   slots: number,
@@ -172,7 +172,7 @@ export interface QueueEstimator {
 
 /** A job's place in line costs one round trip (see placeInLine); snapshots are shared for `maxAgeMs`. */
 export function createQueueEstimator(
-  redis: Redis,
+  redis: RedisClient,
   queues: JobQueues,
   workers: WorkerDirectory,
   maxAgeMs = 1000,

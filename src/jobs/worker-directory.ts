@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 
 /**
  * Which worker processes are alive: each writes a heartbeat key that expires (`<prefix>:workers:<id>`)
@@ -24,7 +24,7 @@ export interface WorkerHeartbeat {
 
 /** Writes a worker's heartbeat (expiring after `ttlSeconds`) and keeps it in the index. */
 export async function writeHeartbeat(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   id: string,
   info: WorkerHeartbeat & Record<string, unknown>,
@@ -38,7 +38,7 @@ export async function writeHeartbeat(
 }
 
 /** Removes a stopping worker's heartbeat. */
-export async function removeHeartbeat(redis: Redis, prefix: string, id: string): Promise<void> {
+export async function removeHeartbeat(redis: RedisClient, prefix: string, id: string): Promise<void> {
   await redis.multi().del(heartbeatKey(prefix, id)).srem(indexKey(prefix), id).exec();
 }
 
@@ -55,7 +55,7 @@ export interface WorkerDirectory {
   slots(queue: string): Promise<number>;
 }
 
-export function createWorkerDirectory(redis: Redis, prefix: string, maxAgeMs = 2000): WorkerDirectory {
+export function createWorkerDirectory(redis: RedisClient, prefix: string, maxAgeMs = 2000): WorkerDirectory {
   let cached: { at: number; workers: Promise<WorkerHeartbeat[]> } | undefined;
 
   const read = async (): Promise<WorkerHeartbeat[]> => {

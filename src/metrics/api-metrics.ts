@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { AggregatorRegistry, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { parseModelQueue } from '../fleet/model-queues';
 import { QUEUE_NAMES } from '../jobs/job-contract';
@@ -35,7 +35,7 @@ export function createApiMetrics({
   prefix,
   logger,
 }: {
-  redis: Redis;
+  redis: RedisClient;
   queues: JobQueues;
   workers: WorkerDirectory;
   prefix: string;

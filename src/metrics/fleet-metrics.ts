@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 
 /**
  * Metrics the workers produce and one scrape of the API shows for the whole fleet. Workers add
@@ -98,7 +98,7 @@ export class FleetDeltas {
   }
 
   /** Adds everything pending to Redis in one transaction; on failure it stays pending for the next try. */
-  async push(redis: Redis, prefix: string): Promise<void> {
+  async push(redis: RedisClient, prefix: string): Promise<void> {
     if (!this.pending.size) return;
     const batch = new Map(this.pending);
     this.pending.clear();
@@ -134,7 +134,7 @@ export interface MetricJson {
 }
 
 /** The fleet's metrics, read from Redis. */
-export async function readFleetMetrics(redis: Redis, prefix: string): Promise<MetricJson[]> {
+export async function readFleetMetrics(redis: RedisClient, prefix: string): Promise<MetricJson[]> {
   const metrics: FleetMetric[] = Object.values(FLEET_METRICS);
   const tx = redis.multi();
   for (const metric of metrics) tx.hgetall(hashKey(prefix, metric));

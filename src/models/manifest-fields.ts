@@ -49,6 +49,11 @@ export type ImagePreprocess = z.infer<typeof imagePreprocessSchema>;
 export const baseManifestFields = {
   name: modelNameSchema,
   description: z.string().default(''),
+  /**
+   * One of darkroom's own demo models (scripts/build-demo-models writes it): listed as a demo, and
+   * never the default for a kind of job while a real model can do that job.
+   */
+  demo: z.boolean().optional(),
   batching: batchingSchema,
   /** Memory the loaded model takes (RAM on CPU, device memory with CUDA); estimated from its files when absent. */
   memory_mb: z.number().positive().optional(),

@@ -1,17 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { KindEntry } from './kinds/model-kind';
+import { ConfigError } from '../config';
+import { JOB_TYPES, type JobType } from '../jobs/job-contract';
+import type { CatalogEntry } from './catalog-entry';
+import { chooseDefaults, isDemo, type DefaultModelSettings } from './model-defaults';
 import { kindOf } from './model-kinds';
-import { MANIFEST_FILE, modelManifestSchema, PIPELINE_INDEX_FILE, type ModelManifest } from './model-manifest';
+import { MANIFEST_FILE, modelManifestSchema, PIPELINE_INDEX_FILE } from './model-manifest';
 
-/** A model found on disk: its validated manifest and the folder its relative paths start from. */
-export type CatalogEntry = KindEntry<ModelManifest>;
+export type { CatalogEntry } from './catalog-entry';
 
 export interface ModelCatalog {
   entries: CatalogEntry[];
   get(name: string): CatalogEntry | undefined;
-  /** The model used when a request names none. */
-  defaultFor(kind: ModelManifest['kind']): CatalogEntry | undefined;
+  /** The model used when a request for `job` names none (model-defaults.ts decides). */
+  defaultFor(job: JobType): CatalogEntry | undefined;
+  /** The jobs `entry` is the default model of. */
+  defaultJobsOf(entry: CatalogEntry): JobType[];
 }
 
 export class ModelCatalogError extends Error {
@@ -50,9 +54,14 @@ function readManifestJson(dir: string): unknown {
 
 /**
  * Scans `roots` for model manifests; every problem is reported at once. A root in `mayBeMissing`
- * (MODELS_DIR, which exists only once a model was pulled) is skipped when absent.
+ * (MODELS_DIR, which exists only once a model was pulled) is skipped when absent. A DEFAULT_*
+ * setting that names no suitable model is a ConfigError.
  */
-export function loadModelCatalog(roots: string[], mayBeMissing: string[] = []): ModelCatalog {
+export function loadModelCatalog(
+  roots: string[],
+  mayBeMissing: string[] = [],
+  defaults: DefaultModelSettings = {},
+): ModelCatalog {
   const problems: string[] = [];
   const entries: CatalogEntry[] = [];
   for (const root of roots) {
@@ -80,23 +89,27 @@ export function loadModelCatalog(roots: string[], mayBeMissing: string[] = []): 
     }
   }
   if (problems.length) throw new ModelCatalogError(problems);
+  const chosen = chooseDefaults(entries, defaults);
+  if (chosen.problems.length) throw new ConfigError(chosen.problems);
   const byName = new Map(entries.map((e) => [e.manifest.name, e]));
-  // The first model of each kind, in folder order.
-  const firstOfKind = new Map([...entries].reverse().map((e) => [e.manifest.kind, e]));
   return {
     entries,
     get: (name) => byName.get(name),
-    defaultFor: (kind) => firstOfKind.get(kind),
+    defaultFor: (job) => chosen.byJob[job],
+    defaultJobsOf: (entry) => JOB_TYPES.filter((job) => chosen.byJob[job] === entry),
   };
 }
 
-/** The public description of a model and the request parameters it accepts. */
-export function describeModel(entry: CatalogEntry): Record<string, unknown> {
+/** The public description of a model, whether it is a demo and a default, and the request parameters it accepts. */
+export function describeModel(entry: CatalogEntry, defaultFor: JobType[] = []): Record<string, unknown> {
   const { manifest } = entry;
   return {
     name: manifest.name,
     kind: manifest.kind,
     description: manifest.description,
+    demo: isDemo(entry),
+    default: defaultFor.length > 0,
+    default_for: defaultFor,
     max_batch_size: manifest.batching.max_batch_size,
     ...kindOf(manifest).describe(entry),
   };

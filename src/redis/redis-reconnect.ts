@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target';
 import { maskUrlCredentials } from '../log-redaction';
 import type { Logger } from '../logger';
 import { isRedisUnreachable } from './redis-errors';
@@ -23,7 +23,7 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
 
 export interface RedisErrorLog {
   /** Follows one of our connections: its failures and reconnects feed the outage lines. Returns it. */
-  watch(redis: Redis): Redis;
+  watch(redis: RedisClient): RedisClient;
   /**
    * An 'error' event of a BullMQ Queue, Worker or QueueEvents (they relay errors of connections
    * they open themselves): "unreachable" joins the outage lines, anything else is logged, repeats

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { uuidv7, webhookEventSchema } from '../jobs/job-contract';
@@ -42,7 +42,7 @@ export const newDeliveryId = () => `whd_${uuidv7()}`;
 
 /** The producer side of the webhooks queue. */
 export function createWebhookQueue(
-  connection: Redis,
+  connection: RedisClient,
   config: DeliveryConfig & Pick<Config, 'QUEUE_PREFIX'>,
 ): Queue<WebhookDelivery> {
   return new Queue<WebhookDelivery>(WEBHOOK_QUEUE, {

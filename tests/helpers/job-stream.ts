@@ -7,6 +7,8 @@ import { requestJson } from './api-client';
 export interface Accepted {
   id: string;
   kind: 'generation' | 'classification';
+  /** When the request was sent, and when its 202 came. */
+  sentAt: number;
   acceptedAt: number;
 }
 
@@ -14,6 +16,8 @@ export interface Accepted {
 export interface Refused {
   status: number;
   code?: string;
+  /** The Retry-After header, when the answer had one. */
+  retryAfter?: string;
   ms: number;
   at: number;
 }
@@ -80,9 +84,16 @@ export function startJobStream(
     }).then(
       (res) => {
         if (res.status === 202) {
-          accepted.push({ id: res.body.id, kind, acceptedAt: Date.now() });
+          accepted.push({ id: res.body.id, kind, sentAt: started, acceptedAt: Date.now() });
           wake();
-        } else refused.push({ status: res.status, code: res.body?.error?.code, ms: Date.now() - started, at: started });
+        } else
+          refused.push({
+            status: res.status,
+            code: res.body?.error?.code,
+            retryAfter: res.headers.get('retry-after') ?? undefined,
+            ms: Date.now() - started,
+            at: started,
+          });
       },
       () => void refused.push({ status: 0, ms: Date.now() - started, at: started }),
     );

@@ -131,14 +131,34 @@ async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
   }
 }
 
+/**
+ * The stack's own MODELS_PATH mixes the demos with real fixture models, where darkroom would prefer
+ * the real ones as defaults; the tests that name no model were written against the demos, so they
+ * are pinned. A test of the defaults sets MODELS_PATH (and DEFAULT_*) itself.
+ */
+const PINNED_DEFAULTS = { DEFAULT_GENERATION_MODEL: 'demo-diffusion', DEFAULT_CLASSIFICATION_MODEL: 'demo-colors' };
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   requireBuilt();
   const redis = await startTestRedis(opts.redis);
+  return { redis, ...(await startStackOn({ env: { REDIS_URL: redis.url }, stop: () => redis.stop() }, opts)) };
+}
+
+/** Any Redis the processes reach through environment variables (a Sentinel group, a Cluster...), stopped with the stack. */
+export interface RedisDeployment {
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+/** The API and workers of startStack on a Redis started elsewhere; `opts.redis` does not apply. */
+export async function startStackOn(redis: RedisDeployment, opts: StackOptions = {}): Promise<Omit<Stack, 'redis'>> {
+  requireBuilt();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkroom-data-'));
   const env: NodeJS.ProcessEnv = {
-    REDIS_URL: redis.url,
+    ...redis.env,
     DATA_DIR: dataDir,
     MODELS_PATH: [DEMO_MODELS, FIXTURE_MODELS].join(','),
+    ...(opts.env?.MODELS_PATH === undefined ? PINNED_DEFAULTS : {}),
     ADMIN_PASSWORD,
     PORT: '0',
     LOG_LEVEL: 'info',
@@ -167,7 +187,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     throw err;
   }
   return {
-    redis,
     url: String(listening.url),
     dataDir,
     env,

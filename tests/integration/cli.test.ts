@@ -77,9 +77,12 @@ describe('darkroom CLI', () => {
   it('lists the models in a table, and as JSON with --json', async () => {
     const table = await cli('models');
     expect(table).toMatchObject({ code: 0, stderr: '' });
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+DESCRIPTION$/);
-    expect(table.stdout).toMatch(/^demo-cppn\s+generator\s+\S/m);
-    expect(table.stdout).toMatch(/^mobilenetv2-12-int8\s+classifier\s+\S/m);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+DEFAULT FOR\s+DEMO\s+DESCRIPTION$/);
+    // The defaults and the demos as GET /v1/models marks them (the stack pins the demos as defaults).
+    expect(table.stdout).toMatch(/^demo-diffusion\s+diffusion\s+generation, image_to_image\s+demo\s+\S/m);
+    expect(table.stdout).toMatch(/^demo-colors\s+classifier\s+classification\s+demo\s+\S/m);
+    expect(table.stdout).toMatch(/^demo-cppn\s+generator\s+-\s+demo\s+\S/m);
+    expect(table.stdout).toMatch(/^mobilenetv2-12-int8\s+classifier\s+-\s+-\s+\S/m);
 
     const json = await runCli(['models', '--json'], { DARKROOM_URL: stack.url });
     expect(json.code).toBe(0);
@@ -109,6 +112,23 @@ describe('darkroom CLI', () => {
     expect(job.status).toBe('succeeded');
     expect(saved).toEqual([0, 1].map((i) => path.join(dir, `${job.id}-00${i}.webp`)));
     for (const file of saved) expect(fs.readFileSync(file).toString('latin1', 8, 12)).toBe('WEBP');
+  });
+
+  it("transform: without -m the image goes to the server's default image-to-image model", async () => {
+    const dir = path.join(tmp, 'transformed');
+    const photo = requireShared('images/macaw.jpg');
+    const args = ['--json', 'transform', photo, 'a parrot at dusk', '--strength', '0.5', '--steps', '4'];
+    const run = await cli(...args, '--width', '64', '--height', '64', '--seed', '2', '-o', dir);
+    expect(run.code).toBe(0);
+    const { job, saved } = JSON.parse(run.stdout);
+    expect(job).toMatchObject({ type: 'image_to_image', status: 'succeeded', model: 'demo-diffusion' });
+    expect(job.params).toMatchObject({ prompt: 'a parrot at dusk', strength: 0.5, steps: 4, seed: 2 });
+    expect(saved).toEqual([path.join(dir, `${job.id}-000.png`)]);
+    expect(fs.readFileSync(saved[0]).subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    // A flag out of range is refused before anything is sent, naming the flag.
+    const bad = await cli('transform', photo, '--strength', '2');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--strength');
   });
 
   it('--no-wait prints the queued job, and status shows it', async () => {

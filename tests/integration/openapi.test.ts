@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../../src/config';
 import { createApp } from '../../src/http/app';
 import { listRoutes, toOpenApiPath } from '../../src/http/openapi/route-list';
+import { COMFY_PATHS } from '../../src/http/comfy/comfy-adapter';
 import { createJobQueues } from '../../src/jobs/job-queues';
 import { createLogger } from '../../src/logger';
 import { loadModelCatalog } from '../../src/models/model-catalog';
@@ -23,6 +24,8 @@ import { startStack, type Stack } from '../helpers/stack';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 /** Outside /v1, these routes are part of the API; the web page, its assets and Bull Board are not. */
 const DOCUMENTED_OUTSIDE_V1 = ['/healthz', '/readyz', '/openapi.json', '/docs'];
+/** ComfyUI's and AUTOMATIC1111's APIs live at the paths their clients expect. */
+const COMPAT = (p: string) => p.startsWith('/sdapi/v1/') || COMFY_PATHS.some((c) => p === c || p.startsWith(`${c}/`));
 const FINAL = ['succeeded', 'failed', 'canceled'];
 
 let stack: Stack;
@@ -144,7 +147,7 @@ describe('the document', () => {
         ]),
       );
       const served = routes
-        .filter((r) => r.path.startsWith('/v1/') || DOCUMENTED_OUTSIDE_V1.includes(r.path))
+        .filter((r) => r.path.startsWith('/v1/') || DOCUMENTED_OUTSIDE_V1.includes(r.path) || COMPAT(r.path))
         .map((r) => `${r.method.toUpperCase()} ${toOpenApiPath(r.path)}`);
       const documented = Object.entries<any>(spec.paths).flatMap(([p, item]) =>
         Object.keys(item)

@@ -116,6 +116,30 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
   }
 }
 
+test("each tab starts on the server's default model for its job, as GET /v1/models marks it; demos say so", async () => {
+  const { models } = (await (await fetch(`${stack.url}/v1/models`)).json()) as {
+    models: { name: string; demo: boolean; default_for: string[] }[];
+  };
+  const defaultOf = (job: string) => models.find((m) => m.default_for.includes(job))?.name;
+  // No DEFAULT_* here: the real models beat the demos that come before them in MODELS_PATH.
+  expect([defaultOf('generation'), defaultOf('classification'), defaultOf('image_to_image')]).toEqual([
+    'omori-sprite-gan',
+    'mobilenetv2-12-int8',
+    'fast-neural-style-mosaic',
+  ]);
+  await openPage();
+  const selected = async (id: string) => ({
+    value: await page.locator(id).inputValue(),
+    first: await page.locator(`${id} option`).first().getAttribute('value'),
+  });
+  // Not merely the first option: the list starts with the demos.
+  expect(await selected('#gen-model')).toEqual({ value: 'omori-sprite-gan', first: 'demo-cppn' });
+  expect(await selected('#cls-model')).toEqual({ value: 'mobilenetv2-12-int8', first: 'demo-colors' });
+  expect((await selected('#i2i-model')).value).toBe('fast-neural-style-mosaic');
+  expect(await page.locator('#gen-model option[value="demo-diffusion"]').textContent()).toBe('demo-diffusion (demo)');
+  expect(await page.locator('#gen-model option[value="omori-sprite-gan"]').textContent()).toBe('omori-sprite-gan');
+});
+
 test('generate: three seeded images appear in the gallery, with a zip link', async () => {
   await openPage();
   const form = page.locator('#panel-generate');

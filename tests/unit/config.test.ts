@@ -126,3 +126,77 @@ test('a Redis Cluster hash-tag prefix is accepted; other punctuation is not', ()
 test('ORT_EXECUTION_PROVIDERS takes webgpu (onnxruntime-node bundles its WebGPU provider on Linux)', () => {
   expect(loadConfig({ ORT_EXECUTION_PROVIDERS: 'webgpu,cpu' }).ORT_EXECUTION_PROVIDERS).toEqual(['webgpu', 'cpu']);
 });
+
+describe('where Redis is', () => {
+  test('REDIS_URL or its default: one server', () => {
+    expect(loadConfig({}).redis).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
+    expect(loadConfig({ REDIS_URL: 'redis://r:6380' }).redis).toEqual({ kind: 'standalone', url: 'redis://r:6380' });
+  });
+
+  test('Sentinel: the sentinels, the primary name and both passwords', () => {
+    const c = loadConfig({
+      REDIS_SENTINELS: 's1:26379, s2:26380,[::1]:26381',
+      REDIS_SENTINEL_MASTER: 'darkroom',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+      REDIS_PASSWORD: 'data-secret',
+    });
+    expect(c.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      masterName: 'darkroom',
+      sentinelPassword: 'sentinel-secret',
+      password: 'data-secret',
+    });
+    expect(c.QUEUE_PREFIX).toBe('darkroom');
+  });
+
+  test('Cluster: the nodes, and a hash-tagged prefix so every queue (and batch flows across them) shares a slot', () => {
+    const c = loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' });
+    expect(c.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+      ],
+      password: undefined,
+    });
+    expect(c.QUEUE_PREFIX).toBe('{darkroom}');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'n:1', QUEUE_PREFIX: '{dr2}' }).QUEUE_PREFIX).toBe('{dr2}');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'n:1', QUEUE_PREFIX: 'dr2' })).toThrow(/QUEUE_PREFIX: .*hash tag/);
+  });
+
+  test('settings that do not fit together are refused, every one named, passwords never shown', () => {
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ REDIS_URL: 'redis://r:1', REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: set only one of REDIS_URL, REDIS_SENTINELS/),
+    ]);
+    expect(problems({ REDIS_SENTINELS: 's:1' })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_MASTER: required/)]);
+    expect(problems({ REDIS_SENTINELS: 's1,s2:x', REDIS_SENTINEL_MASTER: 'm' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: "s1" is not host:port/),
+    ]);
+    expect(problems({ REDIS_CLUSTER_NODES: 'n:1', REDIS_WAIT_REPLICAS: '1' })).toEqual([
+      expect.stringMatching(/^REDIS_WAIT_REPLICAS: not supported on a Redis Cluster/),
+    ]);
+    const withPassword = problems({
+      REDIS_SENTINEL_PASSWORD: 'hunter2-secret',
+      REDIS_PASSWORD: 'data-secret',
+      REDIS_URL: 'redis://:url-secret@r:1',
+    });
+    expect(withPassword).toEqual([
+      'REDIS_SENTINEL_PASSWORD: needs REDIS_SENTINELS',
+      'REDIS_PASSWORD: put the password in REDIS_URL instead',
+    ]);
+    expect(withPassword.join('\n')).not.toMatch(/secret/);
+  });
+});

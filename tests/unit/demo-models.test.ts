@@ -50,6 +50,17 @@ describe('buildDemoModels', () => {
     expect(await buildDemoModels(outDir)).toEqual([path.join(outDir, 'demo-colors')]);
     expect(readFileSync(model).equals(before)).toBe(true);
   });
+
+  it('marks every demo "demo": true, also one built before the field existed, leaving its graph alone', async () => {
+    for (const folder of ['demo-colors', 'demo-cppn', 'demo-diffusion']) expect(readManifest(folder).demo).toBe(true);
+    const manifestFile = path.join(outDir, 'demo-cppn', 'model.json');
+    const { demo: _demo, ...older } = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(manifestFile, JSON.stringify(older));
+    const graph = readFileSync(path.join(outDir, 'demo-cppn', 'model.onnx'));
+    expect(await buildDemoModels(outDir)).toEqual([path.join(outDir, 'demo-cppn')]);
+    expect(readManifest('demo-cppn')).toEqual({ ...modelManifestSchema.parse(older), demo: true });
+    expect(readFileSync(path.join(outDir, 'demo-cppn', 'model.onnx')).equals(graph)).toBe(true);
+  });
 });
 
 describe('demo-cppn', () => {

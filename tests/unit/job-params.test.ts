@@ -39,7 +39,7 @@ test('a generator request takes the model size and a recorded seed; a given seed
   expect(resolveGenerationParams({ ...gen, model: 'demo-cppn', seed: 42 }, catalog, config).seed).toBe(42);
 });
 
-test('without a model a generation goes to the first diffusion model, with its defaults filled in', () => {
+test('without a model a generation goes to the default generation model (demo-diffusion among the demos), with its defaults filled in', () => {
   expect(resolveGenerationParams(gen, catalog, config)).toMatchObject({
     model: 'demo-diffusion',
     width: 256,

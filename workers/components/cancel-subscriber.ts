@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
 import { subscribeToCancels } from '../../src/jobs/job-cancellation';
 import { CANCELED_CODE } from '../../src/jobs/job-failure';
@@ -19,12 +19,12 @@ export function cancelSubscriber(
   redisErrors: RedisErrorLog,
   workers: () => Worker[],
 ): Component {
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   let unsubscribe: (() => Promise<void>) | undefined;
   return {
     name: 'cancel subscriber',
     async start() {
-      const connection = (subscriber = redisErrors.watch(createRedis(config.redisUrl, 'subscriber')));
+      const connection = (subscriber = redisErrors.watch(createRedis(config.redis, 'subscriber')));
       unsubscribe = await subscribeToCancels(connection, config.QUEUE_PREFIX, (jobId) => {
         for (const w of workers())
           if (w.cancelJob(jobId, CANCELED_CODE)) logger.info({ jobId }, 'canceling running job');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../../src/config';
@@ -16,7 +16,7 @@ export interface HeartbeatDeps {
   config: Config;
   logger: Logger;
   id: string;
-  redis: Resource<Redis>;
+  redis: Resource<RedisClient>;
   registry: Resource<ModelRegistry>;
   cache: ResultCache;
   /** What the fleet routes by: queues consumed, models served and models loaded now. */

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { jobOwner } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import { releaseJob } from '../../src/jobs/job-admission';
@@ -19,7 +19,7 @@ export interface QueueWorkersDeps {
   id: string;
   /** The queues consumed from the start: the per-type ones and the model queues of the served models. */
   queues: string[];
-  redis: Resource<Redis>;
+  redis: Resource<RedisClient>;
   redisErrors: RedisErrorLog;
   connections: WorkerConnections;
   webhooks: Resource<JobWebhooks>;
@@ -52,7 +52,7 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
   const queues: string[] = [];
   const workers: Worker[] = [];
   const retired = new Set<Worker>();
-  const connectionOf = new Map<Worker, Redis>();
+  const connectionOf = new Map<Worker, RedisClient>();
   let held: HeldJobs | undefined;
   const heldJobs = (): HeldJobs => {
     if (!held) throw new Error('the queue workers are used before they started');

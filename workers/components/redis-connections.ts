@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import { checkRedisPolicy, createRedis } from '../../src/redis/redis-connection';
@@ -6,11 +6,11 @@ import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
 import { resource, type Component, type Resource } from './component';
 
 /** The process's ordinary connection: jobs' own reads and writes, heartbeats, metrics, hand-backs. */
-export function mainRedis(config: Config, logger: Logger, redisErrors: RedisErrorLog): Resource<Redis> {
+export function mainRedis(config: Config, logger: Logger, redisErrors: RedisErrorLog): Resource<RedisClient> {
   return resource(
     'redis',
     () => {
-      const redis = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
+      const redis = redisErrors.watch(createRedis(config.redis, 'worker'));
       void checkRedisPolicy(redis).then(
         (warning) => warning && logger.warn(warning),
         // Redis not reachable yet: the reconnect log says so; only this advisory check is lost.
@@ -24,13 +24,13 @@ export function mainRedis(config: Config, logger: Logger, redisErrors: RedisErro
 
 /** The BullMQ workers' own connections: one each, since BullMQ leaves a connection it was given open when it closes. */
 export interface WorkerConnections extends Component {
-  open(): Redis;
+  open(): RedisClient;
   /** Disconnects one (its worker has closed). */
-  close(connection: Redis): void;
+  close(connection: RedisClient): void;
 }
 
 export function workerConnections(config: Config, redisErrors: RedisErrorLog): WorkerConnections {
-  const open = new Set<Redis>();
+  const open = new Set<RedisClient>();
   return {
     name: 'worker connections',
     async start() {
@@ -41,7 +41,7 @@ export function workerConnections(config: Config, redisErrors: RedisErrorLog): W
       open.clear();
     },
     open() {
-      const connection = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
+      const connection = redisErrors.watch(createRedis(config.redis, 'worker'));
       open.add(connection);
       return connection;
     },

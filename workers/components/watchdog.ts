@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
 import { blockingConnectionStatus, waitingCount } from '../../src/jobs/bullmq-internals';
 import type { Logger } from '../../src/logger';
@@ -11,7 +11,7 @@ import type { QueueWorkers } from './queue-workers';
 export function queueWatchdog(
   config: Config,
   logger: Logger,
-  redis: Resource<Redis>,
+  redis: Resource<RedisClient>,
   workers: QueueWorkers,
 ): Component {
   const watched = (queue: string, worker: Worker): WatchedWorker => ({

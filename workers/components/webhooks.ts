@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
@@ -12,7 +12,7 @@ export interface WebhooksDeps {
   logger: Logger;
   /** This process's worker id: the name of its delivery worker. */
   id: string;
-  redis: Resource<Redis>;
+  redis: Resource<RedisClient>;
   redisErrors: RedisErrorLog;
 }
 

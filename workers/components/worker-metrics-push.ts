@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import { startWorkerMetrics, type WorkerMetrics } from '../worker-metrics';
@@ -22,7 +22,7 @@ export function metricsPush(
   config: Config,
   logger: Logger,
   metrics: Resource<WorkerMetrics>,
-  redis: Resource<Redis>,
+  redis: Resource<RedisClient>,
 ): { timer: Component; last: Component } {
   const flush = () =>
     metrics.value

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
 import { waitingCount } from '../../src/jobs/bullmq-internals';
 import { createWorkerDirectory, type WorkerDirectory } from '../../src/jobs/worker-directory';
@@ -13,7 +13,7 @@ export interface ColdGateDeps {
   logger: Logger;
   /** This worker's id, to tell its own heartbeat from the others'. */
   id: string;
-  redis: Resource<Redis>;
+  redis: Resource<RedisClient>;
   pool: Resource<ModelPool>;
   workers: QueueWorkers;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
 import { publishOffers } from '../../src/fleet/model-offers';
 import type { Logger } from '../../src/logger';
@@ -11,7 +11,7 @@ import { modelQueuesOf } from './served-queues';
 export interface ModelFoldersDeps {
   config: Config;
   logger: Logger;
-  redis: Resource<Redis>;
+  redis: Resource<RedisClient>;
   pool: Resource<ModelPool>;
   workers: QueueWorkers;
 }

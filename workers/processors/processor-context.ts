@@ -1,12 +1,12 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import type { JobPayload } from '../../src/jobs/job-contract';
 import type { ModelRegistry } from '../model-registry';
 import type { PipelineContext } from '../pipelines/pipeline-context';
 
 /** What every processor needs. */
 export interface ProcessorContext extends PipelineContext {
-  redis: Redis;
+  redis: RedisClient;
   registry: ModelRegistry;
 }
 

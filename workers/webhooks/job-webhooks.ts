@@ -1,5 +1,5 @@
 import type { Job, JobState, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { jobOwner } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import type { JobPayload, WebhookEvent } from '../../src/jobs/job-contract';
@@ -22,7 +22,19 @@ export interface JobWebhooks {
   close(): Promise<void>;
 }
 
-type Deps = { config: Config; redis: Redis; logger: Logger; queue?: Queue<WebhookDelivery> };
+type Deps = { config: Config; redis: RedisClient; logger: Logger; queue?: Queue<WebhookDelivery> };
+
+/** Queues one delivery once its sequence number (taken by `seq`) is known. */
+async function enqueueDelivery(
+  queue: Queue<WebhookDelivery>,
+  seq: Promise<[Error | null, unknown][] | null>,
+  delivery: Omit<WebhookDelivery, 'delivery_id' | 'seq'>,
+): Promise<void> {
+  const n = Number((await seq)?.[0]?.[1]);
+  if (!Number.isInteger(n)) throw new Error('no sequence number');
+  const full: WebhookDelivery = { delivery_id: newDeliveryId(), ...delivery, seq: n };
+  await queue.add(delivery.event, full, { jobId: full.delivery_id });
+}
 
 /**
  * The process running a job knows when it starts, progresses and ends, so it enqueues the events
@@ -56,21 +68,10 @@ export function createJobWebhooks({
     // The sequence number is taken at once, before any await, so events are numbered in the order they happened.
     const seqKey = webhookSeqKey(prefix, jobId);
     const seq = redis.multi().incr(seqKey).expire(seqKey, config.JOB_RETENTION_SECONDS).exec();
-    void (async () => {
-      const results = await seq;
-      const n = Number(results?.[0]?.[1]);
-      if (!Number.isInteger(n)) throw new Error('no sequence number');
-      const delivery: WebhookDelivery = {
-        delivery_id: newDeliveryId(),
-        job_id: jobId,
-        owner: jobOwner(data),
-        event,
-        url: webhook.url,
-        body,
-        seq: n,
-      };
-      await queue.add(event, delivery, { jobId: delivery.delivery_id });
-    })().catch((err: Error) => logger.warn({ jobId, event, err: err.message }, 'webhook event could not be queued'));
+    const delivery = { job_id: jobId, owner: jobOwner(data), event, url: webhook.url, body };
+    enqueueDelivery(queue, seq, delivery).catch((err: Error) =>
+      logger.warn({ jobId, event, err: err.message }, 'webhook event could not be queued'),
+    );
   };
 
   return {

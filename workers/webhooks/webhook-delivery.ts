@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { ANONYMOUS } from '../../src/auth/api-keys';
 import type { Config } from '../../src/config';
 import type { Logger } from '../../src/logger';
@@ -30,7 +30,7 @@ export interface DeliveryDeps {
   config: DeliveryConfig;
   /** WEBHOOK_SECRET: each delivery is signed with its owner's secret derived from it. */
   secret: string;
-  redis: Redis;
+  redis: RedisClient;
   lookup?: HostLookup;
 }
 
@@ -108,7 +108,7 @@ export interface WebhookDeliveryWorker {
 /** Consumes the webhooks queue in this worker process; without WEBHOOK_SECRET there is nothing to sign with, so it does not. */
 export function startWebhookDelivery(
   config: Config,
-  redis: Redis,
+  redis: RedisClient,
   logger: Logger,
   name: string,
   redisErrors: RedisErrorLog,
@@ -119,7 +119,7 @@ export function startWebhookDelivery(
     logger.info('not delivering webhooks: WEBHOOK_SECRET is not set (the API needs the same one to accept webhooks)');
     return undefined;
   }
-  const connection = redisErrors.watch(createRedis(config.redisUrl, 'worker'));
+  const connection = redisErrors.watch(createRedis(config.redis, 'worker'));
   const worker = new Worker<WebhookDelivery>(WEBHOOK_QUEUE, createDeliveryProcessor({ config, secret, redis }), {
     connection,
     prefix: config.QUEUE_PREFIX,

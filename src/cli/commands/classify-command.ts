@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { classificationFormSchema } from '../../http/request-schemas';
 import { parseInteger, validateRequest } from '../cli-arguments';
 import { contextOf } from '../cli-context';
-import { UsageError } from '../cli-errors';
+import { readImageFile } from '../image-file';
 import { formatJob, formatPredictions } from '../job-format';
 import { followJob } from '../job-follow';
 
@@ -14,32 +13,13 @@ interface ClassifyOptions {
   wait: boolean;
 }
 
-const MIME_OF_EXTENSION: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.avif': 'image/avif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-};
-
 /** The multipart body: `model`, `top_k` and one `image` part per file. */
 async function classificationForm(files: string[], model: string | undefined, topK: number): Promise<FormData> {
   const form = new FormData();
   if (model) form.append('model', model);
   form.append('top_k', String(topK));
   for (const file of files) {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.promises.readFile(file);
-    } catch (err) {
-      throw new UsageError(
-        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-      );
-    }
-    const type = MIME_OF_EXTENSION[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const { bytes, type } = await readImageFile(file);
     form.append('image', new Blob([bytes], { type }), path.basename(file));
   }
   return form;
@@ -51,7 +31,10 @@ export function addClassifyCommand(program: Command): void {
     .command('classify')
     .description('classify images: upload them, wait, print the top labels of each')
     .argument('<images...>', 'image files (jpeg, png, webp, ...)')
-    .option('-m, --model <name>', "classifier model (default: the server's first classifier)")
+    .option(
+      '-m, --model <name>',
+      "classifier model (default: the server's default for classification jobs; see `darkroom models`)",
+    )
     .option('-k, --top-k <k>', 'labels per image, 1 to 20 (default: 5)', parseInteger)
     .option('--no-wait', 'print the queued job and return at once')
     .action(async (files: string[], options: ClassifyOptions, command: Command) => {

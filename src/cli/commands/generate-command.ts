@@ -43,7 +43,10 @@ export function addGenerateCommand(program: Command): void {
     .command('generate')
     .description('generate images: submit a job, wait for it, save the results')
     .argument('[prompt]', 'what to generate (leave out for unconditional models)')
-    .option('-m, --model <name>', "generator model (default: the server's first generator)")
+    .option(
+      '-m, --model <name>',
+      "generator model (default: the server's default for generation jobs; see `darkroom models`)",
+    )
     .option('-n, --count <n>', 'number of images, 1 to 16 (default: 1)', parseInteger)
     .option('--width <px>', "image width (default: the model's)", parseInteger)
     .option('--height <px>', "image height (default: the model's)", parseInteger)

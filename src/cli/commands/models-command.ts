@@ -13,8 +13,14 @@ async function listServerModels(_options: unknown, command: Command): Promise<vo
   if (ctx.json) return ctx.printJson({ models });
   ctx.print(
     formatTable(
-      ['NAME', 'KIND', 'DESCRIPTION'],
-      models.map((m) => [m.name, m.kind, m.description ?? '']),
+      ['NAME', 'KIND', 'DEFAULT FOR', 'DEMO', 'DESCRIPTION'],
+      models.map((m) => [
+        m.name,
+        m.kind,
+        Array.isArray(m.default_for) && m.default_for.length ? m.default_for.join(', ') : '-',
+        m.demo === true ? 'demo' : '-',
+        m.description ?? '',
+      ]),
     ),
   );
 }

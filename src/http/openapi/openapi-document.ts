@@ -7,6 +7,7 @@ import {
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { COMPAT_ROUTES } from './compat-routes';
 import { openAiErrorSchema, openAiImageRequestSchema, openAiImagesResponseSchema } from '../openai-schemas';
 import {
   batchRequestSchema,
@@ -188,7 +189,9 @@ const ROUTES: RouteConfig[] = [
     path: '/v1/models',
     tags: ['models'],
     operationId: 'listModels',
-    summary: 'Every loaded model and the parameters it accepts.',
+    summary: 'Every loaded model, whether it is a demo and a default, and the parameters it accepts.',
+    description:
+      'A request that names no model runs on the model whose `default_for` lists its job type: DEFAULT_GENERATION_MODEL, DEFAULT_CLASSIFICATION_MODEL or DEFAULT_IMAGE_TO_IMAGE_MODEL when set, else a real model before a demo.',
     responses: { 200: { description: 'The models.', content: json(modelListSchema) }, ...errors(503) },
   },
   submit(
@@ -372,7 +375,7 @@ function packageVersion(): string {
 /** Builds the whole document (cheap enough to build once per process). */
 export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
-  for (const route of ROUTES) registry.registerPath(route);
+  for (const route of [...ROUTES, ...COMPAT_ROUTES]) registry.registerPath(route);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
@@ -387,6 +390,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       { name: 'batches', description: 'Many requests as one BullMQ flow.' },
       { name: 'models', description: 'What the server can run.' },
       { name: 'openai', description: 'OpenAI-compatible endpoints.' },
+      { name: 'comfyui', description: "ComfyUI's API (and its websocket at /ws?clientId=, not listed here)." },
+      { name: 'automatic1111', description: "AUTOMATIC1111's /sdapi/v1 API." },
       { name: 'webhooks', description: 'Verifying webhook deliveries.' },
       { name: 'service', description: 'Health, readiness and this documentation.' },
     ],

@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError } from '../../errors';
 import { newJobId } from '../../jobs/job-contract';
-import { jobPrefix } from '../../storage/blob-store';
 import type { AppDeps, LiveAppDeps } from '../app-deps';
 import { validationError } from '../error-handler';
 import { checkImageCount, decodeBase64Image, stageImages, type UploadedImage } from '../image-input';
@@ -10,7 +9,7 @@ import { resolveClassificationParams, resolveGenerationParams, resolveImageToIma
 import { viewOf } from '../job-lookup';
 import { fingerprint, idempotent } from '../idempotency';
 import { checkJobCost, imageToImageCost } from '../job-cost';
-import { enqueueJob } from '../job-submission';
+import { enqueueJob, withStagedInputs } from '../job-submission';
 import { resolveWebhook } from '../webhook-params';
 import { readMultipart } from '../multipart';
 import { waitIfPreferred } from '../prefer-wait';
@@ -124,16 +123,6 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
     seedGiven: rest.seed !== undefined,
     webhook: rest.webhook,
   };
-}
-
-/** Runs `submit` for a job whose inputs it stages; if anything fails, the staged files go too. */
-async function withStagedInputs(deps: AppDeps, id: string, submit: (id: string) => Promise<string>): Promise<string> {
-  try {
-    return await submit(id);
-  } catch (err) {
-    await deps.store.removePrefix(jobPrefix(id)).catch(() => undefined);
-    throw err;
-  }
 }
 
 /** Accepts the same request as JSON (base64 images) or multipart/form-data (`image` parts). */

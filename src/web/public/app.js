@@ -38,9 +38,9 @@ async function loadModels() {
     setModels([]);
     showBanner(`Could not load the model list: ${/** @type {Error} */ (err).message}`);
   }
-  fillModelSelect(genModel, makesImages, 'generator');
-  fillModelSelect(clsModel, classifies, 'classifier');
-  const i2i = fillModelSelect(i2iModel, transformsImages, 'image-to-image');
+  fillModelSelect(genModel, makesImages, 'generator', 'generation');
+  fillModelSelect(clsModel, classifies, 'classifier', 'classification');
+  const i2i = fillModelSelect(i2iModel, transformsImages, 'image-to-image', 'image_to_image');
   $('#i2i-none').hidden = i2i.length > 0;
   $('#i2i-workspace').hidden = i2i.length === 0;
 }

@@ -3,7 +3,7 @@
 
 import { el } from './dom.js';
 
-/** @import { ModelInfo, NumberRange } from './page-types.js' */
+/** @import { JobType, ModelInfo, NumberRange } from './page-types.js' */
 
 /** @type {ModelInfo[]} */
 let models = [];
@@ -20,19 +20,26 @@ export const classifies = (m) => m.job_type === 'classification';
 /** @type {(m: ModelInfo) => boolean} */
 export const transformsImages = (m) => m.job_type === 'image_to_image' || m.image_to_image === true;
 
+/** @param {ModelInfo} m */
+const optionText = (m) => (m.demo ? `${m.name} (demo)` : m.name);
+
 /**
- * Offers the models `accepts` takes, keeping the choice when it is still there.
+ * Offers the models `accepts` takes, keeping the choice when it is still there, else choosing the
+ * server's default for `job` (GET /v1/models says which: the page never picks one of its own).
  * @param {HTMLSelectElement} select
  * @param {(m: ModelInfo) => boolean} accepts
  * @param {string} noun
+ * @param {JobType} job
  */
-export function fillModelSelect(select, accepts, noun) {
+export function fillModelSelect(select, accepts, noun, job) {
   const previous = select.value;
   const list = models.filter(accepts);
-  select.replaceChildren(...list.map((m) => el('option', { value: m.name, text: m.name })));
+  select.replaceChildren(...list.map((m) => el('option', { value: m.name, text: optionText(m) })));
   if (!list.length) select.append(el('option', { value: '', text: `no ${noun} models loaded` }));
   select.disabled = !list.length;
+  const serverDefault = list.find((m) => m.default_for?.includes(job));
   if (list.some((m) => m.name === previous)) select.value = previous;
+  else if (serverDefault) select.value = serverDefault.name;
   select.dispatchEvent(new Event('change'));
   return list;
 }

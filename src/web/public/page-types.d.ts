@@ -70,11 +70,17 @@ export interface ModelParameters {
   output_format?: string[];
 }
 
+export type JobType = 'generation' | 'classification' | 'image_to_image';
+
 export interface ModelInfo {
   name: string;
   kind: string;
-  job_type: 'generation' | 'classification' | 'image_to_image';
+  job_type: JobType;
   description?: string;
+  /** One of darkroom's own demo models. */
+  demo: boolean;
+  /** The job types a request that names no model runs on this one for (the server decides). */
+  default_for: JobType[];
   image_to_image?: boolean;
   parameters: ModelParameters;
 }

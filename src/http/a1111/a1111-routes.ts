@@ -1,0 +1,164 @@
+import { Router, type Request, type Response } from 'express';
+import { AppError } from '../../errors';
+import { requestCancel } from '../../jobs/job-cancellation';
+import {
+  generationResultSchema,
+  newJobId,
+  type GenerationParams,
+  type ImageToImageParams,
+} from '../../jobs/job-contract';
+import type { JobView } from '../../jobs/job-view';
+import type { LiveAppDeps } from '../app-deps';
+import { principalOf } from '../api-key-auth';
+import { createErrorHandler, validationError } from '../error-handler';
+import { decodeBase64Image, stageImages } from '../image-input';
+import { checkJobCost, imageToImageCost } from '../job-cost';
+import { findJob, viewOf } from '../job-lookup';
+import { enqueueJob, withStagedInputs } from '../job-submission';
+import { waitForJobEnd } from '../job-wait';
+import { jsonBody } from '../json-body';
+import { checkpointName, img2imgParams, txt2imgParams } from './a1111-params';
+import { a1111ErrorBody, a1111Info, notFinished } from './a1111-response';
+import { A1111_SAMPLERS, a1111Img2ImgSchema, a1111OptionsSchema, a1111Txt2ImgSchema } from './a1111-schemas';
+import { createA1111State } from './a1111-state';
+
+/** AUTOMATIC1111's /sdapi/v1 routes: each txt2img or img2img is a darkroom job, waited for like the OpenAI route. */
+export const A1111_PATH = '/sdapi/v1';
+
+type Params = GenerationParams | ImageToImageParams;
+
+export function a1111Routes(deps: LiveAppDeps): Router {
+  const router = Router();
+  const { config, catalog } = deps;
+  const state = createA1111State(deps.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_SECONDS);
+  const json = jsonBody(config);
+  const diffusionModels = () =>
+    catalog.entries.filter((e) => e.manifest.kind === 'diffusion').map((e) => e.manifest.name);
+
+  /** The key's checkpoint: its choice, else the default generation model when it is a diffusion model, else the first. */
+  async function modelOf(owner: string): Promise<string | null> {
+    const fallback = catalog.defaultFor('generation');
+    const first = fallback?.manifest.kind === 'diffusion' ? fallback.manifest.name : diffusionModels()[0];
+    return (await state.model(owner)) ?? first ?? null;
+  }
+
+  /** The key's latest /sdapi job, while it is kept. */
+  async function currentView(owner: string): Promise<JobView | undefined> {
+    const id = await state.current(owner);
+    const job = id ? await findJob(deps, owner, id).catch(() => undefined) : undefined;
+    return job && viewOf(deps, job);
+  }
+
+  /** Waits for the key's job and answers with its images; the key's progress and interrupt follow it meanwhile. */
+  async function answer(
+    req: Request,
+    res: Response,
+    id: string,
+    params: Params,
+    parameters: object,
+    batchSize: number,
+  ) {
+    const owner = principalOf(req);
+    await state.setCurrent(owner, id);
+    const left = new AbortController();
+    res.on('close', () => left.abort());
+    await waitForJobEnd(deps, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
+    if (left.signal.aborted) return;
+    const job = await findJob(deps, owner, id);
+    const view = await viewOf(deps, job);
+    if (view.status !== 'succeeded') throw notFinished(view, config.OPENAI_WAIT_SECONDS);
+    const images = generationResultSchema.parse(job.returnvalue).images.sort((a, b) => a.index - b.index);
+    const data = await Promise.all(images.map(async (i) => (await deps.store.get(i.key)).toString('base64')));
+    const send = (parameters as { send_images?: boolean }).send_images !== false;
+    res.json({ images: send ? data : [], parameters, info: a1111Info(params, images, view, batchSize) });
+  }
+
+  router.post(`${A1111_PATH}/txt2img`, json, async (req, res) => {
+    const body = a1111Txt2ImgSchema.safeParse(req.body ?? {});
+    if (!body.success) throw validationError(body.error);
+    const params = txt2imgParams(body.data, (await modelOf(principalOf(req))) ?? undefined, deps);
+    deps.openStreams.open(req, res);
+    const id = await enqueueJob(deps, req, newJobId('generation'), {
+      type: 'generation',
+      params,
+      cacheable: body.data.seed !== -1,
+    });
+    await answer(req, res, id, params, body.data, body.data.batch_size);
+  });
+
+  router.post(`${A1111_PATH}/img2img`, json, async (req, res) => {
+    const body = a1111Img2ImgSchema.safeParse(req.body ?? {});
+    if (!body.success) throw validationError(body.error);
+    const params = img2imgParams(body.data, (await modelOf(principalOf(req))) ?? undefined, deps);
+    const image = decodeBase64Image(body.data.init_images[0], 'init_images.0');
+    deps.openStreams.open(req, res);
+    const id = await withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
+      const [input] = await stageImages([image], id, deps.store, config);
+      checkJobCost(imageToImageCost(params, input), config);
+      return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable: body.data.seed !== -1 });
+    });
+    await answer(req, res, id, params, { ...body.data, init_images: null, mask: null }, body.data.batch_size);
+  });
+
+  router.get(`${A1111_PATH}/progress`, async (req, res) => {
+    const view = await currentView(principalOf(req));
+    const live = view && (view.status === 'running' || view.status === 'queued');
+    res.json({
+      progress: live ? view.progress : 0,
+      eta_relative: live ? (view.eta_seconds ?? 0) : 0,
+      state: {
+        skipped: false,
+        interrupted: view?.status === 'canceled',
+        job: live ? view.id : '',
+        job_count: live ? 1 : 0,
+        job_timestamp: (view?.created_at ?? '').replace(/\D/g, '').slice(0, 14) || '0',
+        job_no: 0,
+        sampling_step: live ? (view.step ?? 0) : 0,
+        sampling_steps: live ? (view.steps ?? 0) : 0,
+      },
+    });
+  });
+
+  router.post(`${A1111_PATH}/interrupt`, async (req, res) => {
+    const view = await currentView(principalOf(req));
+    if (view && (view.status === 'running' || view.status === 'queued'))
+      await requestCancel(deps.redis, config.QUEUE_PREFIX, view.id, config.JOB_RETENTION_SECONDS);
+    res.json({});
+  });
+
+  router.get(`${A1111_PATH}/sd-models`, (_req, res) => {
+    res.json(
+      diffusionModels().map((name) => ({
+        title: name,
+        model_name: name,
+        filename: name,
+      })),
+    );
+  });
+
+  router.get(`${A1111_PATH}/samplers`, (_req, res) => {
+    res.json(A1111_SAMPLERS.map(({ name, aliases }) => ({ name, aliases, options: {} })));
+  });
+
+  router.get(`${A1111_PATH}/options`, async (req, res) => {
+    const chosen = await modelOf(principalOf(req));
+    res.json({ sd_model_checkpoint: chosen, samples_format: 'png' });
+  });
+
+  router.post(`${A1111_PATH}/options`, json, async (req, res) => {
+    const body = a1111OptionsSchema.safeParse(req.body ?? {});
+    if (!body.success) throw validationError(body.error);
+    const wanted = checkpointName(body.data.sd_model_checkpoint);
+    if (wanted !== undefined) {
+      if (!diffusionModels().includes(wanted))
+        throw new AppError(422, 'unknown_model', `unknown checkpoint "${wanted}"; see GET ${A1111_PATH}/sd-models`, [
+          { field: 'sd_model_checkpoint', message: 'not one of GET /sdapi/v1/sd-models' },
+        ]);
+      await state.setModel(principalOf(req), wanted);
+    }
+    res.json(null);
+  });
+
+  router.use(A1111_PATH, createErrorHandler(deps.logger, a1111ErrorBody));
+  return router;
+}
