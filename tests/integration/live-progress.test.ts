@@ -167,8 +167,9 @@ test('Prefer: wait=N answers 200 with the finished job (N capped by MAX_PREFER_W
 });
 
 test('with a worker and measured runs, queued and running jobs get an ETA; finished ones drop both fields', async () => {
-  // The worker runs one job at a time: a long diffusion job keeps it busy while two more wait.
-  const long = await postJson(`${stack.url}/v1/generations`, { model: 'demo-diffusion', steps: 150, n: 16 });
+  // The worker runs one job of a model queue at a time (WORKER_CONCURRENCY=1; jobs are routed by
+  // model, docs/scaling.md): a long demo-cppn job keeps it busy while two more of that model wait.
+  const long = await postJson(`${stack.url}/v1/generations`, { model: 'demo-cppn', n: 16, width: 1024, height: 1024 });
   const next = await cppn();
   const after = await cppn();
   const ids = [long.body.id, next.body.id, after.body.id];
