@@ -99,7 +99,8 @@ test('past a short grace period the worker hands its job back and another worker
   expect(job.result.images).toHaveLength(16);
   // Handed back, not recovered by the stall check: no stall counted, started twice, and restarted
   // long before the first worker's lock would have expired.
-  const [stalled, started] = await redis.hmget(`darkroom:generation:${id}`, 'stc', 'ats');
+  // The job lives in its model's queue (`generation@<model>`, docs/scaling.md).
+  const [stalled, started] = await redis.hmget(`darkroom:generation@${job.model}:${id}`, 'stc', 'ats');
   expect(Number(stalled ?? 0)).toBe(0);
   expect(Number(started)).toBe(2);
   expect(Date.parse(job.started_at) - signaledAt).toBeLessThan(LOCK_DURATION_MS);
