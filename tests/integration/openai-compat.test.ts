@@ -182,7 +182,7 @@ describe('when the job does not succeed within OPENAI_WAIT_SECONDS', () => {
     stack = await startStack({ noWorkers: true, env: { OPENAI_WAIT_SECONDS: '2' } });
     client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: 'unused' });
     connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-    queue = new Queue('generation', { connection, prefix: 'darkroom' });
+    queue = new Queue('generation@demo-cppn', { connection, prefix: 'darkroom' });
   });
   afterAll(async () => {
     await queue?.close();
