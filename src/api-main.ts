@@ -8,7 +8,8 @@ async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const api = await startApiServer(config, logger).catch((err) => exitOnStartupError(logger, err));
-  process.stdout.write(startBanner(api.url, api.catalog));
+  // For a person at a terminal; under a supervisor stdout carries JSON log lines only.
+  if (process.stdout.isTTY) process.stdout.write(startBanner(api.url, api.catalog));
   onShutdownSignal(logger, () => api.close());
 }
 

@@ -27,7 +27,7 @@ function modelLines(catalog: ModelCatalog): string[] {
 }
 
 /**
- * What `npm start` (and `npm run start:api`) prints once the API listens: where the page, the docs
+ * What `npm start` (and `npm run start:api` at a terminal) prints once the API listens: where the page, the docs
  * and Bull Board are, and the models with their defaults, the demos called demos.
  */
 export function startBanner(url: string, catalog: ModelCatalog): string {
