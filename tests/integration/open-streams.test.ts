@@ -28,7 +28,7 @@ describe('open streams and waits per key', () => {
       },
     });
     connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-    queue = new Queue('generation', { connection, prefix: 'darkroom' });
+    queue = new Queue('generation@demo-cppn', { connection, prefix: 'darkroom' }); // jobs queue per model
   });
   afterAll(async () => {
     await queue?.close();

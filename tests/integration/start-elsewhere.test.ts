@@ -25,7 +25,9 @@ afterAll(async () => {
 });
 
 test('started from another directory it serves the demo models and keeps data where it was told', async () => {
-  main = runProcess('src/main.js', { REDIS_URL: redis.url, PORT: '0', MODELS_PATH: '', DATA_DIR: 'data' }, elsewhere);
+  // MODELS_PATH unset (not empty, which means "no models of its own"): the default applies.
+  const env = { REDIS_URL: redis.url, PORT: '0', MODELS_PATH: undefined, DATA_DIR: 'data' };
+  main = runProcess('src/main.js', env, elsewhere);
   const running = await main.waitForLog((l) => /^darkroom is running at /.test(String(l.msg)), 60_000);
   const url = /at (http:\/\/\S+)/.exec(String(running.msg))![1];
 
