@@ -71,10 +71,13 @@ export async function startTestRedis(settings: RedisSettings = {}): Promise<Test
     await waitForPort(port, child, () => output);
     return child;
   };
+  // A server that has not exited 5 s after SIGTERM is killed: Redis may wait on a replica (or a
+  // save) at shutdown, and a test's teardown must not hang on it.
   const stopChild = (child: ChildProcess, signal: NodeJS.Signals) =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
+      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => (clearTimeout(force), resolve()));
       child.kill(signal);
     });
   const redis: TestRedis = {
