@@ -3,10 +3,7 @@ import { generationRequestSchema } from '../../http/request-schemas';
 import { schedulerNameSchema } from '../../jobs/job-contract';
 import { parseDecimal, parseInteger, validateRequest } from '../cli-arguments';
 import { contextOf } from '../cli-context';
-import { UsageError } from '../cli-errors';
-import { formatJob } from '../job-format';
-import { followJob } from '../job-follow';
-import { isZipPath, saveArchive, saveImages } from '../result-download';
+import { checkImageOutput, finishImageJob } from '../image-job-result';
 
 interface GenerateOptions {
   model?: string;
@@ -79,17 +76,8 @@ export function addGenerateCommand(program: Command): void {
         },
         FLAG_OF_FIELD,
       );
-      if (!options.wait && options.output !== undefined)
-        throw new UsageError('-o needs the job to finish; leave out --no-wait');
+      checkImageOutput(options);
       const queued = await ctx.client.createGeneration(body);
-      if (!options.wait) return ctx.json ? ctx.printJson(queued) : ctx.print(formatJob(queued));
-
-      const job = await followJob(ctx.client, queued);
-      const output = options.output ?? '.';
-      const saved = isZipPath(output)
-        ? await saveArchive(ctx.client, job, output)
-        : await saveImages(ctx.client, job, output);
-      if (ctx.json) return ctx.printJson({ job, saved });
-      ctx.print(`job ${job.id} ${job.status}\n${saved.map((file) => `saved ${file}`).join('\n')}`);
+      await finishImageJob(ctx, queued, options);
     });
 }

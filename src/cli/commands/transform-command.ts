@@ -3,11 +3,8 @@ import { imageToImageRequestSchema } from '../../http/request-schemas';
 import { schedulerNameSchema } from '../../jobs/job-contract';
 import { parseDecimal, parseInteger, validateRequest } from '../cli-arguments';
 import { contextOf } from '../cli-context';
-import { UsageError } from '../cli-errors';
 import { readImageFile } from '../image-file';
-import { formatJob } from '../job-format';
-import { followJob } from '../job-follow';
-import { isZipPath, saveArchive, saveImages } from '../result-download';
+import { checkImageOutput, finishImageJob } from '../image-job-result';
 
 interface TransformOptions {
   model?: string;
@@ -88,19 +85,10 @@ export function addTransformCommand(program: Command): void {
         },
         FLAG_OF_FIELD,
       );
-      if (!options.wait && options.output !== undefined)
-        throw new UsageError('-o needs the job to finish; leave out --no-wait');
+      checkImageOutput(options);
       const { bytes, type } = await readImageFile(file);
       const image = `data:${type};base64,${bytes.toString('base64')}`;
       const queued = await ctx.client.createImageToImage({ ...fields, image });
-      if (!options.wait) return ctx.json ? ctx.printJson(queued) : ctx.print(formatJob(queued));
-
-      const job = await followJob(ctx.client, queued);
-      const output = options.output ?? '.';
-      const saved = isZipPath(output)
-        ? await saveArchive(ctx.client, job, output)
-        : await saveImages(ctx.client, job, output);
-      if (ctx.json) return ctx.printJson({ job, saved });
-      ctx.print(`job ${job.id} ${job.status}\n${saved.map((file) => `saved ${file}`).join('\n')}`);
+      await finishImageJob(ctx, queued, options);
     });
 }
