@@ -71,7 +71,7 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
               ...common,
               type: 'classification',
               params: r.params,
-              inputs: await stageImages(r.images, id, store, config),
+              inputs: await stageImages(r.images, id, store, config, deps.catalog.get(r.params.model)?.manifest),
             };
       children.push({
         name: r.type,

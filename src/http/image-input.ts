@@ -1,8 +1,10 @@
 import type { Config } from '../config';
 import { AppError } from '../errors';
-import { inspectImage } from '../imaging/image-codec';
+import { inspectAndDecode } from '../imaging/image-codec';
 import type { StagedImage } from '../jobs/job-contract';
-import { inputKey, type BlobStore } from '../storage/blob-store';
+import type { ModelManifest } from '../models/model-manifest';
+import { kindOf } from '../models/model-kinds';
+import { inputKey, inputPixelsKey, type BlobStore } from '../storage/blob-store';
 
 /** An uploaded image before it is checked and staged. */
 export interface UploadedImage {
@@ -34,41 +36,61 @@ export function checkImageCount(count: number, config: Pick<Config, 'MAX_IMAGES_
   }
 }
 
-/** Checks every image (all problems at once), then writes them to the blob store under the job. */
+/**
+ * Checks every image (all problems at once), then writes them to the blob store under the job.
+ * With the job's `model`, each upload is also decoded the way that model takes it and staged as
+ * pixels, in the same decode as the check: workers read those and never decode an upload.
+ */
 export async function stageImages(
   images: UploadedImage[],
   jobId: string,
   store: BlobStore,
   config: Config,
+  model?: ModelManifest,
 ): Promise<StagedImage[]> {
   checkImageCount(images.length, config);
-  const checked = await Promise.allSettled(images.map((img) => inspectImage(img.data, config.MAX_IMAGE_PIXELS)));
+  const recipe = model && kindOf(model).inputDecode?.(model, config);
+  const checked = await Promise.allSettled(
+    images.map((img) => inspectAndDecode(img.data, config.MAX_IMAGE_PIXELS, recipe)),
+  );
+  throwImageFailures(images, checked);
+  return Promise.all(
+    images.map(async (img, index) => {
+      const { info, pixels } = (checked[index] as PromiseFulfilledResult<DecodedUpload>).value;
+      const key = inputKey(jobId, index);
+      await store.put(key, img.data);
+      const staged: StagedImage = {
+        key,
+        bytes: img.data.length,
+        width: info.width,
+        height: info.height,
+        format: info.format,
+        filename: img.filename,
+      };
+      if (pixels) {
+        const { data, ...shape } = pixels;
+        staged.pixels = { key: inputPixelsKey(jobId, index), ...shape };
+        await store.put(staged.pixels.key, data);
+      }
+      return staged;
+    }),
+  );
+}
+
+type DecodedUpload = Awaited<ReturnType<typeof inspectAndDecode>>;
+
+/** One error for every image that failed its check, each named by its field. */
+function throwImageFailures(images: UploadedImage[], checked: PromiseSettledResult<unknown>[]): void {
   const failures = checked.flatMap((r, i) =>
     r.status === 'rejected' ? [{ field: images[i].field, error: r.reason as unknown }] : [],
   );
-  if (failures.length) {
-    const first = failures[0].error;
-    if (!(first instanceof AppError)) throw first;
-    const details = failures.map((f) => ({
-      field: f.field,
-      code: (f.error as AppError).code,
-      message: (f.error as AppError).message,
-    }));
-    throw new AppError(first.status, first.code, `${failures[0].field}: ${first.message}`, details);
-  }
-  const staged: StagedImage[] = [];
-  for (const [index, img] of images.entries()) {
-    const info = (checked[index] as PromiseFulfilledResult<Awaited<ReturnType<typeof inspectImage>>>).value;
-    const key = inputKey(jobId, index);
-    await store.put(key, img.data);
-    staged.push({
-      key,
-      bytes: img.data.length,
-      width: info.width,
-      height: info.height,
-      format: info.format,
-      filename: img.filename,
-    });
-  }
-  return staged;
+  if (!failures.length) return;
+  const first = failures[0].error;
+  if (!(first instanceof AppError)) throw first;
+  const details = failures.map((f) => ({
+    field: f.field,
+    code: (f.error as AppError).code,
+    message: (f.error as AppError).message,
+  }));
+  throw new AppError(first.status, first.code, `${failures[0].field}: ${first.message}`, details);
 }

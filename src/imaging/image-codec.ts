@@ -25,6 +25,17 @@ export interface RawImage {
 export type ResizeFit = 'shorter_side_crop' | 'cover' | 'stretch' | 'contain';
 export type ResizeFilter = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
 
+/** How an image is decoded: the pixel limit, and the size, fit and filter a model takes (none: as it is). */
+export interface DecodeOptions {
+  maxPixels: number;
+  width?: number;
+  height?: number;
+  fit?: ResizeFit;
+  shorterSide?: number;
+  filter?: ResizeFilter;
+  channels?: 1 | 3;
+}
+
 const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'avif', 'tiff']);
 
 function open(buf: Buffer, maxPixels: number) {
@@ -50,43 +61,56 @@ export function imageError(err: unknown): AppError {
   );
 }
 
+/** Reads the header of an upload and checks it against the limits; decodes nothing yet. */
+async function checkedInfo(buf: Buffer, maxPixels: number): Promise<ImageInfo> {
+  if (buf.length === 0) throw new AppError(422, 'empty_image', 'the image is empty (0 bytes)');
+  const meta = await open(buf, maxPixels).metadata();
+  if (!meta.format || !SUPPORTED_FORMATS.has(meta.format)) {
+    throw new AppError(415, 'unsupported_image_format', `image format ${meta.format ?? 'unknown'} is not supported`);
+  }
+  if (!meta.width || !meta.height) throw new AppError(422, 'invalid_image', 'the image has no dimensions');
+  if (meta.width * meta.height > maxPixels)
+    throw new AppError(
+      413,
+      'image_too_large',
+      `the image has ${meta.width}x${meta.height} pixels; the limit is ${maxPixels}`,
+    );
+  const swap = (meta.orientation ?? 1) >= 5;
+  return { format: meta.format, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height };
+}
+
 /** Checks that `buf` is a complete, decodable image within limits, and reports its size. */
 export async function inspectImage(buf: Buffer, maxPixels: number): Promise<ImageInfo> {
-  if (buf.length === 0) throw new AppError(422, 'empty_image', 'the image is empty (0 bytes)');
   try {
-    const meta = await open(buf, maxPixels).metadata();
-    if (!meta.format || !SUPPORTED_FORMATS.has(meta.format)) {
-      throw new AppError(415, 'unsupported_image_format', `image format ${meta.format ?? 'unknown'} is not supported`);
-    }
-    if (!meta.width || !meta.height) throw new AppError(422, 'invalid_image', 'the image has no dimensions');
-    if (meta.width * meta.height > maxPixels)
-      throw new AppError(
-        413,
-        'image_too_large',
-        `the image has ${meta.width}x${meta.height} pixels; the limit is ${maxPixels}`,
-      );
+    const info = await checkedInfo(buf, maxPixels);
     // A full decode (shrunk on load, so cheap) catches truncated and corrupt data.
     await open(buf, maxPixels).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
-    const swap = (meta.orientation ?? 1) >= 5;
-    return { format: meta.format, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height };
+    return info;
+  } catch (err) {
+    throw err instanceof AppError ? err : imageError(err);
+  }
+}
+
+/**
+ * Checks an upload like `inspectImage` and, when `recipe` is given and the image is within its
+ * pixel limit, decodes it the way a model takes it: the check and the model's decode in one.
+ */
+export async function inspectAndDecode(
+  buf: Buffer,
+  maxPixels: number,
+  recipe?: DecodeOptions,
+): Promise<{ info: ImageInfo; pixels?: RawImage }> {
+  try {
+    const info = await checkedInfo(buf, maxPixels);
+    if (!recipe || info.width * info.height > recipe.maxPixels) return { info: await inspectImage(buf, maxPixels) };
+    return { info, pixels: await decodeImage(buf, recipe) };
   } catch (err) {
     throw err instanceof AppError ? err : imageError(err);
   }
 }
 
 /** Decodes to 8-bit sRGB (or 1-channel luma), oriented, optionally resized to width x height (lanczos3 unless `filter` says). */
-export async function decodeImage(
-  buf: Buffer,
-  opts: {
-    maxPixels: number;
-    width?: number;
-    height?: number;
-    fit?: ResizeFit;
-    shorterSide?: number;
-    filter?: ResizeFilter;
-    channels?: 1 | 3;
-  },
-): Promise<RawImage> {
+export async function decodeImage(buf: Buffer, opts: DecodeOptions): Promise<RawImage> {
   try {
     let pipeline = open(buf, opts.maxPixels).rotate();
     const { width, height } = opts;

@@ -102,9 +102,23 @@ export const imageToImageParamsSchema = z.object({
 });
 export type ImageToImageParams = z.infer<typeof imageToImageParamsSchema>;
 
+/**
+ * The upload decoded by the API the way the job's model takes it (oriented, sRGB, resized and
+ * cropped as its manifest says), as raw 8-bit pixels: the worker reads these and never decodes.
+ */
+export const stagedPixelsSchema = z.object({
+  key: z.string(),
+  width: z.number().int().min(1),
+  height: z.number().int().min(1),
+  channels: z.union([z.literal(1), z.literal(3)]),
+});
+export type StagedPixels = z.infer<typeof stagedPixelsSchema>;
+
 /** An input image staged in the blob store by the API. */
 export const stagedImageSchema = z.object({
   key: z.string(),
+  /** Absent for jobs of older APIs and for models the API cannot prepare pixels for: the worker decodes `key`. */
+  pixels: stagedPixelsSchema.optional(),
   bytes: z.number().int().min(0),
   width: z.number().int(),
   height: z.number().int(),

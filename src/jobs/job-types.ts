@@ -61,7 +61,7 @@ function publicImages(id: string, returnvalue: unknown): JobResult {
   };
 }
 
-const publicInput = ({ key: _key, ...input }: StagedImage) => input;
+const publicInput = ({ key: _key, pixels: _pixels, ...input }: StagedImage) => input;
 
 /** Every job type: one without an entry does not compile. */
 const JOB_TYPES: { [Q in QueueName]: JobTypeSpec<Q> } = {

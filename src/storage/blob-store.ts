@@ -41,6 +41,8 @@ export function assertSafeKey(key: string): string {
 
 export const jobPrefix = (jobId: string) => `jobs/${jobId}/`;
 export const inputKey = (jobId: string, index: number) => `jobs/${jobId}/inputs/${index}`;
+/** An input's pixels as its model takes them (raw 8-bit, row-major, interleaved channels). */
+export const inputPixelsKey = (jobId: string, index: number) => `jobs/${jobId}/inputs-pixels/${index}`;
 /** An input without its metadata, as zips serve it: made once, beside the input, so it goes with the job. */
 export const cleanInputKey = (jobId: string, index: number) => `jobs/${jobId}/inputs-clean/${index}`;
 export const outputKey = (jobId: string, index: number, ext: string) => `jobs/${jobId}/outputs/${index}.${ext}`;

@@ -1,16 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { jobOwner } from '../../src/auth/api-keys';
-import { decodeImage } from '../../src/imaging/image-codec';
+import type { RawImage } from '../../src/imaging/image-codec';
+import { classifierInputDecode } from '../../src/models/kinds/classifier';
 import type { ClassificationResult } from '../../src/jobs/job-contract';
 import type { ClassifierManifest } from '../../src/models/model-manifest';
 import { cacheKey } from '../cache/result-cache';
 import { fromFloat16 } from '../imaging/float16';
 import { imageToTensor, softmax, topK } from '../imaging/image-tensor';
+import { readInputImage } from '../imaging/input-image';
 import type { ModelRunner } from '../runtime/model-runner';
 import { startGraphRunner } from './graph-runner';
 import type { JobRun, KindPipeline } from './kind-pipeline';
-import { progressReporter, throwIfAborted, type PipelineContext } from './pipeline-context';
+import { progressReporter, throwIfAborted } from './pipeline-context';
 
 /** A loaded classifier: its graph's runner and its labels in class order. */
 export interface ClassifierModel {
@@ -49,18 +51,10 @@ export function loadLabels(manifest: ClassifierManifest, dir: string): string[] 
   }
 }
 
-/** The top 20 labels of one image; cached by model and image bytes, so top_k is applied after. */
-async function classifyImage(ctx: PipelineContext, model: ClassifierModel, bytes: Buffer, signal?: AbortSignal) {
+/** The top 20 labels of one image; cached by model and input, so top_k is applied after. */
+async function classifyImage(model: ClassifierModel, image: RawImage, signal?: AbortSignal) {
   const { manifest, runner, labels } = model;
   const pre = manifest.preprocess;
-  const image = await decodeImage(bytes, {
-    maxPixels: ctx.config.MAX_IMAGE_PIXELS,
-    width: pre.width,
-    height: pre.height,
-    fit: pre.resize,
-    shorterSide: pre.resize_shorter_side,
-    filter: pre.resize_filter,
-  });
   throwIfAborted(signal);
   const outputs = await runner.run({ [manifest.inputs.image]: imageToTensor(image, pre) }, signal);
   const out = outputs[manifest.outputs.scores];
@@ -84,13 +78,14 @@ async function classifyImage(ctx: PipelineContext, model: ClassifierModel, bytes
 /** Classifies each staged image; images of one job (and of concurrent jobs) share batches. */
 const classify: JobRun<ClassifierModel, 'classification'> = async (ctx, model, job, payload, signal) => {
   const progress = progressReporter(job, payload.inputs.length, ctx.logger);
+  const recipe = classifierInputDecode(model.manifest, ctx.config);
   const predictions = await Promise.all(
     payload.inputs.map(async (input, index) => {
-      const bytes = await ctx.store.get(input.key);
+      const { image, bytes } = await readInputImage(ctx.store, input, recipe);
       const { value, cached } = await ctx.cache.remember(
         jobOwner(payload),
         cacheKey('classification', model.manifest.name, bytes),
-        () => classifyImage(ctx, model, bytes, signal),
+        () => classifyImage(model, image, signal),
         (v) => 200 + v.labels.length * 64,
       );
       await progress();

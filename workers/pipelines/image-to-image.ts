@@ -1,10 +1,12 @@
-import { decodeImage, encodeImage, resizeRaw, type RawImage } from '../../src/imaging/image-codec';
+import { encodeImage, resizeRaw, type RawImage } from '../../src/imaging/image-codec';
 import { MIME_OF_FORMAT } from '../../src/jobs/job-contract';
 import { JobFailure } from '../../src/jobs/job-failure';
+import { imageToImageInputDecode } from '../../src/models/kinds/image-to-image';
 import type { ImageToImageManifest } from '../../src/models/model-manifest';
 import { outputKey } from '../../src/storage/blob-store';
 import { fromFloat16 } from '../imaging/float16';
 import { imageToTensorInStrips, inStrips, tensorToImageInStrips } from '../imaging/image-strips';
+import { readInputImage } from '../imaging/input-image';
 import { lumaPlane, replaceLuma } from '../imaging/luma-chroma';
 import type { ModelRunner } from '../runtime/model-runner';
 import type { TensorData } from '../runtime/tensor-data';
@@ -76,12 +78,7 @@ const runImageGraph: JobRun<ImageGraphModel, 'image_to_image'> = async (ctx, mod
     );
   }
   const fixed = pre.width && pre.height ? { width: pre.width, height: pre.height } : undefined;
-  const bytes = await ctx.store.get(input.key);
-  const image = await decodeImage(bytes, {
-    maxPixels: Math.min(ctx.config.MAX_IMAGE_PIXELS, pre.max_input_pixels),
-    ...fixed,
-    fit: pre.resize,
-  });
+  const { image } = await readInputImage(ctx.store, input, imageToImageInputDecode(manifest, ctx.config));
   throwIfAborted(signal);
 
   const outputs = await runner.run({ [manifest.inputs.image]: await inputTensor(image, pre) }, signal);

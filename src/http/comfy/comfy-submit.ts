@@ -32,14 +32,15 @@ function asNodeErrors(err: unknown, graph: ComfyGraph, plan: ComfyPlan): unknown
 }
 
 /** The uploaded image a LoadImage node names, staged as the job's input. */
-async function stageUpload(deps: AppDeps, comfy: ComfyStore, owner: string, name: string, id: string) {
+async function stageUpload(deps: AppDeps, comfy: ComfyStore, owner: string, name: string, id: string, model: string) {
   const key = await comfy.findUpload(owner, name);
   const data = key && (await deps.store.get(key).catch(() => undefined));
   if (!data)
     throw new AppError(422, 'invalid_image', `Invalid image file: ${name} (upload it with POST /upload/image)`, [
       { field: 'image' },
     ]);
-  const [input] = await stageImages([{ data, filename: name, field: 'image' }], id, deps.store, deps.config);
+  const upload = { data, filename: name, field: 'image' };
+  const [input] = await stageImages([upload], id, deps.store, deps.config, deps.catalog.get(model)?.manifest);
   return input;
 }
 
@@ -55,7 +56,7 @@ export async function submitPlan(deps: AppDeps, comfy: ComfyStore, req: Request,
     const params = resolveImageToImageParams(request, catalog, config);
     const image = plan.job.image;
     return await withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-      const input = await stageUpload(deps, comfy, principalOf(req), image, id);
+      const input = await stageUpload(deps, comfy, principalOf(req), image, id, params.model);
       checkJobCost(imageToImageCost(params, input), config);
       return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable: true });
     });

@@ -66,7 +66,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     );
     const { id } = await idempotent(deps, req, body, () =>
       withStagedInputs(deps, newJobId('classification'), async (id) => {
-        const inputs = await stageImages(images, id, store, config);
+        const inputs = await stageImages(images, id, store, config, catalog.get(params.model)?.manifest);
         return enqueueJob(deps, req, id, { type: 'classification', params, inputs, webhook });
       }),
     );
@@ -85,7 +85,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
       fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data),
       () =>
         withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-          const [input] = await stageImages([image], id, store, config);
+          const [input] = await stageImages([image], id, store, config, entry?.manifest);
           // Its cost depends on the input's size, known once the image is checked.
           checkJobCost(imageToImageCost(params, input), config);
           return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable, webhook });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Config } from '../../config';
+import type { DecodeOptions } from '../../imaging/image-codec';
 import { baseManifestFields, imagePreprocessSchema } from '../manifest-fields';
 import { requireFiles, type ModelKindSpec } from './model-kind';
 
@@ -26,6 +28,21 @@ export const classifierManifestSchema = z.object({
 });
 export type ClassifierManifest = z.infer<typeof classifierManifestSchema>;
 
+/** An upload as the classifier takes it: resized and cropped as its preprocess says. */
+export function classifierInputDecode(
+  { preprocess: pre }: ClassifierManifest,
+  config: Pick<Config, 'MAX_IMAGE_PIXELS'>,
+): DecodeOptions {
+  return {
+    maxPixels: config.MAX_IMAGE_PIXELS,
+    width: pre.width,
+    height: pre.height,
+    fit: pre.resize,
+    shorterSide: pre.resize_shorter_side,
+    filter: pre.resize_filter,
+  };
+}
+
 export const classifierKind: ModelKindSpec<ClassifierManifest> = {
   seedless: true,
   inspect: (manifest, dir, file) => requireFiles(manifest.files, dir, file),
@@ -34,6 +51,7 @@ export const classifierKind: ModelKindSpec<ClassifierManifest> = {
     input: { width: manifest.preprocess.width, height: manifest.preprocess.height },
     parameters: { top_k: { min: 1, max: 20, default: 5 } },
   }),
+  inputDecode: classifierInputDecode,
   jobs: {
     classification: {
       defaultRank: 0,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Config } from '../../config';
+import type { DecodeOptions } from '../../imaging/image-codec';
 import { baseManifestFields, channelOrderSchema } from '../manifest-fields';
 import { fieldError, requireFiles, type ModelKindSpec } from './model-kind';
 import { DIFFUSION_FIELDS, pickSeed, rejectFields } from './request-checks';
@@ -37,6 +39,20 @@ export const imageToImageManifestSchema = z.object({
 });
 export type ImageToImageManifest = z.infer<typeof imageToImageManifestSchema>;
 
+/**
+ * An upload as the graph takes it: at its fixed size when it has one, else as it is. An image over
+ * the model's own pixel limit gets no pixels; its job fails as image_too_large in the worker.
+ */
+export function imageToImageInputDecode(
+  { preprocess: pre }: ImageToImageManifest,
+  config: Pick<Config, 'MAX_IMAGE_PIXELS'>,
+): DecodeOptions {
+  return {
+    maxPixels: Math.min(config.MAX_IMAGE_PIXELS, pre.max_input_pixels),
+    ...(pre.width && pre.height && { width: pre.width, height: pre.height, fit: pre.resize }),
+  };
+}
+
 export const imageToImageKind: ModelKindSpec<ImageToImageManifest> = {
   // A graph model is deterministic: the same image gives the same output.
   seedless: true,
@@ -52,6 +68,7 @@ export const imageToImageKind: ModelKindSpec<ImageToImageManifest> = {
     output: { scale_factor: output.scale_factor },
     parameters: { output_format: ['png', 'webp', 'jpeg'] },
   }),
+  inputDecode: imageToImageInputDecode,
   jobs: {
     image_to_image: {
       defaultRank: 0,

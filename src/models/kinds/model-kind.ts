@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config';
 import { AppError } from '../../errors';
+import type { DecodeOptions } from '../../imaging/image-codec';
 import type { GenerationRequest, ImageToImageRequest } from '../../http/request-schemas';
 import type { ClassificationParams, GenerationParams, ImageToImageParams, JobType } from '../../jobs/job-contract';
 import type { PipelineInfo } from './pipeline-folder';
@@ -46,6 +47,11 @@ export interface ModelKindSpec<M> {
   /** The kind-specific part of the public model description (`GET /v1/models`). */
   describe(entry: KindEntry<M>): Record<string, unknown>;
   jobs: { [T in JobType]?: JobSupport<M, T> };
+  /**
+   * How the API decodes an upload for this model, so that it stages pixels and no worker decodes
+   * the upload again (docs/benchmarks.md, "Where CPU time goes"). Absent: workers decode.
+   */
+  inputDecode?(manifest: M, config: Pick<Config, 'MAX_IMAGE_PIXELS'>): DecodeOptions;
 }
 
 /** `inspect` for single-graph kinds: every file the manifest names must exist. */

@@ -1,0 +1,27 @@
+import { decodeImage, type DecodeOptions, type RawImage } from '../../src/imaging/image-codec';
+import type { StagedImage } from '../../src/jobs/job-contract';
+import type { BlobStore } from '../../src/storage/blob-store';
+
+/** An input as the model takes it, and the bytes it came from (identical bytes give identical pixels). */
+export interface InputImage {
+  image: RawImage;
+  bytes: Buffer;
+}
+
+/**
+ * A job's input image decoded the way `recipe` says. The API normally staged exactly these
+ * pixels (it decodes each upload once, to check it), so this is a read; only a job from an
+ * older API, or pixels of another shape (the model's manifest changed since), are decoded here.
+ */
+export async function readInputImage(store: BlobStore, input: StagedImage, recipe: DecodeOptions): Promise<InputImage> {
+  const { pixels } = input;
+  const width = recipe.width ?? input.width;
+  const height = recipe.height ?? input.height;
+  const channels = recipe.channels ?? 3;
+  if (pixels && pixels.width === width && pixels.height === height && pixels.channels === channels) {
+    const data = await store.get(pixels.key);
+    if (data.length === width * height * channels) return { image: { data, width, height, channels }, bytes: data };
+  }
+  const bytes = await store.get(input.key);
+  return { image: await decodeImage(bytes, recipe), bytes };
+}
