@@ -15,13 +15,21 @@ export interface DarkroomStack {
   startWorker(env?: NodeJS.ProcessEnv): Promise<Launched>;
   stopWorkers(): Promise<void>;
   stop(): Promise<void>;
-  /** session.run counts per runner, summed over live workers (from their heartbeats, up to 2 s old). */
-  runnerStats(): Promise<Map<string, RunnerStats>>;
+  /** session.run counts per runner and the workers' CPU, summed over live workers (from their heartbeats, up to 2 s old). */
+  workerStats(): Promise<WorkerStats>;
 }
 
 export interface RunnerStats {
   runs: number;
   items: number;
+  /** CPU time of session.run on the inference threads, ms. */
+  cpuMs: number;
+}
+
+export interface WorkerStats {
+  runners: Map<string, RunnerStats>;
+  /** The worker processes' CPU time, ms, as of the same heartbeats as `runners`. */
+  processCpuMs: number;
 }
 
 export type StackSettings = Pick<BenchOptions, 'logLevel' | 'workerConcurrency' | 'workerThreads'>;
@@ -86,19 +94,23 @@ export async function startDarkroomStack(
       await Promise.all(stack.workers.map((w) => w.stop()));
       stack.workers = [];
     },
-    async runnerStats() {
-      const stats = new Map<string, RunnerStats>();
+    async workerStats() {
+      const runners = new Map<string, RunnerStats>();
+      let processCpuMs = 0;
       const keys = await client.keys(`${prefix}:workers:*`);
       const beats = keys.length ? await client.mget(keys) : [];
       for (const beat of beats) {
-        const models =
-          (JSON.parse(beat ?? '{}') as { models?: { name: string; runs: number; items: number }[] }).models ?? [];
+        const { models = [], cpu_ms = 0 } = JSON.parse(beat ?? '{}') as {
+          models?: (Omit<RunnerStats, 'cpuMs'> & { name: string; cpuMs?: number })[];
+          cpu_ms?: number;
+        };
+        processCpuMs += cpu_ms;
         for (const m of models) {
-          const s = stats.get(m.name) ?? { runs: 0, items: 0 };
-          stats.set(m.name, { runs: s.runs + m.runs, items: s.items + m.items });
+          const s = runners.get(m.name) ?? { runs: 0, items: 0, cpuMs: 0 };
+          runners.set(m.name, { runs: s.runs + m.runs, items: s.items + m.items, cpuMs: s.cpuMs + (m.cpuMs ?? 0) });
         }
       }
-      return stats;
+      return { runners, processCpuMs };
     },
     async stop() {
       await stack.stopWorkers();

@@ -2,7 +2,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { BenchOptions } from './bench-options';
 import { cpuBetween, snapshot, type CpuUse } from './cpu-monitor';
 import { submitAndWait } from './darkroom-client';
-import { startDarkroomStack, type DarkroomStack } from './darkroom-stack';
+import { startDarkroomStack, type DarkroomStack, type WorkerStats } from './darkroom-stack';
 import { summarize, type LatencySummary } from './latency-stats';
 import { runClosedLoop, startProbe, type RequestOutcome } from './load-generators';
 import { answers, freePort, launchNode, waitUntil, type Launched } from './process-launcher';
@@ -32,6 +32,11 @@ export interface EndToEndRun {
   clientLagP99: number;
   /** Items per session.run of the model's main graph during the run (darkroom). */
   meanBatch?: number;
+  /**
+   * darkroom: the worker's CPU time per image outside session.run, ms: its process CPU minus the
+   * CPU its inference threads spent in session.run, over the images its model's output graph made.
+   */
+  workerCpuOutsideRunMs?: number;
   pollsPerSecond?: number;
   cpu: CpuUse;
 }
@@ -43,6 +48,17 @@ export interface EndToEndResult {
 
 /** The runner whose batches show what batching does: the model itself, or a pipeline's UNet. */
 const mainRunner = (model: string) => (model === 'demo-diffusion' ? 'demo-diffusion/unet' : model);
+/** The runner that runs once per image: the model itself, or a pipeline's VAE decoder. */
+const imageRunner = (model: string) => (model === 'demo-diffusion' ? 'demo-diffusion/vae_decoder' : model);
+
+/** Worker CPU per image outside session.run between two heartbeat readings (see EndToEndRun). */
+function cpuOutsideRunPerImage(before: WorkerStats, after: WorkerStats, model: string): number | undefined {
+  const images = (after.runners.get(imageRunner(model))?.items ?? 0) - (before.runners.get(imageRunner(model))?.items ?? 0);
+  if (images <= 0) return undefined;
+  const inRuns = (s: WorkerStats) =>
+    [...s.runners].filter(([name]) => name === model || name.startsWith(`${model}/`)).reduce((t, [, r]) => t + r.cpuMs, 0);
+  return (after.processCpuMs - before.processCpuMs - (inRuns(after) - inRuns(before))) / images;
+}
 
 interface Target {
   system: SystemName;
@@ -66,9 +82,10 @@ async function measure(
   clients: number,
   options: BenchOptions,
   withHealth: boolean,
-  runner: string,
+  model: string,
 ): Promise<EndToEndRun> {
-  const statsBefore = await target.stack?.runnerStats();
+  const runner = mainRunner(model);
+  const statsBefore = await target.stack?.workerStats();
   const before = snapshot(target.procs);
   const probe = withHealth ? startProbe(`${target.url}/healthz`, options.healthRate) : undefined;
   const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -86,9 +103,9 @@ async function measure(
   const cpu = cpuBetween(before, snapshot(target.procs));
   // Heartbeats are written every 2 s: wait for one that covers the end of the run.
   if (target.stack) await new Promise((r) => setTimeout(r, 2100));
-  const statsAfter = await target.stack?.runnerStats();
-  const b = statsBefore?.get(runner);
-  const a = statsAfter?.get(runner);
+  const statsAfter = await target.stack?.workerStats();
+  const b = statsBefore?.runners.get(runner);
+  const a = statsAfter?.runners.get(runner);
   return {
     system: target.system,
     clients,
@@ -103,6 +120,8 @@ async function measure(
     healthErrors: health?.errors,
     clientLagP99: lag.percentile(99) / 1e6,
     meanBatch: a && b && a.runs > b.runs ? (a.items - b.items) / (a.runs - b.runs) : undefined,
+    workerCpuOutsideRunMs:
+      statsBefore && statsAfter ? cpuOutsideRunPerImage(statsBefore, statsAfter, model) : undefined,
     pollsPerSecond: target.stack ? result.polls / result.seconds : undefined,
     cpu,
   };
@@ -197,7 +216,6 @@ export async function measureModel(
   options: BenchOptions,
   log: (line: string) => void,
 ): Promise<EndToEndRun[]> {
-  const runner = mainRunner(workload.model);
   const on = darkroomTarget('darkroom', systems.batching, workload, options, processesOf(systems, redis, 'batching'));
   const off = darkroomTarget(
     'darkroom, batching off',
@@ -220,7 +238,7 @@ export async function measureModel(
   const runs: EndToEndRun[] = [];
   for (const clients of options.concurrency) {
     for (const target of clients === maxClients ? [on, naive, off] : [on, naive]) {
-      const run = await measure(target, clients, options, clients === maxClients, runner);
+      const run = await measure(target, clients, options, clients === maxClients, workload.model);
       runs.push(run);
       const health = run.health ? `, healthz p99 ${run.health.p99.toFixed(1)} ms` : '';
       log(

@@ -30,6 +30,12 @@ export interface HeartbeatDeps {
  * taking work (a draining worker's record ages); `record` removes the record once the process has
  * drained, so it belongs before the queue workers in the list.
  */
+/** User plus system CPU time of this process, ms. */
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
 export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Component } {
   const { config, logger, id } = deps;
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -49,6 +55,9 @@ export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Compo
       event_loop_max_ms: Number((lag.max / 1e6).toFixed(1)),
       event_loop_p99_ms: Number((lag.percentile(99) / 1e6).toFixed(1)),
       cache: deps.cache.stats(),
+      // The process's CPU time so far, read with the runners' stats: their difference is the CPU
+      // spent outside session.run (npm run bench reports it per image).
+      cpu_ms: Math.round(cpuMs()),
     };
     lag.reset();
     logger.debug(info, 'heartbeat');

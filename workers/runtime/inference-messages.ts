@@ -22,5 +22,6 @@ export type ToInferenceThread = { kind: 'run'; id: number; feeds: Feeds; outputs
 export type FromInferenceThread =
   | { kind: 'ready'; provider: string; warnings: string[]; inputs: TensorInfo[]; outputs: TensorInfo[] }
   | { kind: 'load_failed'; message: string }
-  | { kind: 'result'; id: number; outputs: Feeds; ms: number }
+  /** `cpuMs`: CPU time this thread spent in session.run (Linux; absent elsewhere). */
+  | { kind: 'result'; id: number; outputs: Feeds; ms: number; cpuMs?: number }
   | { kind: 'run_failed'; id: number; message: string };

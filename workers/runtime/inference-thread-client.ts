@@ -5,6 +5,12 @@ import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceT
 import { InferenceCrashedError, InferenceError, modelClosedError } from './runtime-errors';
 import type { Feeds } from './tensor-data';
 
+/** A session.run's outputs, and the CPU time the inference thread spent in it when known. */
+export interface InferenceResult {
+  outputs: Feeds;
+  cpuMs?: number;
+}
+
 export interface ThreadClientOptions {
   /** The model's name, for logs and errors. */
   name: string;
@@ -23,7 +29,7 @@ export interface InferenceThreadClient {
   /** Set once a dead thread could not be started again: every later run would fail. */
   readonly broken: InferenceError | undefined;
   /** One session.run; buffers in `transfer` are moved to the thread, the rest copied. */
-  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[]): Promise<Feeds>;
+  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[]): Promise<InferenceResult>;
   /** Ends the thread; runs it has not answered fail as closed. */
   close(): Promise<void>;
 }
@@ -36,7 +42,7 @@ export interface SessionInfo {
 }
 
 interface Pending {
-  resolve(outputs: Feeds): void;
+  resolve(result: InferenceResult): void;
   reject(err: Error): void;
 }
 
@@ -101,7 +107,7 @@ export async function startInferenceThread(opts: ThreadClientOptions): Promise<I
     },
     run(feeds, outputs, transfer) {
       if (closed) return Promise.reject(modelClosedError(name));
-      return new Promise<Feeds>((resolve, reject) => {
+      return new Promise<InferenceResult>((resolve, reject) => {
         const id = nextId++;
         inFlight.set(id, { resolve, reject });
         const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs };
@@ -148,7 +154,7 @@ function spawnThread(
         case 'load_failed':
           return reject(new Error(`model ${name}: ${msg.message}`));
         case 'result':
-          return events.answer(msg.id, (p) => p.resolve(msg.outputs));
+          return events.answer(msg.id, (p) => p.resolve({ outputs: msg.outputs, cpuMs: msg.cpuMs }));
         case 'run_failed':
           return events.answer(msg.id, (p) => p.reject(new InferenceError(msg.message)));
         default: {

@@ -39,7 +39,8 @@ export interface ModelRunner {
   readonly outputs: TensorInfo[];
   /** Runs `feeds` (each with a leading batch dimension, usually 1); results come back in order. */
   run(feeds: Feeds, signal?: AbortSignal): Promise<Feeds>;
-  stats(): { runs: number; items: number; maxBatch: number };
+  /** Runs and items so far; `cpuMs`: CPU time of session.run on its thread (docs/benchmarks.md). */
+  stats(): { runs: number; items: number; maxBatch: number; cpuMs: number };
   close(): Promise<void>;
 }
 
@@ -69,7 +70,7 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
     'model loaded',
   );
 
-  const stats: RunnerStats = { runs: 0, items: 0, maxBatch: 0 };
+  const stats: RunnerStats = { runs: 0, items: 0, maxBatch: 0, cpuMs: 0 };
   const run = runOnThread(client, opts, stats);
   const batcher = createBatcher<Request>({
     maxBatchSize,
@@ -128,7 +129,12 @@ function runOnThread(client: InferenceThreadClient, opts: RunnerOptions, stats: 
     // Tensors joined from several requests are ours alone: moved to the thread, not copied. A lone
     // request's tensors are its caller's (a diffusion job reuses its latents), so they are copied.
     const joined = batch.length > 1 ? [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))] : [];
-    const results = await client.run(feeds, opts.outputs ?? client.session.outputs.map((o) => o.name), joined);
+    const { outputs: results, cpuMs } = await client.run(
+      feeds,
+      opts.outputs ?? client.session.outputs.map((o) => o.name),
+      joined,
+    );
+    stats.cpuMs += cpuMs ?? 0;
     const items = batch.reduce((s, r) => s + r.size, 0);
     stats.runs += 1;
     opts.onBatch?.(items, performance.now() - started);
