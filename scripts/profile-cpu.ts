@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BENCH_MODELS, type BenchModel } from './bench/bench-options';
-import { requireBenchInputs } from './bench/bench-paths';
+import { REPO, requireBenchInputs } from './bench/bench-paths';
 import { installCleanupHandlers } from './bench/cleanup';
 import { machineInfo } from './bench/machine-info';
 import { renderProfileReport } from './bench/profile-report';
@@ -57,6 +58,15 @@ function parseOptions(argv: string[]): CliOptions {
   return program.opts<CliOptions>();
 }
 
+/** The last commit that changed what is profiled (src/ and workers/), so before and after reports can be told apart. */
+function codeCommit(): string {
+  const log = spawnSync('git', ['log', '-1', '--format=%h %s', '--', 'src', 'workers'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
+  return log.status === 0 ? log.stdout.trim() : 'unknown';
+}
+
 async function main() {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
@@ -81,6 +91,7 @@ async function main() {
       seconds: options.seconds,
       warmupSeconds: options.warmup,
       machine,
+      codeCommit: codeCommit(),
     },
     results,
   );

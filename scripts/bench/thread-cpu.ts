@@ -33,13 +33,11 @@ export function threadTimes(pid: number): Map<number, ThreadTimes> {
   return times;
 }
 
-/** One process's CPU between two readings: all its threads, and its main thread (tid = pid). */
+/** One process's CPU between two readings: its main thread (tid = pid), and its other threads by name. */
 export interface ProcessThreadsUse {
-  /** Sum over threads alive at the end (a thread that ended in between is missing). */
-  allRunNs: number;
   mainRunNs: number;
   mainWaitNs: number;
-  /** CPU of the other threads by thread name (Node 20 names its own threads "node"). */
+  /** CPU of the other threads alive at the end, by thread name (Node 20 names its own threads "node"). */
   othersByName: Record<string, number>;
   threads: number;
 }
@@ -49,16 +47,13 @@ export function threadsBetween(
   a: Map<number, ThreadTimes>,
   b: Map<number, ThreadTimes>,
 ): ProcessThreadsUse {
-  let allRunNs = 0;
   const othersByName: Record<string, number> = {};
   for (const [tid, t] of b) {
     const run = t.runNs - (a.get(tid)?.runNs ?? 0);
-    allRunNs += run;
     if (tid !== pid) othersByName[t.name] = (othersByName[t.name] ?? 0) + run;
   }
   const main = (m: Map<number, ThreadTimes>) => m.get(pid) ?? { runNs: 0, waitNs: 0 };
   return {
-    allRunNs,
     othersByName,
     mainRunNs: main(b).runNs - main(a).runNs,
     mainWaitNs: main(b).waitNs - main(a).waitNs,
