@@ -32,7 +32,10 @@ export interface WorkerStats {
   processCpuMs: number;
 }
 
-export type StackSettings = Pick<BenchOptions, 'logLevel' | 'workerConcurrency' | 'workerThreads'>;
+export type StackSettings = Pick<BenchOptions, 'logLevel' | 'workerConcurrency' | 'workerThreads'> & {
+  /** Extra node flags for the API and every worker (e.g. --cpu-prof --cpu-prof-dir=...). */
+  nodeArgs?: string[];
+};
 
 /** The environment both roles share; darkroom variables inherited from the shell are dropped so they cannot skew a run. */
 function baseEnv(redis: BenchRedis, dataDir: string, settings: StackSettings, prefix: string): NodeJS.ProcessEnv {
@@ -72,14 +75,19 @@ export async function startDarkroomStack(
   const url = `http://127.0.0.1:${port}`;
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
-  const api = launchNode('darkroom API', 'src/api-main.js', { ...env, PORT: String(port) });
+  const api = launchNode('darkroom API', 'src/api-main.js', { ...env, PORT: String(port) }, settings.nodeArgs);
   const stack: DarkroomStack = {
     url,
     api,
     workers: [],
     prefix,
     async startWorker(extra = {}) {
-      const worker = launchNode(`darkroom worker ${stack.workers.length + 1}`, 'workers/main.js', { ...env, ...extra });
+      const worker = launchNode(
+        `darkroom worker ${stack.workers.length + 1}`,
+        'workers/main.js',
+        { ...env, ...extra },
+        settings.nodeArgs,
+      );
       stack.workers.push(worker);
       // The heartbeat is written after every queue's consumer started (worker-process.ts).
       await waitUntil(

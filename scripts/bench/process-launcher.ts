@@ -11,7 +11,8 @@ export interface Launched {
   pid: number;
   output(): string;
   running(): boolean;
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` (SIGTERM), then SIGKILL if it is still running after `graceMs` (5 s). */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
 /** A free TCP port on loopback (the OS picks it). */
@@ -42,13 +43,13 @@ export function launch(name: string, command: string, args: string[], env: NodeJ
     pid: child.pid,
     output: () => out,
     running: () => child.exitCode === null && child.signalCode === null,
-    stop: (signal = 'SIGTERM') => stopChild(child, signal),
+    stop: (signal = 'SIGTERM', graceMs?: number) => stopChild(child, signal, graceMs),
   };
 }
 
-/** Starts a compiled script of this repository (path relative to dist/) with Node. */
-export function launchNode(name: string, script: string, env: NodeJS.ProcessEnv): Launched {
-  return launch(name, process.execPath, [path.join(DIST, script)], env);
+/** Starts a compiled script of this repository (path relative to dist/) with Node; `nodeArgs` go before it (e.g. --cpu-prof). */
+export function launchNode(name: string, script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Launched {
+  return launch(name, process.execPath, [...nodeArgs, path.join(DIST, script)], env);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ export interface SectionLoad {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function table(t: Table): string {
+export function table(t: Table): string {
   const lines = [
     `| ${t.header.map(cell).join(' | ')} |`,
     `| ${t.header.map(() => '---').join(' | ')} |`,
