@@ -53,10 +53,13 @@ const imageRunner = (model: string) => (model === 'demo-diffusion' ? 'demo-diffu
 
 /** Worker CPU per image outside session.run between two heartbeat readings (see EndToEndRun). */
 function cpuOutsideRunPerImage(before: WorkerStats, after: WorkerStats, model: string): number | undefined {
-  const images = (after.runners.get(imageRunner(model))?.items ?? 0) - (before.runners.get(imageRunner(model))?.items ?? 0);
+  const images =
+    (after.runners.get(imageRunner(model))?.items ?? 0) - (before.runners.get(imageRunner(model))?.items ?? 0);
   if (images <= 0) return undefined;
   const inRuns = (s: WorkerStats) =>
-    [...s.runners].filter(([name]) => name === model || name.startsWith(`${model}/`)).reduce((t, [, r]) => t + r.cpuMs, 0);
+    [...s.runners]
+      .filter(([name]) => name === model || name.startsWith(`${model}/`))
+      .reduce((t, [, r]) => t + r.cpuMs, 0);
   return (after.processCpuMs - before.processCpuMs - (inRuns(after) - inRuns(before))) / images;
 }
 

@@ -46,6 +46,7 @@ function runTable(result: EndToEndResult, workload: Workload): Table {
       'latency p50 / p95 / p99',
       'ready p50 / p99',
       'mean batch',
+      'worker CPU outside session.run',
       'polls/s',
       'CPU cores used (of 2)',
       'errors',
@@ -58,6 +59,7 @@ function runTable(result: EndToEndResult, workload: Workload): Table {
       triple(r.latency),
       r.ready ? `${ms(r.ready.p50)} / ${ms(r.ready.p99)}` : '-',
       r.meanBatch !== undefined ? num(r.meanBatch) : '-',
+      r.workerCpuOutsideRunMs !== undefined ? `${num(r.workerCpuOutsideRunMs, 2)} ms/image` : '-',
       r.pollsPerSecond !== undefined ? num(r.pollsPerSecond, 0) : '-',
       cpuLine(r.cpu),
       r.errors ? `${r.errors} (${r.firstError?.slice(0, 80)})` : '0',
@@ -69,17 +71,31 @@ function throughputGoals(result: EndToEndResult, ceiling: CeilingResult | undefi
   const dark = best(runsOf(result, 'darkroom'));
   const off = runsOf(result, 'darkroom, batching off')[0];
   const rows: GoalRow[] = [];
-  if (dark && ceiling) {
-    const ratio = dark.imagesPerSecond / ceiling.best.imagesPerSecond;
-    const c = dark.cpu;
+  const loaded = runsOf(result, 'darkroom').filter((r) => r.clients >= 16);
+  if (dark && ceiling && loaded.length) {
+    const worst = loaded.reduce((a, b) => (b.imagesPerSecond < a.imagesPerSecond ? b : a));
+    const ratio = worst.imagesPerSecond / ceiling.best.imagesPerSecond;
+    const c = worst.cpu;
     rows.push({
-      goal: `${result.model}: end-to-end throughput at saturation >= 90% of the ceiling`,
-      measured: `${num(dark.imagesPerSecond)} vs ${num(ceiling.best.imagesPerSecond)} images/s = ${pct(ratio)} (${dark.clients} clients)`,
-      verdict: verdict(ratio >= 0.9),
+      goal: `${result.model}: end-to-end throughput at ${loaded.map((r) => r.clients).join(' and ')} clients >= 0.8 x the ceiling`,
+      measured: `${loaded.map((r) => `${r.clients}: ${num(r.imagesPerSecond)}`).join('; ')} vs ${num(ceiling.best.imagesPerSecond)} images/s = ${pct(ratio)} at worst`,
+      verdict: verdict(ratio >= 0.8),
       why:
-        ratio >= 0.9
+        ratio >= 0.8
           ? undefined
-          : `the raw loop had both cores; here the worker got ${cores(c, 'worker').toFixed(2)} while the API ${cores(c, 'API').toFixed(2)}, Redis ${cores(c, 'redis').toFixed(2)}, the clients ${cores(c, 'bench').toFixed(2)} and other processes ${c.others.toFixed(2)} cores took the rest; mean batch ${num(dark.meanBatch ?? NaN)} vs ${ceiling.best.batch} in the best raw loop`,
+          : `the raw loop had both cores; here the worker got ${cores(c, 'worker').toFixed(2)} while the API ${cores(c, 'API').toFixed(2)}, Redis ${cores(c, 'redis').toFixed(2)}, the clients ${cores(c, 'bench').toFixed(2)} and other processes ${c.others.toFixed(2)} cores took the rest; mean batch ${num(worst.meanBatch ?? NaN)} vs ${ceiling.best.batch} in the best raw loop`,
+    });
+  }
+  const outside = dark?.workerCpuOutsideRunMs;
+  if (dark && outside !== undefined && result.model === 'mobilenetv2-12-int8') {
+    rows.push({
+      goal: `${result.model}: the worker's CPU per classified image outside session.run <= 1 ms (what bounds a GPU worker)`,
+      measured: `${num(outside, 2)} ms/image (${dark.clients} clients)`,
+      verdict: verdict(outside <= 1),
+      why:
+        outside <= 1
+          ? undefined
+          : 'the worker process spends this on reading the staged pixels, making the tensor, batching, BullMQ and Redis, progress and the result, and its heartbeat and metrics',
     });
   }
   if (dark && off) {
@@ -155,7 +171,7 @@ function naiveGoals(result: EndToEndResult): GoalRow[] {
         ' images/s',
       verdict: verdict(!slower.length),
       why: slower.length
-        ? `the naive process has the cores to itself; darkroom also runs the API (${cores(top.d.cpu, 'API').toFixed(2)} cores at ${top.d.clients} clients, ${num(top.d.pollsPerSecond ?? NaN, 0)} polls/s), Redis (${cores(top.d.cpu, 'redis').toFixed(2)}) and the blob store on the same 2 cores${classify ? ', and decodes every upload twice (API check, worker)' : ''}`
+        ? `the naive process has the cores to itself; darkroom also runs the API (${cores(top.d.cpu, 'API').toFixed(2)} cores at ${top.d.clients} clients, ${num(top.d.pollsPerSecond ?? NaN, 0)} polls/s), Redis (${cores(top.d.cpu, 'redis').toFixed(2)}) and the blob store on the same 2 cores${classify ? ' (the API decodes each upload once and stages its pixels; the worker reads them)' : ''}`
         : undefined,
     });
     const worse = pairs.filter((p) => p.d.latency.p99 > p.n.latency.p99);

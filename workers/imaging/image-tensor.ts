@@ -20,16 +20,19 @@ export function imageToTensor(image: RawImage, pre: TensorPreprocess): TensorDat
     throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
   const plane = width * height;
   const out = new Float32Array(plane * 3);
+  const { data } = image;
   // Source channel for each model channel: RGB keeps order, BGR reverses it.
   const src = pre.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
   for (let c = 0; c < 3; c++) {
-    const mean = pre.mean[c];
+    // 256 possible byte values: normalise each once (same float64 expression, so same values).
+    const lut = new Float64Array(256);
     const inv = 1 / pre.std[c];
-    const s = src[c];
-    for (let i = 0; i < plane; i++) {
-      const v = (image.data[i * 3 + s] * pre.scale - mean) * inv;
-      if (pre.layout === 'NCHW') out[c * plane + i] = v;
-      else out[i * 3 + c] = v;
+    for (let v = 0; v < 256; v++) lut[v] = (v * pre.scale - pre.mean[c]) * inv;
+    if (pre.layout === 'NCHW') {
+      const base = c * plane;
+      for (let i = 0, j = src[c]; i < plane; i++, j += 3) out[base + i] = lut[data[j]];
+    } else {
+      for (let i = 0, j = src[c]; i < plane; i++, j += 3) out[j - src[c] + c] = lut[data[j]];
     }
   }
   const dims = pre.layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
