@@ -21,19 +21,23 @@ export function imageToTensor(image: RawImage, pre: TensorPreprocess): TensorDat
   const plane = width * height;
   const out = new Float32Array(plane * 3);
   const { data } = image;
-  // Source channel for each model channel: RGB keeps order, BGR reverses it.
-  const src = pre.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
-  for (let c = 0; c < 3; c++) {
-    // 256 possible byte values: normalise each once (same float64 expression, so same values).
-    const lut = new Float64Array(256);
+  // 256 possible byte values per channel: each normalised once (the same float64 expression as
+  // per pixel, rounded to float32 as the tensor stores it, so the tensor is the same).
+  const lut = [0, 1, 2].map((c) => {
+    const table = new Float32Array(256);
     const inv = 1 / pre.std[c];
-    for (let v = 0; v < 256; v++) lut[v] = (v * pre.scale - pre.mean[c]) * inv;
-    if (pre.layout === 'NCHW') {
-      const base = c * plane;
-      for (let i = 0, j = src[c]; i < plane; i++, j += 3) out[base + i] = lut[data[j]];
-    } else {
-      for (let i = 0, j = src[c]; i < plane; i++, j += 3) out[j - src[c] + c] = lut[data[j]];
-    }
+    for (let v = 0; v < 256; v++) table[v] = (v * pre.scale - pre.mean[c]) * inv;
+    return table;
+  });
+  // Source channel for each model channel: RGB keeps order, BGR reverses it.
+  const [s0, s1, s2] = pre.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  const [l0, l1, l2] = lut;
+  // One pass over the pixels; planar (NCHW) puts each channel in its own plane.
+  const [o0, o1, o2, step] = pre.layout === 'NCHW' ? [0, plane, 2 * plane, 1] : [0, 1, 2, 3];
+  for (let i = 0, j = 0, k = 0; i < plane; i++, j += 3, k += step) {
+    out[o0 + k] = l0[data[j + s0]];
+    out[o1 + k] = l1[data[j + s1]];
+    out[o2 + k] = l2[data[j + s2]];
   }
   const dims = pre.layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
   return pre.dtype === 'float16'
