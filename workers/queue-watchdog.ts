@@ -48,17 +48,6 @@ export function createQueueWatchdog(opts: WatchdogOptions): QueueWatchdog {
   let timer: NodeJS.Timeout | undefined;
   let checking = false;
 
-  const symptom = async (w: WatchedWorker, since: number | undefined): Promise<string | undefined> => {
-    if (!w.isRunning()) return 'its fetch loop stopped';
-    const status = await w.blockingStatus();
-    if (status !== undefined && status !== 'ready') return `its blocking connection is "${status}"`;
-    if (w.held() >= w.concurrency) return undefined;
-    // A healthy worker with room takes a waiting job within milliseconds.
-    if (since !== undefined && w.lastTakenAt() >= since) return undefined;
-    const waiting = await opts.waiting(w.queue);
-    return waiting > 0 ? `${waiting} job(s) wait but it takes none` : undefined;
-  };
-
   const check = async () => {
     if (checking) return;
     checking = true;
@@ -67,25 +56,7 @@ export function createQueueWatchdog(opts: WatchdogOptions): QueueWatchdog {
         suspectSince.clear();
         return;
       }
-      for (const w of opts.workers()) {
-        const since = suspectSince.get(w.queue);
-        // A command that never answers (a half-open connection) must not stop the watchdog for good.
-        const reason = await withTimeout(symptom(w, since), Math.max(2000, opts.intervalMs)).catch(() => undefined);
-        if (!reason) {
-          suspectSince.delete(w.queue);
-          continue;
-        }
-        if (since === undefined) {
-          suspectSince.set(w.queue, now());
-          continue;
-        }
-        if (now() - since < opts.stuckAfterMs) continue;
-        suspectSince.delete(w.queue);
-        opts.logger.error({ queue: w.queue, reason, stuck_ms: now() - since }, 'queue worker is stuck; recreating it');
-        await opts
-          .recreate(w.queue, reason)
-          .catch((err) => opts.logger.error({ queue: w.queue, err }, 'recreating the queue worker failed'));
-      }
+      for (const w of opts.workers()) await checkWorker(opts, w, suspectSince, now);
     } finally {
       checking = false;
     }
@@ -102,6 +73,48 @@ export function createQueueWatchdog(opts: WatchdogOptions): QueueWatchdog {
       timer = undefined;
     },
   };
+}
+
+/** What makes the worker look stuck now, if anything (`since`: when it was first seen so, if it was). */
+async function symptom(
+  opts: WatchdogOptions,
+  w: WatchedWorker,
+  since: number | undefined,
+): Promise<string | undefined> {
+  if (!w.isRunning()) return 'its fetch loop stopped';
+  const status = await w.blockingStatus();
+  if (status !== undefined && status !== 'ready') return `its blocking connection is "${status}"`;
+  if (w.held() >= w.concurrency) return undefined;
+  // A healthy worker with room takes a waiting job within milliseconds.
+  if (since !== undefined && w.lastTakenAt() >= since) return undefined;
+  const waiting = await opts.waiting(w.queue);
+  return waiting > 0 ? `${waiting} job(s) wait but it takes none` : undefined;
+}
+
+/** One worker's check: suspected on the first symptom, recreated once a symptom has lasted `stuckAfterMs`. */
+async function checkWorker(
+  opts: WatchdogOptions,
+  w: WatchedWorker,
+  suspectSince: Map<string, number>,
+  now: () => number,
+): Promise<void> {
+  const since = suspectSince.get(w.queue);
+  // A command that never answers (a half-open connection) must not stop the watchdog for good.
+  const reason = await withTimeout(symptom(opts, w, since), Math.max(2000, opts.intervalMs)).catch(() => undefined);
+  if (!reason) {
+    suspectSince.delete(w.queue);
+    return;
+  }
+  if (since === undefined) {
+    suspectSince.set(w.queue, now());
+    return;
+  }
+  if (now() - since < opts.stuckAfterMs) return;
+  suspectSince.delete(w.queue);
+  opts.logger.error({ queue: w.queue, reason, stuck_ms: now() - since }, 'queue worker is stuck; recreating it');
+  await opts
+    .recreate(w.queue, reason)
+    .catch((err) => opts.logger.error({ queue: w.queue, err }, 'recreating the queue worker failed'));
 }
 
 /** `work`'s value, or undefined when it takes longer than `ms`. */

@@ -40,16 +40,7 @@ export interface WorkerMetricsListen {
 export async function startWorkerMetrics(logger: Logger, listenOn: WorkerMetricsListen): Promise<WorkerMetrics> {
   const registry = new Registry();
   const deltas = new FleetDeltas();
-  const local = new Map<FleetMetric, LocalMetric>();
-  for (const metric of Object.values(FLEET_METRICS) as FleetMetric[]) {
-    const config = { name: metric.name, help: metric.help, labelNames: [...metric.labels], registers: [registry] };
-    local.set(
-      metric,
-      metric.type === 'histogram'
-        ? new Histogram({ ...config, buckets: [...(metric.buckets ?? [])] })
-        : new Counter(config),
-    );
-  }
+  const local = localMetrics(registry);
   const labelsOf = (metric: FleetMetric, values: string[]) =>
     Object.fromEntries(metric.labels.map((name, i) => [name, values[i]]));
   const observe = (metric: FleetMetric, values: string[], value: number) => {
@@ -60,27 +51,7 @@ export async function startWorkerMetrics(logger: Logger, listenOn: WorkerMetrics
     (local.get(metric) as Counter<string>).inc(labelsOf(metric, values), by);
     deltas.inc(metric, values, by);
   };
-
-  let server: http.Server | undefined;
-  const { port, host } = listenOn;
-  if (port) {
-    collectDefaultMetrics({ register: registry });
-    server = http.createServer((req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end();
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
-    });
-    // Unauthenticated, so loopback unless WORKER_METRICS_HOST says otherwise.
-    const bound = await listen(server, {
-      port,
-      host,
-      what: 'the worker metrics server',
-      variable: 'WORKER_METRICS_PORT',
-    });
-    logger.info({ address: bound.address, port: bound.port }, 'worker metrics on /metrics');
-  }
+  const server = await serveMetrics(registry, logger, listenOn);
 
   return {
     jobStarted(jobType, model, waitMs) {
@@ -106,4 +77,48 @@ export async function startWorkerMetrics(logger: Logger, listenOn: WorkerMetrics
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     },
   };
+}
+
+/** This worker's own copy of every fleet metric, in `registry`. */
+function localMetrics(registry: Registry): Map<FleetMetric, LocalMetric> {
+  const local = new Map<FleetMetric, LocalMetric>();
+  for (const metric of Object.values(FLEET_METRICS) as FleetMetric[]) {
+    const config = { name: metric.name, help: metric.help, labelNames: [...metric.labels], registers: [registry] };
+    local.set(
+      metric,
+      metric.type === 'histogram'
+        ? new Histogram({ ...config, buckets: [...(metric.buckets ?? [])] })
+        : new Counter(config),
+    );
+  }
+  return local;
+}
+
+/** Serves `registry` on /metrics when a port is set; undefined when not. */
+async function serveMetrics(
+  registry: Registry,
+  logger: Logger,
+  listenOn: WorkerMetricsListen,
+): Promise<http.Server | undefined> {
+  let server: http.Server | undefined;
+  const { port, host } = listenOn;
+  if (port) {
+    collectDefaultMetrics({ register: registry });
+    server = http.createServer((req, res) => {
+      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    });
+    // Unauthenticated, so loopback unless WORKER_METRICS_HOST says otherwise.
+    const bound = await listen(server, {
+      port,
+      host,
+      what: 'the worker metrics server',
+      variable: 'WORKER_METRICS_PORT',
+    });
+    logger.info({ address: bound.address, port: bound.port }, 'worker metrics on /metrics');
+  }
+  return server;
 }

@@ -32,25 +32,13 @@ function checkBatchSize(requests: BatchRequest['requests'], config: AppDeps['con
  * inputs staged before a failure are removed.
  */
 export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRequest['requests']): Promise<string> {
-  const { config, queues, store, catalog } = deps;
+  const { config, queues, store } = deps;
   checkBatchSize(requests, config);
   const batchId = newJobId('batch');
   const owner = principalOf(req);
   const options = defaultJobOptions(queues.policy);
   // Resolve every request before staging anything, so a bad one rejects the batch cleanly.
-  const resolved = requests.map((r, i) =>
-    r.type === 'generation'
-      ? {
-          type: r.type,
-          params: resolveGenerationParams(r, catalog, config, ['requests', i]),
-          seedGiven: r.seed !== undefined,
-        }
-      : {
-          type: r.type,
-          params: resolveClassificationParams(r, catalog, config, ['requests', i]),
-          images: r.images.map((img, j) => decodeBase64Image(img, `requests.${i}.images.${j}`)),
-        },
-  );
+  const resolved = resolveRequests(deps, requests);
   checkBatchCost(
     resolved.flatMap((r) => (r.type === 'generation' ? [r.params] : [])),
     config,
@@ -62,23 +50,8 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
   const children: FlowChildJob[] = [];
   try {
     for (const [i, r] of resolved.entries()) {
-      const id = newJobId(r.type);
       const common = { owner, request_id: String(req.id), webhook: webhooks[i] };
-      const data: JobPayload =
-        r.type === 'generation'
-          ? { ...common, type: 'generation', params: r.params, cacheable: r.seedGiven }
-          : {
-              ...common,
-              type: 'classification',
-              params: r.params,
-              inputs: await stageImages(r.images, id, store, config, deps.catalog.get(r.params.model)?.manifest),
-            };
-      children.push({
-        name: r.type,
-        queueName: modelQueueName(r.type, r.params.model),
-        data,
-        opts: { ...options, jobId: id, priority, ignoreDependencyOnFailure: true },
-      });
+      children.push(await childJob(deps, r, common, { ...options, priority }));
     }
     const payload: BatchPayload = {
       type: 'batch',
@@ -100,4 +73,46 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
   }
   await awaitReplicas(deps, req);
   return batchId;
+}
+
+/** Each request's params (and decoded images), checked against the catalog and limits. */
+function resolveRequests({ config, catalog }: AppDeps, requests: BatchRequest['requests']) {
+  return requests.map((r, i) =>
+    r.type === 'generation'
+      ? {
+          type: r.type,
+          params: resolveGenerationParams(r, catalog, config, ['requests', i]),
+          seedGiven: r.seed !== undefined,
+        }
+      : {
+          type: r.type,
+          params: resolveClassificationParams(r, catalog, config, ['requests', i]),
+          images: r.images.map((img, j) => decodeBase64Image(img, `requests.${i}.images.${j}`)),
+        },
+  );
+}
+
+/** One request as a child of the batch's flow, its inputs staged. */
+async function childJob(
+  { config, store, catalog }: AppDeps,
+  r: ReturnType<typeof resolveRequests>[number],
+  common: { owner: string; request_id: string; webhook: Awaited<ReturnType<typeof resolveWebhook>> },
+  { priority, ...options }: ReturnType<typeof defaultJobOptions> & { priority: number },
+): Promise<FlowChildJob> {
+  const id = newJobId(r.type);
+  const data: JobPayload =
+    r.type === 'generation'
+      ? { ...common, type: 'generation', params: r.params, cacheable: r.seedGiven }
+      : {
+          ...common,
+          type: 'classification',
+          params: r.params,
+          inputs: await stageImages(r.images, id, store, config, catalog.get(r.params.model)?.manifest),
+        };
+  return {
+    name: r.type,
+    queueName: modelQueueName(r.type, r.params.model),
+    data,
+    opts: { ...options, jobId: id, priority, ignoreDependencyOnFailure: true },
+  };
 }

@@ -112,6 +112,43 @@ function inflaterFor(req: Request, maxBytes: number): Inflater | undefined {
   return inflater;
 }
 
+/** The body's bytes as they arrive, held to MAX_JSON_BYTES (once inflated) and MAX_JSON_DEPTH. */
+class JsonChunks {
+  private readonly gauge: ReturnType<typeof createJsonDepthGauge>;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxDepth: number,
+    private readonly inflated: boolean,
+  ) {
+    this.gauge = createJsonDepthGauge(maxDepth);
+  }
+
+  /** Keeps one more chunk; returns the error to answer with when the body is now too large or too deep. */
+  push(chunk: Buffer): AppError | undefined {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) return tooLarge(this.maxBytes, this.inflated);
+    if (!this.gauge.push(chunk))
+      return new AppError(
+        400,
+        'json_too_deep',
+        `the JSON body nests arrays and objects deeper than ${this.maxDepth} levels`,
+      );
+    this.chunks.push(chunk);
+    return undefined;
+  }
+
+  drop(): void {
+    this.chunks.length = 0;
+  }
+
+  parse(): unknown {
+    return parseJson(Buffer.concat(this.chunks, this.size));
+  }
+}
+
 /**
  * Reads the body (through the inflater, when there is one), counting the bytes received and
  * inflated against MAX_JSON_BYTES and the nesting depth against MAX_JSON_DEPTH as they arrive.
@@ -123,10 +160,8 @@ function collectJson(
   resolve: (body: unknown) => void,
   reject: (err: unknown) => void,
 ) {
-  const gauge = createJsonDepthGauge(maxDepth);
-  const chunks: Buffer[] = [];
+  const body = new JsonChunks(maxBytes, maxDepth, !!inflater);
   let received = 0;
-  let size = 0;
   let done = false;
   const stop = () => {
     done = true;
@@ -139,7 +174,7 @@ function collectJson(
   const fail = (err: AppError) => {
     if (done) return;
     stop();
-    chunks.length = 0;
+    body.drop();
     // The rest of the body is read and dropped, so the connection can carry the error and the next request.
     req.resume();
     reject(err);
@@ -151,19 +186,14 @@ function collectJson(
   }
   function onData(chunk: Buffer) {
     if (done) return;
-    size += chunk.length;
-    if (size > maxBytes) return fail(tooLarge(maxBytes, !!inflater));
-    if (!gauge.push(chunk))
-      return fail(
-        new AppError(400, 'json_too_deep', `the JSON body nests arrays and objects deeper than ${maxDepth} levels`),
-      );
-    chunks.push(chunk);
+    const refused = body.push(chunk);
+    if (refused) fail(refused);
   }
   function onEnd() {
     if (done) return;
     stop();
     try {
-      resolve(parseJson(Buffer.concat(chunks, size)));
+      resolve(body.parse());
     } catch (err) {
       reject(err);
     }

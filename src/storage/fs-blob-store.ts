@@ -13,19 +13,7 @@ export function createFsBlobStore(root: string): BlobStore {
   };
 
   return {
-    async put(key, data) {
-      const file = resolve(key);
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      try {
-        await fsp.writeFile(tmp, data);
-      } catch (err) {
-        // The folder is made on the first write into it, not tried before every write.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        await fsp.mkdir(path.dirname(file), { recursive: true });
-        await fsp.writeFile(tmp, data);
-      }
-      await fsp.rename(tmp, file);
-    },
+    put: async (key, data) => writeAtomically(resolve(key), data),
     async get(key) {
       try {
         return await fsp.readFile(resolve(key));
@@ -53,21 +41,42 @@ export function createFsBlobStore(root: string): BlobStore {
     async removePrefix(prefix) {
       await fsp.rm(resolve(prefix), { recursive: true, force: true });
     },
-    async sweep(maxAgeMs, isLive) {
-      const jobsDir = path.join(root, 'jobs');
-      const entries = await fsp.readdir(jobsDir).catch(() => [] as string[]);
-      const cutoff = Date.now() - maxAgeMs;
-      let removed = 0;
-      for (const entry of entries) {
-        const dir = path.join(jobsDir, entry);
-        if ((await newestMtime(dir)) < cutoff && !(await isLive?.(entry))) {
-          await fsp.rm(dir, { recursive: true, force: true });
-          removed += 1;
-        }
-      }
-      return removed;
-    },
+    sweep: (maxAgeMs, isLive) => sweepJobs(root, maxAgeMs, isLive),
   };
+}
+
+/** Writes a temporary file beside `file`, then renames it, so a reader never sees half a blob. */
+async function writeAtomically(file: string, data: Buffer): Promise<void> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await fsp.writeFile(tmp, data);
+  } catch (err) {
+    // The folder is made on the first write into it, not tried before every write.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    await fsp.writeFile(tmp, data);
+  }
+  await fsp.rename(tmp, file);
+}
+
+/** Removes each job folder untouched for `maxAgeMs` whose job is not live; returns how many. */
+async function sweepJobs(
+  root: string,
+  maxAgeMs: number,
+  isLive: ((jobId: string) => Promise<boolean>) | undefined,
+): Promise<number> {
+  const jobsDir = path.join(root, 'jobs');
+  const entries = await fsp.readdir(jobsDir).catch(() => [] as string[]);
+  const cutoff = Date.now() - maxAgeMs;
+  let removed = 0;
+  for (const entry of entries) {
+    const dir = path.join(jobsDir, entry);
+    if ((await newestMtime(dir)) < cutoff && !(await isLive?.(entry))) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      removed += 1;
+    }
+  }
+  return removed;
 }
 
 async function newestMtime(dir: string): Promise<number> {

@@ -32,56 +32,13 @@ export function modelFolders(deps: ModelFoldersDeps): Component {
   let timer: NodeJS.Timeout | undefined;
   let scanning: Promise<void> | undefined;
   let known = new Map<string, string>();
-  let unpublished: CatalogEntry[] = [];
-  let scans = 0;
-
-  // Redis may be away: what could not be published is published by a later scan, and every model
-  // again every 15 scans, in case Redis lost the hash.
-  const publish = async (entries: CatalogEntry[]) => {
-    unpublished = [...unpublished, ...entries];
-    if (++scans % 15 === 0) unpublished = deps.pool.value.served();
-    if (!unpublished.length) return;
-    const batch = unpublished;
-    unpublished = [];
-    await publishOffers(deps.redis.value, config.QUEUE_PREFIX, batch).catch((err: Error) => {
-      unpublished = [...batch, ...unpublished];
-      logger.debug({ err: err.message }, 'model manifests not published (Redis away?); the next scan tries again');
-    });
-  };
+  const publish = offerPublisher(deps);
 
   const scan = async () => {
-    let entries: CatalogEntry[];
-    try {
-      entries = loadModelCatalog(config.modelsPath, [config.modelsDir]).entries;
-    } catch (err) {
-      return void logger.warn(
-        { err: (err as Error).message },
-        'model folders changed but do not load; serving what was served',
-      );
-    }
-    const now = new Map(entries.map((e) => [e.manifest.name, fingerprint(e)]));
-    const pool = deps.pool.value;
-    for (const entry of pool.served()) {
-      const name = entry.manifest.name;
-      if (now.get(name) === known.get(name)) continue;
-      await Promise.all(modelQueuesOf(entry, config).map((q) => deps.workers.remove(q)));
-      await pool.remove(name);
-      known.delete(name);
-      logger.info({ model: name }, 'model folder removed (or changed): no longer taking its jobs');
-    }
-    const added = entries.filter((e) => !known.has(e.manifest.name));
-    for (const entry of added) {
-      try {
-        pool.add(entry);
-      } catch (err) {
-        logger.error({ model: entry.manifest.name, err: (err as Error).message }, 'model folder added but refused');
-        continue;
-      }
-      known.set(entry.manifest.name, fingerprint(entry));
-      modelQueuesOf(entry, config).forEach((q) => deps.workers.add(q));
-      logger.info({ model: entry.manifest.name }, 'model folder added: taking its jobs');
-    }
-    await publish(added);
+    const entries = readModelFolders(deps);
+    if (!entries) return;
+    await stopChanged(deps, entries, known);
+    await publish(startAdded(deps, entries, known));
   };
   const rescan = () => {
     scanning ??= scan()
@@ -105,4 +62,71 @@ export function modelFolders(deps: ModelFoldersDeps): Component {
       await scanning;
     },
   };
+}
+
+/**
+ * Publishes manifests to Redis. Redis may be away: what could not be published is published by a
+ * later scan, and every model again every 15 scans, in case Redis lost the hash.
+ */
+function offerPublisher(deps: ModelFoldersDeps): (entries: CatalogEntry[]) => Promise<void> {
+  const { config, logger } = deps;
+  let unpublished: CatalogEntry[] = [];
+  let scans = 0;
+  return async (entries) => {
+    unpublished = [...unpublished, ...entries];
+    if (++scans % 15 === 0) unpublished = deps.pool.value.served();
+    if (!unpublished.length) return;
+    const batch = unpublished;
+    unpublished = [];
+    await publishOffers(deps.redis.value, config.QUEUE_PREFIX, batch).catch((err: Error) => {
+      unpublished = [...batch, ...unpublished];
+      logger.debug({ err: err.message }, 'model manifests not published (Redis away?); the next scan tries again');
+    });
+  };
+}
+
+/** The model folders now; undefined (logged) when they do not load. */
+function readModelFolders({ config, logger }: ModelFoldersDeps): CatalogEntry[] | undefined {
+  try {
+    return loadModelCatalog(config.modelsPath, [config.modelsDir]).entries;
+  } catch (err) {
+    return void logger.warn(
+      { err: (err as Error).message },
+      'model folders changed but do not load; serving what was served',
+    );
+  }
+}
+
+/** Stops serving each model whose folder is gone or changed (forgotten in `known`, so a changed one is added anew). */
+async function stopChanged(deps: ModelFoldersDeps, entries: CatalogEntry[], known: Map<string, string>) {
+  const { config, logger } = deps;
+  const now = new Map(entries.map((e) => [e.manifest.name, fingerprint(e)]));
+  const pool = deps.pool.value;
+  for (const entry of pool.served()) {
+    const name = entry.manifest.name;
+    if (now.get(name) === known.get(name)) continue;
+    await Promise.all(modelQueuesOf(entry, config).map((q) => deps.workers.remove(q)));
+    await pool.remove(name);
+    known.delete(name);
+    logger.info({ model: name }, 'model folder removed (or changed): no longer taking its jobs');
+  }
+}
+
+/** Serves each model not in `known` (unless the pool refuses it); returns them all, to be published. */
+function startAdded(deps: ModelFoldersDeps, entries: CatalogEntry[], known: Map<string, string>): CatalogEntry[] {
+  const { config, logger } = deps;
+  const pool = deps.pool.value;
+  const added = entries.filter((e) => !known.has(e.manifest.name));
+  for (const entry of added) {
+    try {
+      pool.add(entry);
+    } catch (err) {
+      logger.error({ model: entry.manifest.name, err: (err as Error).message }, 'model folder added but refused');
+      continue;
+    }
+    known.set(entry.manifest.name, fingerprint(entry));
+    modelQueuesOf(entry, config).forEach((q) => deps.workers.add(q));
+    logger.info({ model: entry.manifest.name }, 'model folder added: taking its jobs');
+  }
+  return added;
 }

@@ -1,77 +1,37 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { AppError } from '../../errors';
 import { requestCancel } from '../../jobs/job-cancellation';
-import {
-  generationResultSchema,
-  newJobId,
-  type GenerationParams,
-  type ImageToImageParams,
-} from '../../jobs/job-contract';
-import type { JobView } from '../../jobs/job-view';
+import { newJobId } from '../../jobs/job-contract';
 import type { LiveAppDeps } from '../app-deps';
 import { principalOf } from '../api-key-auth';
 import { createErrorHandler, validationError } from '../error-handler';
 import { decodeBase64Image, stageImages } from '../image-input';
 import { checkJobCost, imageToImageCost } from '../job-cost';
-import { findJob, viewOf } from '../job-lookup';
 import { enqueueJob, withStagedInputs } from '../job-submission';
-import { waitForJobEnd } from '../job-wait';
 import { jsonBody } from '../json-body';
 import { checkpointName, img2imgParams, txt2imgParams } from './a1111-params';
-import { a1111ErrorBody, a1111Info, notFinished } from './a1111-response';
+import { a1111ErrorBody } from './a1111-response';
 import { A1111_SAMPLERS, a1111Img2ImgSchema, a1111OptionsSchema, a1111Txt2ImgSchema } from './a1111-schemas';
-import { createA1111State } from './a1111-state';
+import { a1111Session, type A1111Session } from './a1111-session';
 
 /** AUTOMATIC1111's /sdapi/v1 routes: each txt2img or img2img is a darkroom job, waited for like the OpenAI route. */
 export const A1111_PATH = '/sdapi/v1';
 
-type Params = GenerationParams | ImageToImageParams;
-
 export function a1111Routes(deps: LiveAppDeps): Router {
   const router = Router();
-  const { config, catalog } = deps;
-  const state = createA1111State(deps.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_SECONDS);
+  const { config } = deps;
+  const session = a1111Session(deps);
   const json = jsonBody(config);
-  const diffusionModels = () =>
-    catalog.entries.filter((e) => e.manifest.kind === 'diffusion').map((e) => e.manifest.name);
+  generationRoutes(router, session, json);
+  progressRoutes(router, session);
+  modelRoutes(router, session, json);
+  router.use(A1111_PATH, createErrorHandler(deps.logger, a1111ErrorBody));
+  return router;
+}
 
-  /** The key's checkpoint: its choice, else the default generation model when it is a diffusion model, else the first. */
-  async function modelOf(owner: string): Promise<string | null> {
-    const fallback = catalog.defaultFor('generation');
-    const first = fallback?.manifest.kind === 'diffusion' ? fallback.manifest.name : diffusionModels()[0];
-    return (await state.model(owner)) ?? first ?? null;
-  }
-
-  /** The key's latest /sdapi job, while it is kept. */
-  async function currentView(owner: string): Promise<JobView | undefined> {
-    const id = await state.current(owner);
-    const job = id ? await findJob(deps, owner, id).catch(() => undefined) : undefined;
-    return job && viewOf(deps, job);
-  }
-
-  /** Waits for the key's job and answers with its images; the key's progress and interrupt follow it meanwhile. */
-  async function answer(
-    req: Request,
-    res: Response,
-    id: string,
-    params: Params,
-    parameters: object,
-    batchSize: number,
-  ) {
-    const owner = principalOf(req);
-    await state.setCurrent(owner, id);
-    const left = new AbortController();
-    res.on('close', () => left.abort());
-    await waitForJobEnd(deps, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
-    if (left.signal.aborted) return;
-    const job = await findJob(deps, owner, id);
-    const view = await viewOf(deps, job);
-    if (view.status !== 'succeeded') throw notFinished(view, config.OPENAI_WAIT_SECONDS);
-    const images = generationResultSchema.parse(job.returnvalue).images.sort((a, b) => a.index - b.index);
-    const data = await Promise.all(images.map(async (i) => (await deps.store.get(i.key)).toString('base64')));
-    const send = (parameters as { send_images?: boolean }).send_images !== false;
-    res.json({ images: send ? data : [], parameters, info: a1111Info(params, images, view, batchSize) });
-  }
+/** txt2img and img2img: each a darkroom job, answered when it ends. */
+function generationRoutes(router: Router, { deps, modelOf, answer }: A1111Session, json: RequestHandler) {
+  const { config } = deps;
 
   router.post(`${A1111_PATH}/txt2img`, json, async (req, res) => {
     const body = a1111Txt2ImgSchema.safeParse(req.body ?? {});
@@ -99,6 +59,11 @@ export function a1111Routes(deps: LiveAppDeps): Router {
     });
     await answer(req, res, id, params, { ...body.data, init_images: null, mask: null }, body.data.batch_size);
   });
+}
+
+/** progress and interrupt: both follow the key's latest /sdapi job. */
+function progressRoutes(router: Router, { deps, currentView }: A1111Session) {
+  const { config } = deps;
 
   router.get(`${A1111_PATH}/progress`, async (req, res) => {
     const view = await currentView(principalOf(req));
@@ -125,7 +90,10 @@ export function a1111Routes(deps: LiveAppDeps): Router {
       await requestCancel(deps.redis, config.QUEUE_PREFIX, view.id, config.JOB_RETENTION_SECONDS);
     res.json({});
   });
+}
 
+/** sd-models, samplers and options: the checkpoints, the samplers, and the key's chosen checkpoint. */
+function modelRoutes(router: Router, { state, diffusionModels, modelOf }: A1111Session, json: RequestHandler) {
   router.get(`${A1111_PATH}/sd-models`, (_req, res) => {
     res.json(
       diffusionModels().map((name) => ({
@@ -158,7 +126,4 @@ export function a1111Routes(deps: LiveAppDeps): Router {
     }
     res.json(null);
   });
-
-  router.use(A1111_PATH, createErrorHandler(deps.logger, a1111ErrorBody));
-  return router;
 }

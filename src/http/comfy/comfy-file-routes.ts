@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import { Router } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { AppError, notFound } from '../../errors';
 import { inspectImage } from '../../imaging/image-codec';
 import { generationResultSchema, uuidv7 } from '../../jobs/job-contract';
@@ -19,9 +19,23 @@ const UPLOAD_NAME = /^[\w .()+-]{1,128}$/;
 /** GET /view, POST /upload/image, GET /object_info, GET /system_stats (and the lists clients read first). */
 export function comfyFileRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router {
   const router = Router();
-  const { store, config } = deps;
+  router.get('/view', viewFile(deps, comfy));
+  router.post('/upload/image', uploadImage(deps, comfy));
+  router.get('/object_info', (_req, res) => void res.json(objectInfo(deps.catalog)));
+  router.get('/object_info/:node', (req, res) => {
+    const info = objectInfo(deps.catalog)[req.params.node];
+    res.json(info ? { [req.params.node]: info } : {});
+  });
+  router.get('/embeddings', (_req, res) => void res.json([]));
+  router.get('/extensions', (_req, res) => void res.json([]));
+  router.get('/system_stats', systemStats);
+  return router;
+}
 
-  router.get('/view', async (req, res) => {
+/** GET /view: an uploaded input, or an output image of a finished prompt. */
+function viewFile(deps: LiveAppDeps, comfy: ComfyStore): RequestHandler {
+  const { store } = deps;
+  return async (req, res) => {
     const filename = String(req.query.filename ?? '');
     const type = String(req.query.type ?? 'output');
     const owner = principalOf(req);
@@ -43,9 +57,13 @@ export function comfyFileRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router {
       'Cache-Control': 'private, max-age=86400',
     });
     pipeline(await store.open(image.key), res).catch(() => undefined);
-  });
+  };
+}
 
-  router.post('/upload/image', async (req, res) => {
+/** POST /upload/image: keeps the image under a free name (or the same one, with overwrite). */
+function uploadImage(deps: LiveAppDeps, comfy: ComfyStore): RequestHandler {
+  const { store, config } = deps;
+  return async (req, res) => {
     if (!req.is('multipart/form-data'))
       throw new AppError(
         415,
@@ -70,31 +88,22 @@ export function comfyFileRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router {
     await store.put(key, file.data);
     await comfy.saveUpload(owner, chosen, folder, key);
     res.json({ name: chosen, subfolder: '', type: 'input' });
-  });
+  };
+}
 
-  router.get('/object_info', (_req, res) => void res.json(objectInfo(deps.catalog)));
-  router.get('/object_info/:node', (req, res) => {
-    const info = objectInfo(deps.catalog)[req.params.node];
-    res.json(info ? { [req.params.node]: info } : {});
+/** GET /system_stats: this host, in ComfyUI's shape. */
+function systemStats(_req: Request, res: Response): void {
+  res.json({
+    system: {
+      os: process.platform,
+      ram_total: os.totalmem(),
+      ram_free: os.freemem(),
+      comfyui_version: 'darkroom',
+      python_version: `node ${process.version}`,
+      pytorch_version: 'onnxruntime',
+      embedded_python: false,
+      argv: [],
+    },
+    devices: [],
   });
-  router.get('/embeddings', (_req, res) => void res.json([]));
-  router.get('/extensions', (_req, res) => void res.json([]));
-
-  router.get('/system_stats', (_req, res) => {
-    res.json({
-      system: {
-        os: process.platform,
-        ram_total: os.totalmem(),
-        ram_free: os.freemem(),
-        comfyui_version: 'darkroom',
-        python_version: `node ${process.version}`,
-        pytorch_version: 'onnxruntime',
-        embedded_python: false,
-        argv: [],
-      },
-      devices: [],
-    });
-  });
-
-  return router;
 }

@@ -191,7 +191,30 @@ function samplerPlan(r: GraphReader, sampler: string, vae: string): Omit<ComfyPl
   const negative = r.link(sampler, 'negative', ['CLIPTextEncode']);
   const latent = r.link(sampler, 'latent_image', ['EmptyLatentImage', 'VAEEncode']);
   for (const text of [positive, negative]) if (text) r.link(text, 'clip', ['CheckpointLoaderSimple'], 1);
-  const settings = {
+  const settings = samplerSettings(r, sampler, positive, negative);
+  if (!checkpoint || !positive || !negative || !latent || !r.errors.empty) return undefined;
+  if (checkpoint !== vae)
+    r.errors.add(vae, 'bad_linked_input', 'darkroom decodes with the sampled model: link its vae');
+  const model = modelNameOf(r.string(checkpoint, 'ckpt_name'));
+  const chain: SamplerChain = {
+    sampler,
+    latent,
+    denoise: settings.denoise,
+    common: commonRequest(model, settings),
+    fieldNodes: {
+      model: checkpoint,
+      prompt: positive,
+      negative_prompt: negative,
+      ...Object.fromEntries(['seed', 'steps', 'guidance_scale', 'scheduler', 'strength'].map((f) => [f, sampler])),
+    },
+    head: [checkpoint, positive, negative],
+  };
+  return r.graph[latent].class_type === 'EmptyLatentImage' ? textToImagePlan(r, chain) : imageToImagePlan(r, chain);
+}
+
+/** The KSampler's own inputs and its prompts' text (undefined where wrong: the reader records why). */
+function samplerSettings(r: GraphReader, sampler: string, positive?: string, negative?: string) {
+  return {
     seed: r.number(sampler, 'seed', { int: true, min: 0, max: COMFY_SEED_MAX }),
     steps: r.number(sampler, 'steps', { int: true, min: 1, max: 10_000 }),
     guidance_scale: r.number(sampler, 'cfg', { min: 0, max: 100 }),
@@ -201,11 +224,11 @@ function samplerPlan(r: GraphReader, sampler: string, vae: string): Omit<ComfyPl
     prompt: positive && r.string(positive, 'text'),
     negative_prompt: negative && r.string(negative, 'text'),
   };
-  if (!checkpoint || !positive || !negative || !latent || !r.errors.empty) return undefined;
-  if (checkpoint !== vae)
-    r.errors.add(vae, 'bad_linked_input', 'darkroom decodes with the sampled model: link its vae');
-  const model = modelNameOf(r.string(checkpoint, 'ckpt_name'));
-  const common = {
+}
+
+/** The request fields a text-to-image and an image-to-image job share. */
+function commonRequest(model: string | undefined, settings: ReturnType<typeof samplerSettings>) {
+  return {
     model,
     prompt: settings.prompt,
     negative_prompt: settings.negative_prompt,
@@ -215,42 +238,49 @@ function samplerPlan(r: GraphReader, sampler: string, vae: string): Omit<ComfyPl
     scheduler: settings.scheduler as (typeof COMFY_SAMPLERS)[number],
     output_format: 'png' as const,
   };
-  const fieldNodes = {
-    model: checkpoint,
-    prompt: positive,
-    negative_prompt: negative,
-    ...Object.fromEntries(['seed', 'steps', 'guidance_scale', 'scheduler', 'strength'].map((f) => [f, sampler])),
+}
+
+/** A KSampler chain read up to its latent input. */
+interface SamplerChain {
+  sampler: string;
+  latent: string;
+  denoise: number | undefined;
+  common: ReturnType<typeof commonRequest>;
+  fieldNodes: Record<string, string>;
+  /** The checkpoint and the two prompt nodes. */
+  head: string[];
+}
+
+/** An EmptyLatentImage latent: a generation job of its size. */
+function textToImagePlan(r: GraphReader, c: SamplerChain): Omit<ComfyPlan, 'outputs'> | undefined {
+  const { sampler, latent } = c;
+  if (c.denoise !== 1)
+    r.errors.add(sampler, 'value_not_in_list', 'denoise below 1 needs a VAEEncode latent (image to image)', 'denoise');
+  const size = {
+    width: r.number(latent, 'width', { int: true, min: 8, max: 16_384 }),
+    height: r.number(latent, 'height', { int: true, min: 8, max: 16_384 }),
+    n: r.number(latent, 'batch_size', { int: true, min: 1, max: 4096 }, 1),
   };
-  const head = [checkpoint, positive, negative];
-  if (r.graph[latent].class_type === 'EmptyLatentImage') {
-    if (settings.denoise !== 1)
-      r.errors.add(
-        sampler,
-        'value_not_in_list',
-        'denoise below 1 needs a VAEEncode latent (image to image)',
-        'denoise',
-      );
-    const size = {
-      width: r.number(latent, 'width', { int: true, min: 8, max: 16_384 }),
-      height: r.number(latent, 'height', { int: true, min: 8, max: 16_384 }),
-      n: r.number(latent, 'batch_size', { int: true, min: 1, max: 4096 }, 1),
-    };
-    if (!r.errors.empty) return undefined;
-    return {
-      job: { type: 'generation', request: { ...common, ...size } as GenerationRequest },
-      fieldNodes: { ...fieldNodes, width: latent, height: latent, n: latent },
-      order: [...head, latent, sampler],
-      sampler,
-    };
-  }
+  if (!r.errors.empty) return undefined;
+  return {
+    job: { type: 'generation', request: { ...c.common, ...size } as GenerationRequest },
+    fieldNodes: { ...c.fieldNodes, width: latent, height: latent, n: latent },
+    order: [...c.head, latent, sampler],
+    sampler,
+  };
+}
+
+/** A VAEEncode latent of a LoadImage: an image-to-image job, the denoise its strength. */
+function imageToImagePlan(r: GraphReader, c: SamplerChain): Omit<ComfyPlan, 'outputs'> | undefined {
+  const { sampler, latent } = c;
   const load = r.link(latent, 'pixels', ['LoadImage']);
   r.link(latent, 'vae', ['CheckpointLoaderSimple'], 2);
   const image = load && r.string(load, 'image');
   if (!load || image === undefined || !r.errors.empty) return undefined;
   return {
-    job: { type: 'image_to_image', request: { ...common, n: 1, strength: settings.denoise }, image },
-    fieldNodes: { ...fieldNodes, image: load, n: latent },
-    order: [...head, load, latent, sampler],
+    job: { type: 'image_to_image', request: { ...c.common, n: 1, strength: c.denoise }, image },
+    fieldNodes: { ...c.fieldNodes, image: load, n: latent },
+    order: [...c.head, load, latent, sampler],
     sampler,
   };
 }

@@ -37,11 +37,16 @@ const FLOAT = (dflt: number, min: number, max: number, step = 0.01): Slot => [
   'FLOAT',
   { default: dflt, min, max, step },
 ];
-
 export function objectInfo(catalog: ModelCatalog, uploads: string[] = []) {
   const names = (kind: string) => catalog.entries.filter((e) => e.manifest.kind === kind).map((e) => e.manifest.name);
-  const defs = [
-    node('CheckpointLoaderSimple', { ckpt_name: [names('diffusion')] }, ['MODEL', 'CLIP', 'VAE'], {
+  const defs = [...diffusionNodes(names('diffusion')), ...imageNodes(uploads, names('image_to_image'))];
+  return Object.fromEntries(defs.map((d) => [d.name, d]));
+}
+
+/** The text-to-image graph: checkpoint, prompts, latent, sampler and VAE. */
+function diffusionNodes(checkpoints: string[]) {
+  return [
+    node('CheckpointLoaderSimple', { ckpt_name: [checkpoints] }, ['MODEL', 'CLIP', 'VAE'], {
       category: 'loaders',
       description: 'A darkroom diffusion model (the whole pipeline: darkroom runs it as one job).',
     }),
@@ -83,11 +88,17 @@ export function objectInfo(catalog: ModelCatalog, uploads: string[] = []) {
       category: 'latent',
       description: 'Image to image: the KSampler denoise is the strength.',
     }),
+  ];
+}
+
+/** Uploaded images, image-to-image models, and the output nodes. */
+function imageNodes(uploads: string[], imageModels: string[]) {
+  return [
     node('LoadImage', { image: [uploads, { image_upload: true }] }, ['IMAGE', 'MASK'], {
       category: 'image',
       description: 'An image uploaded with POST /upload/image by the same key.',
     }),
-    node('UpscaleModelLoader', { model_name: [names('image_to_image')] }, ['UPSCALE_MODEL'], {
+    node('UpscaleModelLoader', { model_name: [imageModels] }, ['UPSCALE_MODEL'], {
       category: 'loaders',
       description: 'A darkroom image-to-image model (super-resolution, style transfer).',
     }),
@@ -106,5 +117,4 @@ export function objectInfo(catalog: ModelCatalog, uploads: string[] = []) {
       description: 'As SaveImage, listed with type "temp".',
     }),
   ];
-  return Object.fromEntries(defs.map((d) => [d.name, d]));
 }

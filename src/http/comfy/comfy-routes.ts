@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { AppError } from '../../errors';
 import { requestCancel } from '../../jobs/job-cancellation';
 import type { LiveAppDeps } from '../app-deps';
@@ -39,8 +39,20 @@ export function comfyPromptRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router 
     ...deps.config,
     MAX_JSON_BYTES: Math.min(deps.config.MAX_JSON_BYTES, MAX_PROMPT_BODY_BYTES),
   });
+  router.post('/prompt', body, postPrompt(deps, comfy));
+  router.use('/prompt', createErrorHandler(deps.logger, comfyErrorBody));
 
-  router.post('/prompt', body, async (req, res) => {
+  router.get('/prompt', async (req, res) => {
+    res.json({ exec_info: { queue_remaining: await queueRemaining(deps, comfy, principalOf(req)) } });
+  });
+  historyRoutes(router, deps, comfy);
+  queueRoutes(router, deps, comfy, body);
+  return router;
+}
+
+/** POST /prompt: the workflow becomes a darkroom job, numbered and announced to the client's socket. */
+function postPrompt(deps: LiveAppDeps, comfy: ComfyStore): RequestHandler {
+  return async (req, res) => {
     const parsed = comfyPromptRequestSchema.safeParse(req.body ?? {});
     if (!parsed.success) {
       const message = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
@@ -55,13 +67,11 @@ export function comfyPromptRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router 
     await comfy.save(owner, id, { number, client_id, graph, order, sampler, outputs, created: Date.now() });
     if (client_id) await comfy.announce({ owner, client_id, prompt_id: id });
     res.json({ prompt_id: id, number, node_errors: {} });
-  });
-  router.use('/prompt', createErrorHandler(deps.logger, comfyErrorBody));
+  };
+}
 
-  router.get('/prompt', async (req, res) => {
-    res.json({ exec_info: { queue_remaining: await queueRemaining(deps, comfy, principalOf(req)) } });
-  });
-
+/** GET /history/:id and GET /history: the key's finished prompts. */
+function historyRoutes(router: Router, deps: LiveAppDeps, comfy: ComfyStore) {
   router.get('/history/:id', async (req, res) => {
     const owner = principalOf(req);
     const job = await findJob(deps, owner, req.params.id).catch(() => undefined);
@@ -77,7 +87,10 @@ export function comfyPromptRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router 
     const shown = done.slice(0, Number.isInteger(max) && max > 0 ? max : 200).reverse();
     res.json(Object.fromEntries(shown.map((p) => [p.id, historyEntry(p.job, p.view, p.record)])));
   });
+}
 
+/** GET and POST /queue, POST /interrupt: the key's unfinished prompts, and canceling them. */
+function queueRoutes(router: Router, deps: LiveAppDeps, comfy: ComfyStore, body: RequestHandler) {
   router.get('/queue', async (req, res) => {
     const prompts = (await ownedPrompts(deps, comfy, principalOf(req))).reverse();
     res.json({
@@ -110,6 +123,4 @@ export function comfyPromptRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router 
     );
     res.status(200).end();
   });
-
-  return router;
 }

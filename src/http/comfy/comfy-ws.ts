@@ -20,6 +20,7 @@ import { announceChannel, type ComfyStore } from './comfy-store';
  */
 
 export const COMFY_WS_PATH = '/ws';
+const clientKey = (owner: string, clientId: string) => `${owner}\n${clientId}`;
 const announcementSchema = z.object({ owner: z.string(), client_id: z.string(), prompt_id: z.string() });
 
 const parseJson = (text: string): unknown => {
@@ -40,59 +41,15 @@ function refuse(socket: Duplex, status: 401 | 404 | 429, err: AppError | string)
 
 export function comfyWebSocket(deps: LiveAppDeps, comfy: ComfyStore) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  const sockets = new Map<string, Set<(promptId: string) => void>>();
-  const clientKey = (owner: string, clientId: string) => `${owner}\n${clientId}`;
-  /** Open sockets per key, held to MAX_OPEN_STREAMS_PER_KEY like event streams. */
-  const open = new Map<string, number>();
-  let subscriber: RedisClient | undefined;
-  let subscribed: Promise<unknown> = Promise.resolve();
-
-  /** Subscribed before the first socket opens, so no prompt sent after it is missed. */
-  const listen = () => {
-    if (subscriber) return subscribed;
-    subscriber = createRedis(deps.config.redis, 'subscriber');
-    subscriber.on('error', (err: Error) => deps.logger.debug({ err: err.message }, 'comfy websocket subscriber'));
-    subscribed = subscriber.subscribe(announceChannel(deps.config.QUEUE_PREFIX)).catch(() => undefined);
-    subscriber.on('message', (_channel: string, text: string) => {
-      const a = announcementSchema.safeParse(parseJson(text));
-      if (a.success)
-        for (const follow of sockets.get(clientKey(a.data.owner, a.data.client_id)) ?? []) follow(a.data.prompt_id);
-    });
-    return subscribed;
-  };
-
-  const connected = (ws: WebSocket, owner: string, clientId: string) => {
-    const closed = new AbortController();
-    const send: Send = (type, data) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ type, data }));
-    const status = async () =>
-      send('status', {
-        status: { exec_info: { queue_remaining: await queueRemaining(deps, comfy, owner) } },
-        sid: clientId,
-      });
-    const follow = (promptId: string) =>
-      void followPrompt(deps, comfy, promptId, send, closed.signal)
-        .then(status)
-        .catch((err: Error) => deps.logger.warn({ err: err.message, promptId }, 'comfy websocket follow failed'));
-    const key = clientKey(owner, clientId);
-    sockets.set(key, (sockets.get(key) ?? new Set()).add(follow));
-    open.set(owner, (open.get(owner) ?? 0) + 1);
-    ws.on('close', () => {
-      closed.abort();
-      open.set(owner, open.get(owner)! - 1);
-      if (!open.get(owner)) open.delete(owner);
-      sockets.get(key)?.delete(follow);
-      if (!sockets.get(key)?.size) sockets.delete(key);
-    });
-    ws.on('error', () => ws.terminate());
-    void status().catch(() => undefined);
-  };
+  const clients = new ComfyClients();
+  const announced = announcements(deps, clients);
 
   deps.events.closing.addEventListener('abort', () => {
     for (const ws of wss.clients) {
       ws.close(1001, 'server shutting down');
       setTimeout(() => ws.terminate(), 1000).unref();
     }
-    subscriber?.disconnect();
+    announced.disconnect();
   });
 
   return {
@@ -103,10 +60,91 @@ export function comfyWebSocket(deps: LiveAppDeps, comfy: ComfyStore) {
       const who = identifyRequest(deps.keys, req, { query: 'token' });
       if (who instanceof AppError) return refuse(socket, 401, who);
       const limit = deps.config.MAX_OPEN_STREAMS_PER_KEY;
-      if ((open.get(who) ?? 0) >= limit)
+      if (clients.openCount(who) >= limit)
         return refuse(socket, 429, new AppError(429, 'too_many_streams', `at most ${limit} open websockets per key`));
       const clientId = url.searchParams.get('clientId')?.slice(0, 128) || randomUUID();
-      void listen().then(() => wss.handleUpgrade(req, socket, head, (ws) => connected(ws, who, clientId)));
+      void announced
+        .listen()
+        .then(() => wss.handleUpgrade(req, socket, head, (ws) => connected(deps, comfy, clients, ws, who, clientId)));
     },
   };
+}
+
+/** The open sockets: who hears of each prompt (by key and client_id), and how many each key holds. */
+class ComfyClients {
+  private readonly followers = new Map<string, Set<(promptId: string) => void>>();
+  /** Open sockets per key, held to MAX_OPEN_STREAMS_PER_KEY like event streams. */
+  private readonly open = new Map<string, number>();
+
+  openCount(owner: string): number {
+    return this.open.get(owner) ?? 0;
+  }
+
+  /** Tells the key's sockets with that client_id to follow the prompt. */
+  announce(owner: string, clientId: string, promptId: string): void {
+    for (const follow of this.followers.get(clientKey(owner, clientId)) ?? []) follow(promptId);
+  }
+
+  /** Counts one more open socket; returns the function that forgets it. */
+  add(owner: string, clientId: string, follow: (promptId: string) => void): () => void {
+    const key = clientKey(owner, clientId);
+    this.followers.set(key, (this.followers.get(key) ?? new Set()).add(follow));
+    this.open.set(owner, (this.open.get(owner) ?? 0) + 1);
+    return () => {
+      this.open.set(owner, this.open.get(owner)! - 1);
+      if (!this.open.get(owner)) this.open.delete(owner);
+      this.followers.get(key)?.delete(follow);
+      if (!this.followers.get(key)?.size) this.followers.delete(key);
+    };
+  }
+}
+
+/** The Redis channel where every API process announces the prompts it takes. */
+function announcements(deps: LiveAppDeps, clients: ComfyClients) {
+  let subscriber: RedisClient | undefined;
+  let subscribed: Promise<unknown> = Promise.resolve();
+  return {
+    /** Subscribed before the first socket opens, so no prompt sent after it is missed. */
+    listen() {
+      if (subscriber) return subscribed;
+      subscriber = createRedis(deps.config.redis, 'subscriber');
+      subscriber.on('error', (err: Error) => deps.logger.debug({ err: err.message }, 'comfy websocket subscriber'));
+      subscribed = subscriber.subscribe(announceChannel(deps.config.QUEUE_PREFIX)).catch(() => undefined);
+      subscriber.on('message', (_channel: string, text: string) => {
+        const a = announcementSchema.safeParse(parseJson(text));
+        if (a.success) clients.announce(a.data.owner, a.data.client_id, a.data.prompt_id);
+      });
+      return subscribed;
+    },
+    disconnect: () => subscriber?.disconnect(),
+  };
+}
+
+/** A socket opened: it gets the key's queue status now and after each prompt it follows ends. */
+function connected(
+  deps: LiveAppDeps,
+  comfy: ComfyStore,
+  clients: ComfyClients,
+  ws: WebSocket,
+  owner: string,
+  clientId: string,
+) {
+  const closed = new AbortController();
+  const send: Send = (type, data) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ type, data }));
+  const status = async () =>
+    send('status', {
+      status: { exec_info: { queue_remaining: await queueRemaining(deps, comfy, owner) } },
+      sid: clientId,
+    });
+  const follow = (promptId: string) =>
+    void followPrompt(deps, comfy, promptId, send, closed.signal)
+      .then(status)
+      .catch((err: Error) => deps.logger.warn({ err: err.message, promptId }, 'comfy websocket follow failed'));
+  const forget = clients.add(owner, clientId, follow);
+  ws.on('close', () => {
+    closed.abort();
+    forget();
+  });
+  ws.on('error', () => ws.terminate());
+  void status().catch(() => undefined);
 }

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../../errors';
 import { newJobId } from '../../jobs/job-contract';
 import type { AppDeps, LiveAppDeps } from '../app-deps';
@@ -21,26 +21,36 @@ import {
   imageToImageFormSchema,
   imageToImageRequestSchema,
 } from '../request-schemas';
-
 /** POST /v1/generations and /v1/classifications: validate, stage inputs, enqueue, answer 202 (200 once finished with `Prefer: wait`). */
 export function submitRoutes(deps: LiveAppDeps): Router {
   const router = Router();
-  const { config, queues, store, catalog } = deps;
+  const { config } = deps;
 
   const json = jsonBody(config);
   const jsonOrMultipart = jsonBody(config, { multipart: true });
 
-  const accepted = async (res: Response, id: string) => {
-    const finished = await waitIfPreferred(deps, res, id);
-    const job = await queues.getJob(id);
-    if (!job) throw new Error(`job ${id} vanished right after it was added`);
-    res
-      .status(finished ? 200 : 202)
-      .location(`/v1/jobs/${id}`)
-      .json(await viewOf(deps, job));
-  };
+  router.post('/v1/generations', json, postGeneration(deps));
+  router.post('/v1/classifications', jsonOrMultipart, postClassification(deps));
+  router.post('/v1/image-to-image', jsonOrMultipart, postImageToImage(deps));
 
-  router.post('/v1/generations', json, async (req, res) => {
+  return router;
+}
+
+/** 202 with the job's view, or 200 once it finished when the client asked to wait. */
+async function accepted(deps: LiveAppDeps, res: Response, id: string) {
+  const { queues } = deps;
+  const finished = await waitIfPreferred(deps, res, id);
+  const job = await queues.getJob(id);
+  if (!job) throw new Error(`job ${id} vanished right after it was added`);
+  res
+    .status(finished ? 200 : 202)
+    .location(`/v1/jobs/${id}`)
+    .json(await viewOf(deps, job));
+}
+
+function postGeneration(deps: LiveAppDeps): RequestHandler {
+  const { config, catalog } = deps;
+  return async (req, res) => {
     const body = generationRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
     const params = resolveGenerationParams(body.data, catalog, config);
@@ -53,10 +63,13 @@ export function submitRoutes(deps: LiveAppDeps): Router {
         webhook,
       }),
     );
-    await accepted(res, id);
-  });
+    await accepted(deps, res, id);
+  };
+}
 
-  router.post('/v1/classifications', jsonOrMultipart, async (req, res) => {
+function postClassification(deps: LiveAppDeps): RequestHandler {
+  const { config, store } = deps;
+  return async (req, res) => {
     const { params, images, webhook: wanted } = await readClassificationRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config);
     const body = fingerprint(
@@ -70,10 +83,13 @@ export function submitRoutes(deps: LiveAppDeps): Router {
         return enqueueJob(deps, req, id, { type: 'classification', params, inputs, webhook });
       }),
     );
-    await accepted(res, id);
-  });
+    await accepted(deps, res, id);
+  };
+}
 
-  router.post('/v1/image-to-image', jsonOrMultipart, async (req, res) => {
+function postImageToImage(deps: LiveAppDeps): RequestHandler {
+  const { config, store, catalog } = deps;
+  return async (req, res) => {
     const { params, image, seedGiven, webhook: wanted } = await readImageToImageRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config);
     // A seedless model (a graph) is deterministic; diffusion is reproducible when the client chose the seed.
@@ -91,10 +107,8 @@ export function submitRoutes(deps: LiveAppDeps): Router {
           return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable, webhook });
         }),
     );
-    await accepted(res, id);
-  });
-
-  return router;
+    await accepted(deps, res, id);
+  };
 }
 
 /** One input image as a multipart `image` part, or JSON with a base64 `image`. */
