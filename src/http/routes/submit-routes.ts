@@ -68,7 +68,7 @@ function postGeneration(deps: LiveAppDeps): RequestHandler {
 }
 
 function postClassification(deps: LiveAppDeps): RequestHandler {
-  const { config, store } = deps;
+  const { config, store, catalog } = deps;
   return async (req, res) => {
     const { params, images, webhook: wanted } = await readClassificationRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config);
