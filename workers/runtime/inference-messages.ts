@@ -15,6 +15,8 @@ export interface InferenceThreadInit {
   modelPath: string;
   providers: string[];
   intraOpThreads: number;
+  /** Nice value for the thread (and onnxruntime's threads, which inherit it); 0 leaves it as it is. */
+  nice?: number;
 }
 
 export type ToInferenceThread = { kind: 'run'; id: number; feeds: Feeds; outputs: string[] };

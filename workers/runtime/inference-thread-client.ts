@@ -17,6 +17,8 @@ export interface ThreadClientOptions {
   modelPath: string;
   providers: string[];
   intraOpThreads: number;
+  /** Nice value of the inference thread; 0 or absent leaves it as it is. */
+  nice?: number;
   logger: Logger;
   /** Starts the inference thread (`new Worker(file, options)` unless given, e.g. by a test that makes it exit). */
   createThread?: (file: string, options: WorkerOptions) => Worker;
@@ -139,6 +141,7 @@ function spawnThread(
     modelPath: opts.modelPath,
     providers: opts.providers,
     intraOpThreads: opts.intraOpThreads,
+    nice: opts.nice,
   };
   const thread = (opts.createThread ?? ((file, options) => new Worker(file, options)))(THREAD_FILE, {
     workerData: init,

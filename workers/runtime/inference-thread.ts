@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import fs from 'node:fs';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
 import type { Feeds, TensorArray, TensorData } from './tensor-data';
@@ -53,7 +54,25 @@ function fromOrt(t: ort.Tensor): TensorData {
   return { type: t.type as TensorData['type'], dims: [...t.dims], data: whole ? data : (data.slice() as TensorArray) };
 }
 
+/**
+ * Lowers this thread's CPU priority before the session exists, so onnxruntime's own threads inherit
+ * it: where the worker shares cores with an API or its own main thread, inference takes the CPU they
+ * leave, and HTTP answers and BullMQ lock renewals never queue behind a batch. Linux sets nice per
+ * thread (setpriority on a thread id); elsewhere this is a warning.
+ */
+function lowerPriority(nice: number | undefined): string[] {
+  if (!nice) return [];
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    os.setPriority(tid, nice);
+    return [];
+  } catch (err) {
+    return [`could not set the inference thread's nice value to ${nice}: ${(err as Error).message}`];
+  }
+}
+
 async function main() {
+  const priorityWarnings = lowerPriority(init.nice);
   let loaded: Awaited<ReturnType<typeof createSession>>;
   try {
     loaded = await createSession();
@@ -69,7 +88,7 @@ async function main() {
   send({
     kind: 'ready',
     provider: loaded.provider,
-    warnings: loaded.warnings,
+    warnings: [...priorityWarnings, ...loaded.warnings],
     inputs: describe(session.inputMetadata),
     outputs: describe(session.outputMetadata),
   });

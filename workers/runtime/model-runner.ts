@@ -13,6 +13,8 @@ export interface RunnerOptions {
   modelPath: string;
   providers: string[];
   intraOpThreads: number;
+  /** Nice value of the inference threads (WORKER_INFERENCE_NICE); 0 or absent leaves it as it is. */
+  nice?: number;
   /** Outputs to fetch from the graph; all of them when absent. */
   outputs?: string[];
   maxBatchSize: number;
