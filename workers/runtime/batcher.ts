@@ -32,69 +32,80 @@ export interface Batcher<T> {
 
 /** One batch at a time, taken from the oldest group of requests, up to `maxBatchSize` items. */
 export function createBatcher<T extends Queued>(opts: BatcherOptions<T>): Batcher<T> {
-  const now = opts.now ?? (() => performance.now());
-  // Insertion order: the group whose queue started first runs first.
-  const queues = new Map<string, T[]>();
-  let running: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
+  return new GroupBatcher(opts);
+}
 
-  const dispatch = () => {
-    if (running || closed) return;
-    clearTimeout(timer);
-    timer = undefined;
-    const entry = queues.entries().next();
+class GroupBatcher<T extends Queued> implements Batcher<T> {
+  private readonly now: () => number;
+  // Insertion order: the group whose queue started first runs first.
+  private readonly queues = new Map<string, T[]>();
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: BatcherOptions<T>) {
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  add(key: string, item: T): void {
+    if (!this.queues.has(key)) this.queues.set(key, []);
+    this.queues.get(key)!.push(item);
+    this.schedule();
+  }
+
+  remove(key: string, item: T): boolean {
+    const queue = this.queues.get(key);
+    const at = queue?.indexOf(item) ?? -1;
+    if (!queue || at < 0) return false;
+    queue.splice(at, 1);
+    if (!queue.length) this.queues.delete(key);
+    return true;
+  }
+
+  close(): T[] {
+    this.closed = true;
+    clearTimeout(this.timer);
+    const waiting = [...this.queues.values()].flat();
+    this.queues.clear();
+    return waiting;
+  }
+
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private dispatch(): void {
+    if (this.running || this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const entry = this.queues.entries().next();
     if (entry.done) return;
     const [key, queue] = entry.value;
-    const batch = takeBatch(queue, opts.maxBatchSize);
-    if (!queue.length) queues.delete(key);
-    running = opts.runBatch(batch).finally(() => {
-      running = undefined;
-      schedule();
+    const batch = takeBatch(queue, this.opts.maxBatchSize);
+    if (!queue.length) this.queues.delete(key);
+    this.running = this.opts.runBatch(batch).finally(() => {
+      this.running = undefined;
+      this.schedule();
     });
-  };
+  }
 
   /**
    * Runs now when a batch is full or the oldest waiting request has waited `maxDelayMs` (requests
    * that queued while a batch ran have usually waited long enough already); otherwise waits for
    * the rest of that delay.
    */
-  const schedule = () => {
-    if (running || closed || queues.size === 0) return;
+  private schedule(): void {
+    if (this.running || this.closed || this.queues.size === 0) return;
     let full = false;
     let oldest = Infinity;
-    for (const queue of queues.values()) {
-      full ||= queue.reduce((s, r) => s + r.size, 0) >= opts.maxBatchSize;
+    for (const queue of this.queues.values()) {
+      full ||= queue.reduce((s, r) => s + r.size, 0) >= this.opts.maxBatchSize;
       oldest = Math.min(oldest, queue[0].queuedAt);
     }
-    const wait = opts.maxDelayMs - (now() - oldest);
-    if (full || wait <= 0) dispatch();
-    else timer ??= setTimeout(dispatch, wait);
-  };
-
-  return {
-    add(key, item) {
-      if (!queues.has(key)) queues.set(key, []);
-      queues.get(key)!.push(item);
-      schedule();
-    },
-    remove(key, item) {
-      const queue = queues.get(key);
-      const at = queue?.indexOf(item) ?? -1;
-      if (!queue || at < 0) return false;
-      queue.splice(at, 1);
-      if (!queue.length) queues.delete(key);
-      return true;
-    },
-    close() {
-      closed = true;
-      clearTimeout(timer);
-      const waiting = [...queues.values()].flat();
-      queues.clear();
-      return waiting;
-    },
-    idle: () => running ?? Promise.resolve(),
-  };
+    const wait = this.opts.maxDelayMs - (this.now() - oldest);
+    if (full || wait <= 0) this.dispatch();
+    else this.timer ??= setTimeout(() => this.dispatch(), wait);
+  }
 }
 
 /** Takes requests from the head of `queue` while they fit in one batch (always at least one). */

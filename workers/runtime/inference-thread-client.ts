@@ -52,75 +52,83 @@ const THREAD_FILE = path.join(__dirname, 'inference-thread.js');
 
 /** Starts the inference thread and resolves once it has loaded the model. */
 export async function startInferenceThread(opts: ThreadClientOptions): Promise<InferenceThreadClient> {
-  const { logger, name } = opts;
-  const inFlight = new Map<number, Pending>();
-  let nextId = 1;
-  let thread!: Worker;
-  let loaded: SessionInfo;
-  let closed = false;
-  let broken: InferenceError | undefined;
+  const client = new SupervisedThread(opts);
+  await client.start();
+  return client;
+}
 
-  /** Fails every run the thread was given and has not answered (it never will now). */
-  const failInFlight = (err: () => Error) => {
-    for (const pending of inFlight.values()) pending.reject(err());
-    inFlight.clear();
-  };
-  const events: ThreadEvents = {
-    answer(id, settle) {
-      const pending = inFlight.get(id);
-      inFlight.delete(id);
+/** One inference thread, started again when it dies, and the runs it has not answered yet. */
+class SupervisedThread implements InferenceThreadClient {
+  private readonly inFlight = new Map<number, Pending>();
+  private nextId = 1;
+  private thread!: Worker;
+  private loaded!: SessionInfo;
+  private closed = false;
+  private brokenBy: InferenceError | undefined;
+  private readonly events: ThreadEvents = {
+    answer: (id, settle) => {
+      const pending = this.inFlight.get(id);
+      this.inFlight.delete(id);
       if (pending) settle(pending);
     },
-    exited(code, wasReady) {
-      if (closed) return failInFlight(() => modelClosedError(name));
+    exited: (code, wasReady) => {
+      if (this.closed) return this.failInFlight(() => modelClosedError(this.opts.name));
       // A thread that died (JS heap exhausted, terminated) fails only the batch it was running.
-      failInFlight(() => new InferenceCrashedError(`inference thread crashed (exit code ${code})`));
-      if (wasReady) restart(code);
+      this.failInFlight(() => new InferenceCrashedError(`inference thread crashed (exit code ${code})`));
+      if (wasReady) this.restart(code);
     },
-  };
-  const start = () => {
-    const spawned = spawnThread(opts, events);
-    thread = spawned.thread;
-    return spawned.loaded;
-  };
-  const restart = (code: number) => {
-    logger.error({ model: name, code }, 'inference thread died; restarting it');
-    start().then(
-      (l) => (loaded = l),
-      (err: Error) => {
-        if (closed) return; // close() ended the new thread while it loaded
-        broken = new InferenceCrashedError(`inference thread crashed and could not be restarted: ${err.message}`);
-        failInFlight(() => new InferenceCrashedError(broken!.message));
-        logger.fatal(
-          { model: name, err },
-          'could not restart the inference thread; this model fails every job from now on',
-        );
-      },
-    );
   };
 
-  loaded = await start();
-  return {
-    get session() {
-      return loaded;
-    },
-    get broken() {
-      return broken;
-    },
-    run(feeds, outputs, transfer) {
-      if (closed) return Promise.reject(modelClosedError(name));
-      return new Promise<InferenceResult>((resolve, reject) => {
-        const id = nextId++;
-        inFlight.set(id, { resolve, reject });
-        const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs };
-        thread.postMessage(msg, transfer);
-      });
-    },
-    async close() {
-      closed = true;
-      await thread.terminate();
-    },
-  };
+  constructor(private readonly opts: ThreadClientOptions) {}
+
+  get session(): SessionInfo {
+    return this.loaded;
+  }
+
+  get broken(): InferenceError | undefined {
+    return this.brokenBy;
+  }
+
+  async start(): Promise<void> {
+    const spawned = spawnThread(this.opts, this.events);
+    this.thread = spawned.thread;
+    this.loaded = await spawned.loaded;
+  }
+
+  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[]): Promise<InferenceResult> {
+    if (this.closed) return Promise.reject(modelClosedError(this.opts.name));
+    return new Promise<InferenceResult>((resolve, reject) => {
+      const id = this.nextId++;
+      this.inFlight.set(id, { resolve, reject });
+      const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs };
+      this.thread.postMessage(msg, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.thread.terminate();
+  }
+
+  /** Fails every run the thread was given and has not answered (it never will now). */
+  private failInFlight(err: () => Error): void {
+    for (const pending of this.inFlight.values()) pending.reject(err());
+    this.inFlight.clear();
+  }
+
+  private restart(code: number): void {
+    const { logger, name } = this.opts;
+    logger.error({ model: name, code }, 'inference thread died; restarting it');
+    this.start().catch((err: Error) => {
+      if (this.closed) return; // close() ended the new thread while it loaded
+      this.brokenBy = new InferenceCrashedError(`inference thread crashed and could not be restarted: ${err.message}`);
+      this.failInFlight(() => new InferenceCrashedError(this.brokenBy!.message));
+      logger.fatal(
+        { model: name, err },
+        'could not restart the inference thread; this model fails every job from now on',
+      );
+    });
+  }
 }
 
 /** What one thread tells its client besides loading. */
