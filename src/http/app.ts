@@ -43,7 +43,7 @@ function requireRedis({ redis }: AppDeps): RequestHandler {
 export function createApp(given: AppDeps, admin: { user: string; password: string; extraQueues?: Queue[] }): Express {
   const { redis, queues, config, logger } = given;
   // These start nothing until used: an app built only to list its routes opens no connection.
-  const workers = given.workers ?? createWorkerDirectory(redis, config.QUEUE_PREFIX);
+  const workers = given.workers ?? createWorkerDirectory(redis, config.redis.prefix);
   const deps: LiveAppDeps = {
     ...given,
     events:
@@ -51,17 +51,17 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
       createJobEventHub({
         redis,
         queues,
-        target: config.redis,
-        redisErrors: createRedisErrorLog(logger, describeRedis(config.redis)),
+        target: config.redis.target,
+        redisErrors: createRedisErrorLog(logger, describeRedis(config.redis.target)),
       }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
-    openStreams: given.openStreams ?? createOpenStreams(config.MAX_OPEN_STREAMS_PER_KEY, clientKeyOf),
+    openStreams: given.openStreams ?? createOpenStreams(config.limits.maxOpenStreamsPerKey, clientKeyOf),
   };
-  const metrics = createApiMetrics({ redis, queues, workers: deps.workers, prefix: config.QUEUE_PREFIX, logger });
+  const metrics = createApiMetrics({ redis, queues, workers: deps.workers, prefix: config.redis.prefix, logger });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
+  app.set('trust proxy', trustProxySetting(config.http.trustProxy));
   app.use(metrics.middleware);
   app.use(
     pinoHttp({
@@ -79,13 +79,13 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   app.use('/v1', requireApiKey(deps.keys));
   app.use(infoRoutes(deps), webhookRoutes(deps));
   // Prometheus scrapes it; public by default (counts and timings only), admin credentials with METRICS_PUBLIC=false.
-  app.get('/metrics', ...(config.METRICS_PUBLIC ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
+  app.get('/metrics', ...(config.http.metricsPublic ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
   app.use(openApiRoutes());
   app.use(webRoutes());
   app.use(
     ADMIN_PATH,
     basicAuth(admin.user, admin.password),
-    adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues),
+    adminBoard(deps.queues, deps.config.admin.writeMode, admin.extraQueues),
   );
   app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
   app.use(['/v1/jobs/:id/archive', '/v1/batches/:id/archive'], downloadRateLimit(deps));

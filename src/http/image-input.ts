@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { LimitSettings } from '../config';
 import { AppError } from '../errors';
 import { inspectImage } from '../imaging/image-codec';
 import type { StagedImage } from '../jobs/job-contract';
@@ -27,9 +27,13 @@ export function decodeBase64Image(value: string, field: string): UploadedImage {
 }
 
 /** Refuses more than MAX_IMAGES_PER_REQUEST images, before any of them is decoded. */
-export function checkImageCount(count: number, config: Pick<Config, 'MAX_IMAGES_PER_REQUEST'>, field = 'images'): void {
-  if (count > config.MAX_IMAGES_PER_REQUEST) {
-    const message = `at most ${config.MAX_IMAGES_PER_REQUEST} images per request (got ${count})`;
+export function checkImageCount(
+  count: number,
+  limits: Pick<LimitSettings, 'maxImagesPerRequest'>,
+  field = 'images',
+): void {
+  if (count > limits.maxImagesPerRequest) {
+    const message = `at most ${limits.maxImagesPerRequest} images per request (got ${count})`;
     throw new AppError(413, 'too_many_images', message, [{ field, message }]);
   }
 }
@@ -39,10 +43,10 @@ export async function stageImages(
   images: UploadedImage[],
   jobId: string,
   store: BlobStore,
-  config: Config,
+  limits: LimitSettings,
 ): Promise<StagedImage[]> {
-  checkImageCount(images.length, config);
-  const checked = await Promise.allSettled(images.map((img) => inspectImage(img.data, config.MAX_IMAGE_PIXELS)));
+  checkImageCount(images.length, limits);
+  const checked = await Promise.allSettled(images.map((img) => inspectImage(img.data, limits.maxImagePixels)));
   const failures = checked.flatMap((r, i) =>
     r.status === 'rejected' ? [{ field: images[i].field, error: r.reason as unknown }] : [],
   );

@@ -13,7 +13,7 @@ import type { Component, Resource } from './component';
 import type { WorkerConnections } from './redis-connections';
 
 export interface QueueWorkersDeps {
-  config: Config;
+  config: Pick<Config, 'redis' | 'worker' | 'jobs'>;
   logger: Logger;
   /** This process's worker id: the name BullMQ gives its workers. */
   id: string;
@@ -66,11 +66,11 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
       holdingProcessor(heldJobs(), deps.store, () => worker, deps.processor(queue)),
       {
         connection,
-        prefix: config.QUEUE_PREFIX,
-        concurrency: config.WORKER_CONCURRENCY,
-        lockDuration: config.LOCK_DURATION_MS,
-        stalledInterval: config.STALLED_INTERVAL_MS,
-        maxStalledCount: config.MAX_STALLED_COUNT,
+        prefix: config.redis.prefix,
+        concurrency: config.worker.concurrency,
+        lockDuration: config.worker.lockDurationMs,
+        stalledInterval: config.worker.stalledIntervalMs,
+        maxStalledCount: config.worker.maxStalledCount,
         name: deps.id,
       },
     );
@@ -138,7 +138,7 @@ export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
 /** Logs each job's outcome; a job that has ended for good frees its owner's in-flight slot (the API also prunes lazily). */
 function logOutcomes({ config, logger, redis }: QueueWorkersDeps, queue: string, worker: Worker): void {
   const release = (job: { id?: string; data: { owner?: string } }) =>
-    void releaseJob(redis.value, config.QUEUE_PREFIX, jobOwner(job.data), String(job.id)).catch((err: Error) =>
+    void releaseJob(redis.value, config.redis.prefix, jobOwner(job.data), String(job.id)).catch((err: Error) =>
       logger.debug(
         { jobId: job.id, err: err.message },
         'could not free the owner’s in-flight slot; the API prunes it lazily',
@@ -169,7 +169,7 @@ async function drain({ config, logger }: QueueWorkersDeps, held: HeldJobs, worke
     // A close that fails still stopped the fetch loop; the connections are disconnected next.
     logger.debug({ err: err.message }, 'a queue worker closed with an error'),
   );
-  if (await settlesWithin(closing, config.SHUTDOWN_GRACE_MS)) return;
+  if (await settlesWithin(closing, config.jobs.shutdownGraceMs)) return;
   const handing = held
     .handBack()
     .then((jobs) => logger.warn({ jobs }, 'grace period over; handed the running jobs back to the queue'));

@@ -54,7 +54,7 @@ async function classifyImage(ctx: PipelineContext, model: ClassifierModel, bytes
   const { manifest, runner, labels } = model;
   const pre = manifest.preprocess;
   const image = await decodeImage(bytes, {
-    maxPixels: ctx.config.MAX_IMAGE_PIXELS,
+    maxPixels: ctx.config.limits.maxImagePixels,
     width: pre.width,
     height: pre.height,
     fit: pre.resize,

@@ -78,7 +78,7 @@ const runImageGraph: JobRun<ImageGraphModel, 'image_to_image'> = async (ctx, mod
   const fixed = pre.width && pre.height ? { width: pre.width, height: pre.height } : undefined;
   const bytes = await ctx.store.get(input.key);
   const image = await decodeImage(bytes, {
-    maxPixels: Math.min(ctx.config.MAX_IMAGE_PIXELS, pre.max_input_pixels),
+    maxPixels: Math.min(ctx.config.limits.maxImagePixels, pre.max_input_pixels),
     ...fixed,
     fit: pre.resize,
   });

@@ -30,8 +30,8 @@ type Params = GenerationParams | ImageToImageParams;
 export function a1111Routes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config, catalog } = deps;
-  const state = createA1111State(deps.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_SECONDS);
-  const json = jsonBody(config);
+  const state = createA1111State(deps.redis, config.redis.prefix, config.jobs.retentionSeconds);
+  const json = jsonBody(config.limits);
   const diffusionModels = () =>
     catalog.entries.filter((e) => e.manifest.kind === 'diffusion').map((e) => e.manifest.name);
 
@@ -62,11 +62,11 @@ export function a1111Routes(deps: LiveAppDeps): Router {
     await state.setCurrent(owner, id);
     const left = new AbortController();
     res.on('close', () => left.abort());
-    await waitForJobEnd(deps, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
+    await waitForJobEnd(deps, id, config.http.openaiWaitSeconds * 1000, left.signal);
     if (left.signal.aborted) return;
     const job = await findJob(deps, owner, id);
     const view = await viewOf(deps, job);
-    if (view.status !== 'succeeded') throw notFinished(view, config.OPENAI_WAIT_SECONDS);
+    if (view.status !== 'succeeded') throw notFinished(view, config.http.openaiWaitSeconds);
     const images = generationResultSchema.parse(job.returnvalue).images.sort((a, b) => a.index - b.index);
     const data = await Promise.all(images.map(async (i) => (await deps.store.get(i.key)).toString('base64')));
     const send = (parameters as { send_images?: boolean }).send_images !== false;
@@ -93,8 +93,8 @@ export function a1111Routes(deps: LiveAppDeps): Router {
     const image = decodeBase64Image(body.data.init_images[0], 'init_images.0');
     deps.openStreams.open(req, res);
     const id = await withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-      const [input] = await stageImages([image], id, deps.store, config);
-      checkJobCost(imageToImageCost(params, input), config);
+      const [input] = await stageImages([image], id, deps.store, config.limits);
+      checkJobCost(imageToImageCost(params, input), config.limits);
       return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable: body.data.seed !== -1 });
     });
     await answer(req, res, id, params, { ...body.data, init_images: null, mask: null }, body.data.batch_size);
@@ -122,7 +122,7 @@ export function a1111Routes(deps: LiveAppDeps): Router {
   router.post(`${A1111_PATH}/interrupt`, async (req, res) => {
     const view = await currentView(principalOf(req));
     if (view && (view.status === 'running' || view.status === 'queued'))
-      await requestCancel(deps.redis, config.QUEUE_PREFIX, view.id, config.JOB_RETENTION_SECONDS);
+      await requestCancel(deps.redis, config.redis.prefix, view.id, config.jobs.retentionSeconds);
     res.json({});
   });
 

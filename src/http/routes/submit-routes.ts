@@ -27,8 +27,8 @@ export function submitRoutes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config, queues, store, catalog } = deps;
 
-  const json = jsonBody(config);
-  const jsonOrMultipart = jsonBody(config, { multipart: true });
+  const json = jsonBody(config.limits);
+  const jsonOrMultipart = jsonBody(config.limits, { multipart: true });
 
   const accepted = async (res: Response, id: string) => {
     const finished = await waitIfPreferred(deps, res, id);
@@ -43,8 +43,8 @@ export function submitRoutes(deps: LiveAppDeps): Router {
   router.post('/v1/generations', json, async (req, res) => {
     const body = generationRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
-    const params = resolveGenerationParams(body.data, catalog, config);
-    const webhook = await resolveWebhook(body.data.webhook, config);
+    const params = resolveGenerationParams(body.data, catalog, config.limits);
+    const webhook = await resolveWebhook(body.data.webhook, config.webhooks);
     const { id } = await idempotent(deps, req, fingerprint('generation', JSON.stringify(body.data)), () =>
       enqueueJob(deps, req, newJobId('generation'), {
         type: 'generation',
@@ -58,7 +58,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
 
   router.post('/v1/classifications', jsonOrMultipart, async (req, res) => {
     const { params, images, webhook: wanted } = await readClassificationRequest(req, deps);
-    const webhook = await resolveWebhook(wanted, config);
+    const webhook = await resolveWebhook(wanted, config.webhooks);
     const body = fingerprint(
       'classification',
       JSON.stringify({ ...params, ...(webhook && { webhook }) }),
@@ -66,7 +66,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
     );
     const { id } = await idempotent(deps, req, body, () =>
       withStagedInputs(deps, newJobId('classification'), async (id) => {
-        const inputs = await stageImages(images, id, store, config);
+        const inputs = await stageImages(images, id, store, config.limits);
         return enqueueJob(deps, req, id, { type: 'classification', params, inputs, webhook });
       }),
     );
@@ -75,7 +75,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
 
   router.post('/v1/image-to-image', jsonOrMultipart, async (req, res) => {
     const { params, image, seedGiven, webhook: wanted } = await readImageToImageRequest(req, deps);
-    const webhook = await resolveWebhook(wanted, config);
+    const webhook = await resolveWebhook(wanted, config.webhooks);
     // A seedless model (a graph) is deterministic; diffusion is reproducible when the client chose the seed.
     const entry = catalog.get(params.model);
     const cacheable = seedGiven || (entry !== undefined && kindOf(entry.manifest).seedless);
@@ -85,9 +85,9 @@ export function submitRoutes(deps: LiveAppDeps): Router {
       fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data),
       () =>
         withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-          const [input] = await stageImages([image], id, store, config);
+          const [input] = await stageImages([image], id, store, config.limits);
           // Its cost depends on the input's size, known once the image is checked.
-          checkJobCost(imageToImageCost(params, input), config);
+          checkJobCost(imageToImageCost(params, input), config.limits);
           return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable, webhook });
         }),
     );
@@ -100,7 +100,7 @@ export function submitRoutes(deps: LiveAppDeps): Router {
 /** One input image as a multipart `image` part, or JSON with a base64 `image`. */
 async function readImageToImageRequest(req: Request, { config, catalog }: AppDeps) {
   if (req.is('multipart/form-data')) {
-    const { fields, files } = await readMultipart(req, { maxBytes: config.MAX_UPLOAD_BYTES, files: 1 });
+    const { fields, files } = await readMultipart(req, { maxBytes: config.limits.maxUploadBytes, files: 1 });
     const form = imageToImageFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
     if (files.length !== 1)
@@ -108,7 +108,7 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
         { field: 'image', message: 'required' },
       ]);
     return {
-      params: resolveImageToImageParams(form.data, catalog, config),
+      params: resolveImageToImageParams(form.data, catalog, config.limits),
       image: { ...files[0], field: 'image' },
       seedGiven: form.data.seed !== undefined,
       webhook: form.data.webhook,
@@ -118,7 +118,7 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
   if (!body.success) throw validationError(body.error);
   const { image, ...rest } = body.data;
   return {
-    params: resolveImageToImageParams(rest, catalog, config),
+    params: resolveImageToImageParams(rest, catalog, config.limits),
     image: decodeBase64Image(image, 'image'),
     seedGiven: rest.seed !== undefined,
     webhook: rest.webhook,
@@ -129,8 +129,8 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
 async function readClassificationRequest(req: Request, { config, catalog }: AppDeps) {
   if (req.is('multipart/form-data')) {
     const { fields, files } = await readMultipart(req, {
-      maxBytes: config.MAX_UPLOAD_BYTES,
-      files: config.MAX_IMAGES_PER_REQUEST,
+      maxBytes: config.limits.maxUploadBytes,
+      files: config.limits.maxImagesPerRequest,
     });
     const form = classificationFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
@@ -139,14 +139,14 @@ async function readClassificationRequest(req: Request, { config, catalog }: AppD
         { field: 'image', message: 'required' },
       ]);
     return {
-      params: resolveClassificationParams(form.data, catalog, config),
+      params: resolveClassificationParams(form.data, catalog, config.limits),
       images: files,
       webhook: form.data.webhook,
     };
   }
   const body = classificationRequestSchema.safeParse(req.body ?? {});
   if (!body.success) throw validationError(body.error);
-  checkImageCount(body.data.images.length, config);
+  checkImageCount(body.data.images.length, config.limits);
   const images: UploadedImage[] = body.data.images.map((value, i) => decodeBase64Image(value, `images.${i}`));
-  return { params: resolveClassificationParams(body.data, catalog, config), images, webhook: body.data.webhook };
+  return { params: resolveClassificationParams(body.data, catalog, config.limits), images, webhook: body.data.webhook };
 }

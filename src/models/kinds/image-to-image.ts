@@ -55,7 +55,7 @@ export const imageToImageKind: ModelKindSpec<ImageToImageManifest> = {
   jobs: {
     image_to_image: {
       defaultRank: 0,
-      resolve(req, { manifest: model }, _config, path) {
+      resolve(req, { manifest: model }, _limits, path) {
         const common = { model: model.name, n: req.n, seed: pickSeed(req.seed), output_format: req.output_format };
         rejectFields(req, [...DIFFUSION_FIELDS, 'prompt', 'width', 'height'], model.name, path);
         // One output per input: more would be the same image again.

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../config';
+import type { LimitSettings } from '../../config';
 import { AppError } from '../../errors';
 import type { GenerationRequest, ImageToImageRequest } from '../../http/request-schemas';
 import type { ClassificationParams, GenerationParams, ImageToImageParams, JobType } from '../../jobs/job-contract';
@@ -35,7 +35,12 @@ export interface JobSupport<M, T extends JobType> {
   /** When a request names no model, the serving kind of lowest rank that has a model takes it. */
   defaultRank: number;
   /** Checks a request against the model and config; fills in defaults. Throws 422s on request fields. */
-  resolve(req: JobRequests[T]['request'], entry: KindEntry<M>, config: Config, path: Field): JobRequests[T]['params'];
+  resolve(
+    req: JobRequests[T]['request'],
+    entry: KindEntry<M>,
+    limits: LimitSettings,
+    path: Field,
+  ): JobRequests[T]['params'];
 }
 
 export interface ModelKindSpec<M> {
