@@ -6,7 +6,7 @@ import { exitOnStartupError, loadConfigOrExit, onShutdownSignal } from './proces
 /** `npm run start:api`: the API role alone; workers run elsewhere against the same Redis. */
 async function main() {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.LOG_LEVEL, 'api');
+  const logger = createLogger(config.log.level, 'api');
   const api = await startApiServer(config, logger).catch((err) => exitOnStartupError(logger, err));
   // For a person at a terminal; under a supervisor stdout carries JSON log lines only.
   if (process.stdout.isTTY) process.stdout.write(startBanner(api.url, api.catalog));

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from './api-server';
-import type { Config } from './config';
+import type { Config, ModelSettings } from './config';
 import { maskUrlCredentials } from './log-redaction';
 import { createLogger, type Logger } from './logger';
 import { startBanner } from './start-banner';
@@ -23,8 +23,11 @@ import {
 const DIST = path.resolve(__dirname, '..');
 const REPO = path.resolve(DIST, '..');
 
-async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis | undefined> {
-  if (config.REDIS_URL || config.redis.kind !== 'standalone' || !config.AUTO_REDIS) return undefined;
+async function resolveRedis(
+  config: Pick<Config, 'redis' | 'storage'>,
+  logger: Logger,
+): Promise<LocalRedis | undefined> {
+  if (config.redis.givenUrl || config.redis.target.kind !== 'standalone' || !config.redis.autoStart) return undefined;
   if (await isPortOpen('127.0.0.1', 6379)) return undefined;
   if (!hasRedisServer()) {
     process.stderr.write(
@@ -32,18 +35,18 @@ async function resolveRedis(config: Config, logger: Logger): Promise<LocalRedis 
     );
     process.exit(1);
   }
-  const local = await startLocalRedis(path.join(config.dataDir, 'redis'), 6379);
+  const local = await startLocalRedis(path.join(config.storage.dataDir, 'redis'), 6379);
   logger.info(
-    { url: maskUrlCredentials(local.url), dir: path.join(config.dataDir, 'redis') },
+    { url: maskUrlCredentials(local.url), dir: path.join(config.storage.dataDir, 'redis') },
     'started a local redis-server (appendonly, noeviction)',
   );
   return local;
 }
 
 /** Builds the demo models on the first start, and brings them up to date (a no-op when they are) on later ones. */
-function ensureDemoModels(config: Config, logger: Logger): void {
+function ensureDemoModels(models: ModelSettings, logger: Logger): void {
   const demoDir = path.join(REPO, 'models', 'demo');
-  if (!config.modelsPath.includes(demoDir)) return;
+  if (!models.path.includes(demoDir)) return;
   const firstStart = !fs.existsSync(demoDir);
   if (firstStart) logger.info('building the demo models (first start)');
   const built = spawnSync(process.execPath, [path.join(DIST, 'scripts', 'build-demo-models.js'), demoDir], {
@@ -87,12 +90,12 @@ function superviseWorker(
 
 async function main() {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.LOG_LEVEL, 'main');
+  const logger = createLogger(config.log.level, 'main');
   try {
     const redis = await resolveRedis(config, logger);
-    const local = redis && { redisUrl: redis.url, redis: { kind: 'standalone' as const, url: redis.url } };
-    ensureDemoModels(config, logger);
-    const api = await startApiServer({ ...config, ...local }, logger);
+    const local = redis && { ...config.redis, url: redis.url, target: { kind: 'standalone' as const, url: redis.url } };
+    ensureDemoModels(config.models, logger);
+    const api = await startApiServer({ ...config, redis: local ?? config.redis }, logger);
     const stopAll = async () => {
       await api.close();
       await worker.stop();

@@ -1,4 +1,4 @@
-import type { Config } from '../src/config';
+import type { WorkerSettings } from '../src/config';
 import type { Logger } from '../src/logger';
 import type { ModelCatalog } from '../src/models/model-catalog';
 import { loadModel, runnersOf, type LoadedModel } from './pipelines/pipelines';
@@ -17,7 +17,7 @@ export interface ModelRegistry {
 
 /** Starts runners with this process's settings; `onBatch` hears of every inference run (runner name, items, ms). */
 export function runnerFactory(
-  config: Config,
+  worker: WorkerSettings,
   logger: Logger,
   onBatch?: (model: string, items: number, ms: number) => void,
 ): RunnerFactory {
@@ -25,9 +25,10 @@ export function runnerFactory(
     startModelRunner({
       ...opts,
       onBatch: onBatch && ((items, ms) => onBatch(opts.name, items, ms)),
-      maxBatchSize: Math.min(opts.maxBatchSize, config.MAX_BATCH_SIZE ?? Infinity),
-      providers: config.ORT_EXECUTION_PROVIDERS,
-      intraOpThreads: config.ORT_INTRA_OP_THREADS || defaultIntraOpThreads(),
+      maxBatchSize: Math.min(opts.maxBatchSize, worker.maxBatchSize ?? Infinity),
+      providers: worker.ortProviders,
+      intraOpThreads: worker.ortIntraOpThreads || defaultIntraOpThreads(),
+      nice: worker.inferenceNice,
       logger,
     });
 }
@@ -39,11 +40,11 @@ export function runnerFactory(
  */
 export async function loadModelRegistry(
   catalog: ModelCatalog,
-  config: Config,
+  worker: WorkerSettings,
   logger: Logger,
   onBatch?: (model: string, items: number, ms: number) => void,
 ): Promise<ModelRegistry> {
-  const startRunner = runnerFactory(config, logger, onBatch);
+  const startRunner = runnerFactory(worker, logger, onBatch);
   const models = new Map<string, LoadedModel>();
   for (const entry of catalog.entries) {
     models.set(entry.manifest.name, await loadModel(entry, startRunner));

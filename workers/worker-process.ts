@@ -2,7 +2,7 @@ import type { RedisClient } from '../src/redis/redis-connection';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Config } from '../src/config';
+import type { Config, WorkerSettings } from '../src/config';
 import { createJobQueues, type JobQueues } from '../src/jobs/job-queues';
 import { isCancelRequested } from '../src/jobs/job-cancellation';
 import { generationResultSchema, QUEUE_NAMES, type QueueName } from '../src/jobs/job-contract';
@@ -28,7 +28,7 @@ import { fleetState, modelPool } from './fleet/fleet-components';
 import { coldGate } from './fleet/cold-gate';
 import { modelFolders } from './fleet/model-folders';
 import { holdingModel } from './fleet/model-holding';
-import { checkBudget } from './fleet/model-pool';
+import { checkBudget, type ModelPool } from './fleet/model-pool';
 import { servedQueues } from './fleet/served-queues';
 import { createBatchProcessor } from './processors/batch-processor';
 import { toJobFailure } from './processors/failure-mapping';
@@ -66,7 +66,7 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
     if (measured && job.attemptsStarted <= 1 && job.processedOn)
       metrics.jobStarted(queue, model, job.processedOn - job.timestamp);
     logger.debug({ attempt: job.attemptsStarted }, 'job started');
-    if (await isCancelRequested(ctx.redis, ctx.config.QUEUE_PREFIX, String(job.id))) {
+    if (await isCancelRequested(ctx.redis, ctx.config.redis.prefix, String(job.id))) {
       throw new JobFailure(CANCELED_CODE, 'canceled by the client');
     }
     try {
@@ -77,7 +77,7 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
         metrics.jobEnded(queue, model, 'succeeded', ms, output.success ? output.data.images.length : 0);
         // Answers from the result cache say nothing about how long the work takes.
         if (!(result as { cached?: boolean } | undefined)?.cached) {
-          void recordRunTime(ctx.redis, ctx.config.QUEUE_PREFIX, queue, model, ms, workUnits(job.data)).catch(
+          void recordRunTime(ctx.redis, ctx.config.redis.prefix, queue, model, ms, workUnits(job.data)).catch(
             (err: Error) =>
               logger.debug({ err: err.message }, 'run time not recorded (Redis away?); only the ETAs miss one sample'),
           );
@@ -108,21 +108,58 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const missing = QUEUE_NAMES.filter((q) => !PROCESSORS[q]);
   if (missing.length) throw new Error(`no processor for queue(s) ${missing.join(', ')}`);
-  const catalog = loadModelCatalog(config.modelsPath, [config.modelsDir]);
-  const redisErrors = createRedisErrorLog(logger, describeRedis(config.redis));
-  const store = createBlobStore(config);
-  const cache = createResultCache(config.RESULT_CACHE_MB * 1024 * 1024, config.RESULT_CACHE_TTL_SECONDS * 1000);
-  checkBudget(catalog.entries, config.WORKER_MODEL_MEMORY_MB);
+  const core = openCore(config, logger);
+  const parts = openParts(config, logger, id, core);
+  const { metrics, registry, redis, lookups, store, redisErrors } = core;
+  const { beats, push, connections, hooks, workers } = parts;
+  const stop = await startComponents(
+    [
+      metrics,
+      registry,
+      redis,
+      lookups,
+      beats.record,
+      push.last,
+      cancelSubscriber(config.redis, logger, redisErrors, () => workers.all()),
+      connections,
+      hooks,
+      workers,
+      push.timer,
+      blobSweeper(config, logger, store, lookups, redis),
+      beats.beat,
+      queueWatchdog(config.worker, logger, redis, workers),
+      modelFolders({ config, logger, redis, pool: registry, workers }),
+      coldGate({ config, logger, id, redis, pool: registry, workers }),
+    ],
+    logger,
+  );
+  logReady(config.worker, logger, id, registry.value);
+  return { id, close: stop };
+}
 
-  const metrics = workerMetrics(config, logger);
-  const registry = modelPool(config, logger, catalog.entries, metrics);
-  const redis = mainRedis(config, logger, redisErrors);
+/** What the rest stands on: the models, the blob store, the result cache, metrics and the main Redis connection. */
+function openCore(config: Config, logger: Logger) {
+  const catalog = loadModelCatalog(config.models.path, [config.models.dir]);
+  const redisErrors = createRedisErrorLog(logger, describeRedis(config.redis.target));
+  const store = createBlobStore(config.storage);
+  const { resultCacheMb, resultCacheTtlSeconds, modelMemoryMb } = config.worker;
+  const cache = createResultCache(resultCacheMb * 1024 * 1024, resultCacheTtlSeconds * 1000);
+  checkBudget(catalog.entries, modelMemoryMb);
+  const metrics = workerMetrics(config.worker, logger);
+  const registry = modelPool(config.worker, logger, catalog.entries, metrics);
+  const redis = mainRedis(config.redis, logger, redisErrors);
   // Producer-side handles, for looking jobs up by id (the blob sweep asks whether a job still exists).
   const lookups = resource(
     'job lookups',
     () => openLookups(config, redis.value, redisErrors),
     (l) => closeLookups(l, logger),
   );
+  return { catalog, redisErrors, store, cache, metrics, registry, redis, lookups };
+}
+
+/** The heartbeat, metrics push, webhooks and the queue workers with their processors. */
+function openParts(config: Config, logger: Logger, id: string, core: ReturnType<typeof openCore>) {
+  const { catalog, redisErrors, store, cache, metrics, registry, redis } = core;
   const beats = heartbeat({
     config,
     logger,
@@ -132,8 +169,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     cache,
     fleet: () => fleetState(workers, registry.value),
   });
-  const push = metricsPush(config, logger, metrics, redis);
-  const connections = workerConnections(config, redisErrors);
+  const push = metricsPush(config.redis, logger, metrics, redis);
+  const connections = workerConnections(config.redis, redisErrors);
   const hooks = webhooks({ config, logger, id, redis, redisErrors });
   const processor = (queue: string) => {
     const type = (parseModelQueue(queue)?.type ?? queue) as QueueName;
@@ -144,7 +181,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     config,
     logger,
     id,
-    queues: servedQueues(catalog.entries, config),
+    queues: servedQueues(catalog.entries, config.worker),
     redis,
     redisErrors,
     connections,
@@ -152,46 +189,32 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     store,
     processor,
   });
+  return { beats, push, connections, hooks, workers };
+}
 
-  const stop = await startComponents(
-    [
-      metrics,
-      registry,
-      redis,
-      lookups,
-      beats.record,
-      push.last,
-      cancelSubscriber(config, logger, redisErrors, () => workers.all()),
-      connections,
-      hooks,
-      workers,
-      push.timer,
-      blobSweeper(config, logger, store, lookups, redis),
-      beats.beat,
-      queueWatchdog(config, logger, redis, workers),
-      modelFolders({ config, logger, redis, pool: registry, workers }),
-      coldGate({ config, logger, id, redis, pool: registry, workers }),
-    ],
-    logger,
-  );
+/** The one line that says this worker is up, and with what. */
+function logReady(worker: WorkerSettings, logger: Logger, id: string, pool: ModelPool): void {
   logger.info(
     {
       id,
-      queues: config.WORKER_QUEUES,
-      concurrency: config.WORKER_CONCURRENCY,
-      models: registry.value.runners().map((r) => `${r.name}@${r.provider}`),
-      serves: registry.value.served().map((e) => e.manifest.name),
+      queues: worker.queues,
+      concurrency: worker.concurrency,
+      models: pool.runners().map((r) => `${r.name}@${r.provider}`),
+      serves: pool.served().map((e) => e.manifest.name),
     },
     'worker ready',
   );
-  return { id, close: stop };
 }
 
-function openLookups(config: Config, redis: RedisClient, redisErrors: RedisErrorLog): JobQueues {
+function openLookups(
+  config: Pick<Config, 'redis' | 'jobs'>,
+  redis: RedisClient,
+  redisErrors: RedisErrorLog,
+): JobQueues {
   const policy = {
-    prefix: config.QUEUE_PREFIX,
-    attempts: config.JOB_ATTEMPTS,
-    retentionSeconds: config.JOB_RETENTION_SECONDS,
+    prefix: config.redis.prefix,
+    attempts: config.jobs.attempts,
+    retentionSeconds: config.jobs.retentionSeconds,
   };
   return createJobQueues(redis, policy, (err, queue) => redisErrors.report(err, { queue }, 'queue error'));
 }

@@ -30,7 +30,7 @@ export async function loadInlineClassifier(
         items.map(async (item) => {
           if (!item.image) throw new Error('a classifier needs an image');
           const image = await decodeImage(item.image, {
-            maxPixels: DEFAULT_CONFIG.MAX_IMAGE_PIXELS,
+            maxPixels: DEFAULT_CONFIG.limits.maxImagePixels,
             width: pre.width,
             height: pre.height,
             fit: pre.resize,

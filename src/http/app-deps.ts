@@ -11,9 +11,12 @@ import type { BlobStore } from '../storage/blob-store';
 import type { OpenStreams } from './open-streams';
 import type { ReplicaFence } from '../redis/replica-fence';
 
+/** The sections of the config the HTTP app reads. */
+export type ApiConfig = Pick<Config, 'http' | 'limits' | 'redis' | 'jobs' | 'webhooks' | 'storage' | 'admin'>;
+
 /** Everything the HTTP app needs, passed in explicitly. */
 export interface AppDeps {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
   redis: RedisClient;
   queues: JobQueues;

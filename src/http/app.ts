@@ -39,54 +39,78 @@ function requireRedis({ redis }: AppDeps): RequestHandler {
   };
 }
 
+type AdminLogin = { user: string; password: string; extraQueues?: Queue[] };
+
 /** Builds the HTTP app without listening; `main` decides where it listens. */
-export function createApp(given: AppDeps, admin: { user: string; password: string; extraQueues?: Queue[] }): Express {
+export function createApp(given: AppDeps, admin: AdminLogin): Express {
+  const deps = liveDeps(given);
+  const { config } = deps;
+  const metrics = createApiMetrics({
+    redis: deps.redis,
+    queues: deps.queues,
+    workers: deps.workers,
+    prefix: config.redis.prefix,
+    logger: deps.logger,
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting(config.http.trustProxy));
+  app.use(metrics.middleware);
+  app.use(requestLogging(deps));
+  // Every /v1 route, the model list included, needs a key once keys are configured.
+  app.use('/v1', requireApiKey(deps.keys));
+  app.use(infoRoutes(deps), webhookRoutes(deps));
+  // Prometheus scrapes it; public by default (counts and timings only), admin credentials with METRICS_PUBLIC=false.
+  app.get('/metrics', ...(config.http.metricsPublic ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
+  app.use(openApiRoutes());
+  app.use(webRoutes());
+  app.use(
+    ADMIN_PATH,
+    basicAuth(admin.user, admin.password),
+    adminBoard(deps.queues, deps.config.admin.writeMode, admin.extraQueues),
+  );
+  mountApiRoutes(app, deps);
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}
+
+/** The deps with what the caller left out made here; these start nothing until used, so an app built only to list its routes opens no connection. */
+function liveDeps(given: AppDeps): LiveAppDeps {
   const { redis, queues, config, logger } = given;
-  // These start nothing until used: an app built only to list its routes opens no connection.
-  const workers = given.workers ?? createWorkerDirectory(redis, config.QUEUE_PREFIX);
-  const deps: LiveAppDeps = {
+  const workers = given.workers ?? createWorkerDirectory(redis, config.redis.prefix);
+  return {
     ...given,
     events:
       given.events ??
       createJobEventHub({
         redis,
         queues,
-        target: config.redis,
-        redisErrors: createRedisErrorLog(logger, describeRedis(config.redis)),
+        target: config.redis.target,
+        redisErrors: createRedisErrorLog(logger, describeRedis(config.redis.target)),
       }),
     workers,
     estimates: given.estimates ?? createQueueEstimator(redis, queues, workers),
-    openStreams: given.openStreams ?? createOpenStreams(config.MAX_OPEN_STREAMS_PER_KEY, clientKeyOf),
+    openStreams: given.openStreams ?? createOpenStreams(config.limits.maxOpenStreamsPerKey, clientKeyOf),
   };
-  const metrics = createApiMetrics({ redis, queues, workers: deps.workers, prefix: config.QUEUE_PREFIX, logger });
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
-  app.use(metrics.middleware);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-    }),
-  );
-  // Every /v1 route, the model list included, needs a key once keys are configured.
-  app.use('/v1', requireApiKey(deps.keys));
-  app.use(infoRoutes(deps), webhookRoutes(deps));
-  // Prometheus scrapes it; public by default (counts and timings only), admin credentials with METRICS_PUBLIC=false.
-  app.get('/metrics', ...(config.METRICS_PUBLIC ? [] : [basicAuth(admin.user, admin.password)]), metrics.handler);
-  app.use(openApiRoutes());
-  app.use(webRoutes());
-  app.use(
-    ADMIN_PATH,
-    basicAuth(admin.user, admin.password),
-    adminBoard(deps.queues, deps.config.ADMIN_WRITE_MODE, admin.extraQueues),
-  );
+}
+
+/** One log line per request (health checks and scrapes left out), under an X-Request-Id the client may choose. */
+function requestLogging(deps: LiveAppDeps): RequestHandler {
+  return pinoHttp({
+    logger: deps.logger,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+  });
+}
+
+/** The job API under /v1 and the ComfyUI and AUTOMATIC1111 compatible ones, behind keys, Redis and rate limits. */
+function mountApiRoutes(app: Express, deps: LiveAppDeps): void {
   app.use('/v1', requireRedis(deps), submissionRateLimit(deps));
   app.use(['/v1/jobs/:id/archive', '/v1/batches/:id/archive'], downloadRateLimit(deps));
   // No body parser here: each route that takes a body reads it (json-body.ts), so an unknown path
@@ -100,7 +124,4 @@ export function createApp(given: AppDeps, admin: { user: string; password: strin
   // AUTOMATIC1111's API; its clients send the key as HTTP Basic auth (the password), as for A1111's --api-auth.
   app.use(A1111_PATH, requireApiKey(deps.keys, { basic: true }), requireRedis(deps), submissionRateLimit(deps));
   app.use(a1111Routes(deps));
-  app.use(notFoundHandler);
-  app.use(createErrorHandler(deps.logger));
-  return app;
 }

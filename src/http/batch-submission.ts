@@ -19,10 +19,10 @@ type FlowChildJob = NonNullable<FlowJob['children']>[number];
 
 /** Refuses a batch larger than the configured limits before anything in it is decoded or resolved. */
 function checkBatchSize(requests: BatchRequest['requests'], config: AppDeps['config']): void {
-  if (requests.length > config.MAX_BATCH_REQUESTS)
-    throw new AppError(413, 'batch_too_large', `at most ${config.MAX_BATCH_REQUESTS} requests per batch`);
+  if (requests.length > config.limits.maxBatchRequests)
+    throw new AppError(413, 'batch_too_large', `at most ${config.limits.maxBatchRequests} requests per batch`);
   for (const [i, r] of requests.entries()) {
-    if (r.type === 'classification') checkImageCount(r.images.length, config, `requests.${i}.images`);
+    if (r.type === 'classification') checkImageCount(r.images.length, config.limits, `requests.${i}.images`);
   }
 }
 
@@ -41,9 +41,11 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
   const resolved = resolveRequests(deps, requests);
   checkBatchCost(
     resolved.flatMap((r) => (r.type === 'generation' ? [r.params] : [])),
-    config,
+    config.limits,
   );
-  const webhooks = await Promise.all(requests.map((r, i) => resolveWebhook(r.webhook, config, ['requests', i])));
+  const webhooks = await Promise.all(
+    requests.map((r, i) => resolveWebhook(r.webhook, config.webhooks, ['requests', i])),
+  );
   // One quota check for the whole batch; its children share the fair-share priority.
   const firstQueue = modelQueueName(resolved[0].type, resolved[0].params.model);
   const priority = await admitJobs(deps.redis, queues, admissionPolicy(deps), owner, firstQueue, resolved.length);
@@ -66,7 +68,7 @@ export async function submitBatch(deps: AppDeps, req: Request, requests: BatchRe
       opts: { ...options, jobId: batchId },
       children,
     });
-    await trackJobs(deps.redis, config.QUEUE_PREFIX, owner, payload.children);
+    await trackJobs(deps.redis, config.redis.prefix, owner, payload.children);
   } catch (err) {
     await Promise.all(children.map((c) => store.removePrefix(jobPrefix(String(c.opts?.jobId))).catch(() => undefined)));
     throw err;
@@ -81,12 +83,12 @@ function resolveRequests({ config, catalog }: AppDeps, requests: BatchRequest['r
     r.type === 'generation'
       ? {
           type: r.type,
-          params: resolveGenerationParams(r, catalog, config, ['requests', i]),
+          params: resolveGenerationParams(r, catalog, config.limits, ['requests', i]),
           seedGiven: r.seed !== undefined,
         }
       : {
           type: r.type,
-          params: resolveClassificationParams(r, catalog, config, ['requests', i]),
+          params: resolveClassificationParams(r, catalog, config.limits, ['requests', i]),
           images: r.images.map((img, j) => decodeBase64Image(img, `requests.${i}.images.${j}`)),
         },
   );
@@ -107,7 +109,7 @@ async function childJob(
           ...common,
           type: 'classification',
           params: r.params,
-          inputs: await stageImages(r.images, id, store, config, catalog.get(r.params.model)?.manifest),
+          inputs: await stageImages(r.images, id, store, config.limits, catalog.get(r.params.model)?.manifest),
         };
   return {
     name: r.type,

@@ -3,7 +3,7 @@ import http, { type Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 type UpgradeListener = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
-import type { Config } from '../config';
+import type { HttpSettings } from '../config';
 import { errorBody } from '../errors';
 
 /**
@@ -13,19 +13,19 @@ import { errorBody } from '../errors';
  * MAX_CONNECTIONS are closed as they come. Only receiving a request is timed: event streams,
  * waits and downloads are responses, and last as long as they need.
  */
-export function createHttpServer(app: Express, config: Config): Server {
+export function createHttpServer(app: Express, settings: HttpSettings): Server {
   const server = http.createServer(
     {
-      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      requestTimeout: settings.requestTimeoutMs,
       // Node refuses a header timeout longer than the request timeout.
-      headersTimeout: Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
-      keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs),
+      keepAliveTimeout: settings.keepAliveTimeoutMs,
       // How often Node looks for overdue requests; its default (30 s) would stretch every timeout by up to that.
       connectionsCheckingInterval: 500,
     },
     app,
   );
-  server.maxConnections = config.MAX_CONNECTIONS;
+  server.maxConnections = settings.maxConnections;
   server.on('clientError', answerClientError);
   // Websockets (ComfyUI's /ws): the app says who answers them; without one, an upgrade is refused.
   const onUpgrade = app.locals.onUpgrade as ((...args: Parameters<UpgradeListener>) => void) | undefined;

@@ -25,7 +25,7 @@ export async function idempotent(
   if (header === undefined) return { id: await create(), replayed: false };
   if (!/^[\x21-\x7e]{1,255}$/.test(header))
     throw new AppError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
-  const key = `${deps.config.QUEUE_PREFIX}:idem:${principalOf(req)}:${fingerprint(header)}`;
+  const key = `${deps.config.redis.prefix}:idem:${principalOf(req)}:${fingerprint(header)}`;
   const claim = JSON.stringify({ fp: bodyFingerprint, id: '' });
   const claimed = await deps.redis.set(key, claim, 'EX', 120, 'NX');
   if (!claimed) {
@@ -45,7 +45,7 @@ export async function idempotent(
   }
   try {
     const id = await create();
-    await deps.redis.set(key, JSON.stringify({ fp: bodyFingerprint, id }), 'EX', deps.config.JOB_RETENTION_SECONDS);
+    await deps.redis.set(key, JSON.stringify({ fp: bodyFingerprint, id }), 'EX', deps.config.jobs.retentionSeconds);
     return { id, replayed: false };
   } catch (err) {
     await deps.redis.del(key).catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { LimitSettings } from '../config';
 import { AppError } from '../errors';
 import { inspectAndDecode } from '../imaging/image-codec';
 import type { StagedImage } from '../jobs/job-contract';
@@ -29,9 +29,13 @@ export function decodeBase64Image(value: string, field: string): UploadedImage {
 }
 
 /** Refuses more than MAX_IMAGES_PER_REQUEST images, before any of them is decoded. */
-export function checkImageCount(count: number, config: Pick<Config, 'MAX_IMAGES_PER_REQUEST'>, field = 'images'): void {
-  if (count > config.MAX_IMAGES_PER_REQUEST) {
-    const message = `at most ${config.MAX_IMAGES_PER_REQUEST} images per request (got ${count})`;
+export function checkImageCount(
+  count: number,
+  limits: Pick<LimitSettings, 'maxImagesPerRequest'>,
+  field = 'images',
+): void {
+  if (count > limits.maxImagesPerRequest) {
+    const message = `at most ${limits.maxImagesPerRequest} images per request (got ${count})`;
     throw new AppError(413, 'too_many_images', message, [{ field, message }]);
   }
 }
@@ -45,13 +49,13 @@ export async function stageImages(
   images: UploadedImage[],
   jobId: string,
   store: BlobStore,
-  config: Config,
+  limits: LimitSettings,
   model?: ModelManifest,
 ): Promise<StagedImage[]> {
-  checkImageCount(images.length, config);
-  const recipe = model && kindOf(model).inputDecode?.(model, config);
+  checkImageCount(images.length, limits);
+  const recipe = model && kindOf(model).inputDecode?.(model, limits);
   const checked = await Promise.allSettled(
-    images.map((img) => inspectAndDecode(img.data, config.MAX_IMAGE_PIXELS, recipe)),
+    images.map((img) => inspectAndDecode(img.data, limits.maxImagePixels, recipe)),
   );
   throwImageFailures(images, checked);
   return Promise.all(

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { LimitSettings } from '../config';
 import { AppError } from '../errors';
 import type { GenerationParams, ImageToImageParams, StagedImage } from '../jobs/job-contract';
 
@@ -8,7 +8,7 @@ import type { GenerationParams, ImageToImageParams, StagedImage } from '../jobs/
  * 1024x1024, 150 steps, 16 images would hold one for hours. MAX_JOB_MEGAPIXEL_STEPS caps it.
  */
 
-type CostLimit = Pick<Config, 'MAX_JOB_MEGAPIXEL_STEPS'>;
+type CostLimit = Pick<LimitSettings, 'maxJobMegapixelSteps'>;
 
 /** A generation: a model without steps (a GAN, a CPPN) counts one step per image. */
 export const generationCost = (p: Pick<GenerationParams, 'width' | 'height' | 'steps' | 'n'>): number =>
@@ -24,25 +24,25 @@ export const imageToImageCost = (p: ImageToImageParams, input: Pick<StagedImage,
 
 const round = (cost: number) => Number(cost.toFixed(1));
 
-function refuse(what: string, cost: number, config: CostLimit, field?: string): AppError {
-  const message = `${what} ${round(cost)} megapixel-steps (width x height x steps x n / 10^6); the limit is ${config.MAX_JOB_MEGAPIXEL_STEPS} (MAX_JOB_MEGAPIXEL_STEPS): ask for fewer, smaller images or fewer steps`;
+function refuse(what: string, cost: number, limits: CostLimit, field?: string): AppError {
+  const message = `${what} ${round(cost)} megapixel-steps (width x height x steps x n / 10^6); the limit is ${limits.maxJobMegapixelSteps} (MAX_JOB_MEGAPIXEL_STEPS): ask for fewer, smaller images or fewer steps`;
   return new AppError(422, 'job_too_expensive', message, field === undefined ? undefined : [{ field, message }]);
 }
 
 /** 422 job_too_expensive when one job costs more than MAX_JOB_MEGAPIXEL_STEPS; `path` is a batch item's. */
-export function checkJobCost(cost: number, config: CostLimit, path: (string | number)[] = []): void {
-  if (cost <= config.MAX_JOB_MEGAPIXEL_STEPS) return;
+export function checkJobCost(cost: number, limits: CostLimit, path: (string | number)[] = []): void {
+  if (cost <= limits.maxJobMegapixelSteps) return;
   throw refuse(
     path.length ? `request ${path.join('.')} costs` : 'this job costs',
     cost,
-    config,
+    limits,
     path.length ? path.join('.') : undefined,
   );
 }
 
 /** 422 job_too_expensive when a batch's generations cost more than MAX_JOB_MEGAPIXEL_STEPS together, though each fits. */
-export function checkBatchCost(generations: Parameters<typeof generationCost>[0][], config: CostLimit): void {
+export function checkBatchCost(generations: Parameters<typeof generationCost>[0][], limits: CostLimit): void {
   const cost = generations.reduce((sum, p) => sum + generationCost(p), 0);
-  if (cost > config.MAX_JOB_MEGAPIXEL_STEPS)
-    throw refuse(`the batch's ${generations.length} generations cost`, cost, config, 'requests');
+  if (cost > limits.maxJobMegapixelSteps)
+    throw refuse(`the batch's ${generations.length} generations cost`, cost, limits, 'requests');
 }

@@ -62,7 +62,10 @@ export async function streamJobEvents(deps: LiveAppDeps, req: Request, res: Resp
     res.status(204).end();
     return;
   }
-  const session = await createSession(req, res, { keepAlive: deps.config.SSE_HEARTBEAT_SECONDS * 1000, retry: 2000 });
+  const session = await createSession(req, res, {
+    keepAlive: deps.config.http.sseHeartbeatSeconds * 1000,
+    retry: 2000,
+  });
   const stream = new JobEventSession(deps, job, res, session, start.cursor, unsubscribe);
   if (start.snapshot && stream.showSnapshot(start.snapshot)) return;
   for (const event of start.replayed ?? []) stream.enqueue(event);

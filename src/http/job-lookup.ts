@@ -45,7 +45,7 @@ export async function viewOf(deps: AppDeps, job: DarkroomJob): Promise<JobView> 
   const id = String(job.id);
   const [state, cancelRequested] = await Promise.all([
     job.getState(),
-    isCancelRequested(deps.redis, deps.config.QUEUE_PREFIX, id),
+    isCancelRequested(deps.redis, deps.config.redis.prefix, id),
   ]);
   // The record may predate the job's finish: read it again so result and state agree.
   if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
@@ -138,7 +138,7 @@ async function cleanInput(deps: AppDeps, cleanKey: string, inputKey: string): Pr
   } catch (err) {
     if (!(err instanceof BlobNotFoundError)) throw err;
   }
-  const { data } = await withoutMetadata(await deps.store.get(inputKey), deps.config.MAX_IMAGE_PIXELS);
+  const { data } = await withoutMetadata(await deps.store.get(inputKey), deps.config.limits.maxImagePixels);
   // Not storing it only costs the next download another encode: serve this one regardless.
   await deps.store
     .put(cleanKey, data)

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { LimitSettings } from '../config';
 import type { ClassificationParams, GenerationParams, ImageToImageParams, JobType } from '../jobs/job-contract';
 import { fieldError, type Field, type JobRequests } from '../models/kinds/model-kind';
 import type { CatalogEntry, ModelCatalog } from '../models/model-catalog';
@@ -46,41 +46,41 @@ function resolveJob<T extends JobType>(
   type: T,
   req: JobRequests[T]['request'],
   catalog: ModelCatalog,
-  config: Config,
+  limits: LimitSettings,
   path: Field,
 ): JobRequests[T]['params'] {
   const entry = resolveModel(catalog, req.model, type, path);
   const support = jobSupportOf(entry.manifest, type);
   // resolveModel only returns models whose kind serves `type`.
   if (!support) throw new Error(`unreachable: ${entry.manifest.kind} does not serve ${type}`);
-  return support.resolve(req, entry, config, path);
+  return support.resolve(req, entry, limits, path);
 }
 
 /** Validates a generation request against its model and config; fills in size, seed and defaults. */
 export function resolveGenerationParams(
   req: GenerationRequest,
   catalog: ModelCatalog,
-  config: Config,
+  limits: LimitSettings,
   path: Field = [],
 ): GenerationParams {
-  return resolveJob('generation', req, catalog, config, path);
+  return resolveJob('generation', req, catalog, limits, path);
 }
 
 /** Validates an image-to-image request: graph models take only the image; diffusion models also a prompt and strength. */
 export function resolveImageToImageParams(
   req: ImageToImageRequest,
   catalog: ModelCatalog,
-  config: Config,
+  limits: LimitSettings,
   path: Field = [],
 ): ImageToImageParams {
-  return resolveJob('image_to_image', req, catalog, config, path);
+  return resolveJob('image_to_image', req, catalog, limits, path);
 }
 
 export function resolveClassificationParams(
   req: { model?: string; top_k: number },
   catalog: ModelCatalog,
-  config: Config,
+  limits: LimitSettings,
   path: Field = [],
 ): ClassificationParams {
-  return resolveJob('classification', req, catalog, config, path);
+  return resolveJob('classification', req, catalog, limits, path);
 }

@@ -11,9 +11,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type Submission = DistributiveOmit<Extract<JobPayload, { type: JobType }>, 'owner' | 'request_id'>;
 
 export const admissionPolicy = ({ config }: AppDeps): AdmissionPolicy => ({
-  prefix: config.QUEUE_PREFIX,
-  maxInFlightPerKey: config.MAX_JOBS_IN_FLIGHT_PER_KEY,
-  maxQueueDepth: config.MAX_QUEUE_DEPTH,
+  prefix: config.redis.prefix,
+  maxInFlightPerKey: config.limits.maxJobsInFlightPerKey,
+  maxQueueDepth: config.limits.maxQueueDepth,
 });
 
 /**
@@ -25,7 +25,7 @@ export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: 
   const queue = deps.queues.modelQueue(data.type, data.params.model);
   const priority = await admitJobs(deps.redis, deps.queues, admissionPolicy(deps), owner, queue.name, 1);
   await queue.add(data.type, { ...data, owner, request_id: String(req.id) }, { jobId: id, priority });
-  await trackJobs(deps.redis, deps.config.QUEUE_PREFIX, owner, [id]);
+  await trackJobs(deps.redis, deps.config.redis.prefix, owner, [id]);
   await awaitReplicas(deps, req);
   return id;
 }
@@ -51,11 +51,11 @@ export async function withStagedInputs(
  */
 export async function awaitReplicas(deps: AppDeps, req: Request): Promise<void> {
   if (!deps.replicas) return;
-  const wanted = deps.config.REDIS_WAIT_REPLICAS;
+  const wanted = deps.config.redis.waitReplicas;
   const copies = await deps.replicas.wait();
   if (copies < wanted)
     req.log?.warn(
-      { copies, wanted, timeout_ms: deps.config.REDIS_WAIT_TIMEOUT_MS },
+      { copies, wanted, timeout_ms: deps.config.redis.waitTimeoutMs },
       'job accepted with fewer replica copies than REDIS_WAIT_REPLICAS',
     );
 }

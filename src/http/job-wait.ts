@@ -20,7 +20,7 @@ async function hasEnded(deps: WaitDeps, id: string): Promise<boolean> {
   if (!job) return true;
   const state = await job.getState();
   if (FINISHED_STATES.has(state)) return true;
-  return WAITING_STATES.has(state) && (await isCancelRequested(deps.redis, deps.config.QUEUE_PREFIX, id));
+  return WAITING_STATES.has(state) && (await isCancelRequested(deps.redis, deps.config.redis.prefix, id));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import zlib from 'node:zlib';
-import type { Config } from '../config';
+import type { LimitSettings } from '../config';
 import { AppError } from '../errors';
 import { createJsonDepthGauge } from './json-depth';
 
@@ -24,7 +24,7 @@ const INFLATERS: Record<string, (() => zlib.Gunzip | zlib.Inflate | zlib.BrotliD
   br: () => zlib.createBrotliDecompress(),
 };
 
-type Limits = Pick<Config, 'MAX_JSON_BYTES' | 'MAX_JSON_DEPTH'>;
+type Limits = Pick<LimitSettings, 'maxJsonBytes' | 'maxJsonDepth'>;
 
 /** Neither Content-Length nor Transfer-Encoding: the client sent no body at all. */
 const sentNoBody = (req: Request) =>
@@ -80,7 +80,7 @@ function readJson(req: Request, limits: Limits): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let inflater: Inflater | undefined;
     try {
-      inflater = inflaterFor(req, limits.MAX_JSON_BYTES);
+      inflater = inflaterFor(req, limits.maxJsonBytes);
     } catch (err) {
       return reject(err);
     }
@@ -156,7 +156,7 @@ class JsonChunks {
 function collectJson(
   req: Request,
   inflater: Inflater | undefined,
-  { MAX_JSON_BYTES: maxBytes, MAX_JSON_DEPTH: maxDepth }: Limits,
+  { maxJsonBytes: maxBytes, maxJsonDepth: maxDepth }: Limits,
   resolve: (body: unknown) => void,
   reject: (err: unknown) => void,
 ) {

@@ -30,7 +30,7 @@ export function preferredWait(header: string | undefined, max: number): number |
  * preference, and the job is accepted all the same (202, no Preference-Applied).
  */
 export async function waitIfPreferred(deps: LiveAppDeps, res: Response, id: string): Promise<boolean> {
-  const seconds = preferredWait(res.req.get('prefer'), deps.config.MAX_PREFER_WAIT_SECONDS);
+  const seconds = preferredWait(res.req.get('prefer'), deps.config.http.maxPreferWaitSeconds);
   if (seconds === undefined) return false;
   res.vary('Prefer');
   if (!deps.openStreams.tryOpen(res.req, res)) return false;

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { Config } from '../config';
+import type { HttpSettings } from '../config';
 
 /**
  * How clients address this server. Forwarded headers (X-Forwarded-For/-Proto/-Host) are anyone's
@@ -20,7 +20,7 @@ export function trustProxySetting(value: string): boolean | number | string[] {
 }
 
 /** The base of the absolute URLs a response carries: PUBLIC_URL, else the request's own protocol and host. */
-export function publicBaseUrl(req: Request, config: Pick<Config, 'PUBLIC_URL'>): string {
+export function publicBaseUrl(req: Request, http: Pick<HttpSettings, 'publicUrl'>): string {
   // req.protocol and req.host read X-Forwarded-Proto/-Host only from a trusted proxy.
-  return config.PUBLIC_URL ? config.PUBLIC_URL.replace(/\/+$/, '') : `${req.protocol}://${req.host}`;
+  return http.publicUrl ? http.publicUrl.replace(/\/+$/, '') : `${req.protocol}://${req.host}`;
 }

@@ -33,7 +33,7 @@ export const submissionRateLimit = (deps: AppDeps) =>
   perMinuteLimit(deps, {
     name: '',
     counts: 'submissions',
-    limit: (d) => d.config.RATE_LIMIT_PER_MINUTE,
+    limit: (d) => d.config.limits.ratePerMinute,
     skip: (req) => req.method !== 'POST',
   });
 
@@ -42,7 +42,7 @@ export const downloadRateLimit = (deps: AppDeps) =>
   perMinuteLimit(deps, {
     name: 'download:',
     counts: 'zip downloads',
-    limit: (d) => d.config.DOWNLOAD_RATE_LIMIT_PER_MINUTE,
+    limit: (d) => d.config.limits.downloadRatePerMinute,
   });
 
 function perMinuteLimit(deps: AppDeps, spec: MinuteLimit): RequestHandler {
@@ -73,7 +73,7 @@ function createLimiter(deps: AppDeps, spec: MinuteLimit): RequestHandler {
     validate: { creationStack: false },
     keyGenerator: clientKeyOf,
     store: new RedisStore({
-      prefix: `${config.QUEUE_PREFIX}:ratelimit:${spec.name}`,
+      prefix: `${config.redis.prefix}:ratelimit:${spec.name}`,
       sendCommand: (command: string, ...args: string[]) =>
         sendRawCommand(redis, command, ...args) as Promise<RedisReply>,
     }),

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { WebhookSettings } from '../config';
 import { AppError } from '../errors';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS, type JobWebhook } from '../jobs/job-contract';
 import {
@@ -18,18 +18,18 @@ type Field = (string | number)[];
  */
 export async function resolveWebhook(
   req: WebhookRequest | undefined,
-  config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOWED_HOSTS'>,
+  webhooks: Pick<WebhookSettings, 'secret' | 'allowedHosts'>,
   path: Field = [],
   lookup?: HostLookup,
 ): Promise<JobWebhook | undefined> {
   if (!req) return undefined;
   const field = [...path, 'webhook'].join('.');
-  if (!config.WEBHOOK_SECRET) {
+  if (!webhooks.secret) {
     const message = 'this server sends no webhooks: WEBHOOK_SECRET is not configured';
     throw new AppError(422, 'webhooks_not_configured', message, [{ field, message }]);
   }
   try {
-    await checkWebhookUrl(req.url, config.WEBHOOK_ALLOWED_HOSTS, lookup);
+    await checkWebhookUrl(req.url, webhooks.allowedHosts, lookup);
   } catch (err) {
     if (err instanceof WebhookUrlRefused)
       throw new AppError(422, 'webhook_url_not_allowed', `webhook URL not allowed: ${err.message}`, [

@@ -15,7 +15,8 @@ export const DEFAULT_MODEL_VARIABLES = {
   image_to_image: 'DEFAULT_IMAGE_TO_IMAGE_MODEL',
 } as const satisfies Record<JobType, string>;
 
-export type DefaultModelSettings = Partial<Record<(typeof DEFAULT_MODEL_VARIABLES)[JobType], string>>;
+/** The model each DEFAULT_*_MODEL variable names, by job (ModelSettings.defaults). */
+export type DefaultModelSettings = Partial<Record<JobType, string>>;
 
 /** Model kinds that can run each job, in the order a default is looked for among equals. */
 const KINDS_FOR: Record<JobType, ModelKind[]> = {
@@ -69,7 +70,7 @@ export function chooseDefaults(entries: CatalogEntry[], settings: DefaultModelSe
   const byJob: ModelDefaults['byJob'] = {};
   const problems: string[] = [];
   for (const job of JOB_TYPES) {
-    const name = settings[DEFAULT_MODEL_VARIABLES[job]];
+    const name = settings[job];
     const chosen = name === undefined ? preferred(entries, job) : configured(entries, job, name);
     if (typeof chosen === 'string') problems.push(chosen);
     else if (chosen) byJob[job] = chosen;

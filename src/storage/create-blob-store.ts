@@ -1,25 +1,26 @@
 import path from 'node:path';
-import type { Config } from '../config';
+import type { StorageSettings } from '../config';
 import type { BlobStore } from './blob-store';
 import { createFsBlobStore } from './fs-blob-store';
 import { createS3BlobStore } from './s3-blob-store';
 
 /** The blob store the configuration asks for: files under DATA_DIR/blobs (default) or an S3 bucket. */
-export function createBlobStore(config: Config): BlobStore {
-  switch (config.BLOB_STORE) {
+export function createBlobStore(storage: StorageSettings): BlobStore {
+  const { s3 } = storage;
+  switch (storage.blobStore) {
     case 'fs':
-      return createFsBlobStore(path.join(config.dataDir, 'blobs'));
+      return createFsBlobStore(path.join(storage.dataDir, 'blobs'));
     case 's3': {
       // loadConfig reports a missing bucket; this guards configs built another way.
-      if (!config.S3_BUCKET) throw new Error('S3_BUCKET is required when BLOB_STORE=s3');
-      const { S3_ACCESS_KEY_ID: accessKeyId, S3_SECRET_ACCESS_KEY: secretAccessKey } = config;
+      if (!s3.bucket) throw new Error('S3_BUCKET is required when BLOB_STORE=s3');
+      const { accessKeyId, secretAccessKey } = s3;
       return createS3BlobStore({
-        bucket: config.S3_BUCKET,
-        region: config.S3_REGION,
-        endpoint: config.S3_ENDPOINT,
-        forcePathStyle: config.S3_FORCE_PATH_STYLE,
+        bucket: s3.bucket,
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: s3.forcePathStyle,
         credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-        prefix: config.S3_PREFIX,
+        prefix: s3.prefix,
       });
     }
   }

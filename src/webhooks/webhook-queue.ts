@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/redis-connection';
 import { z } from 'zod';
-import type { Config } from '../config';
+import type { JobSettings, RedisSettings, WebhookSettings } from '../config';
 import { uuidv7, webhookEventSchema } from '../jobs/job-contract';
 
 /**
@@ -25,15 +25,18 @@ export const webhookDeliverySchema = z.object({
 });
 export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
 
-type DeliveryConfig = Pick<Config, 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS' | 'JOB_RETENTION_SECONDS'>;
+type DeliveryConfig = {
+  webhooks: Pick<WebhookSettings, 'attempts' | 'backoffMs'>;
+  jobs: Pick<JobSettings, 'retentionSeconds'>;
+};
 
 /** Retries with exponential backoff (WEBHOOK_BACKOFF_MS, then twice that, ...); kept as long as jobs are. */
 export function webhookJobOptions(config: DeliveryConfig): JobsOptions {
   return {
-    attempts: config.WEBHOOK_ATTEMPTS,
-    backoff: { type: 'exponential', delay: config.WEBHOOK_BACKOFF_MS },
-    removeOnComplete: { age: config.JOB_RETENTION_SECONDS },
-    removeOnFail: { age: config.JOB_RETENTION_SECONDS },
+    attempts: config.webhooks.attempts,
+    backoff: { type: 'exponential', delay: config.webhooks.backoffMs },
+    removeOnComplete: { age: config.jobs.retentionSeconds },
+    removeOnFail: { age: config.jobs.retentionSeconds },
   };
 }
 
@@ -43,11 +46,11 @@ export const newDeliveryId = () => `whd_${uuidv7()}`;
 /** The producer side of the webhooks queue. */
 export function createWebhookQueue(
   connection: RedisClient,
-  config: DeliveryConfig & Pick<Config, 'QUEUE_PREFIX'>,
+  config: DeliveryConfig & { redis: Pick<RedisSettings, 'prefix'> },
 ): Queue<WebhookDelivery> {
   return new Queue<WebhookDelivery>(WEBHOOK_QUEUE, {
     connection,
-    prefix: config.QUEUE_PREFIX,
+    prefix: config.redis.prefix,
     defaultJobOptions: webhookJobOptions(config),
   });
 }

@@ -63,7 +63,7 @@ test('a classification job carries the pixels its model takes, and the worker ru
   // Exactly the decode the worker did before: same recipe, same pixels.
   const reference = await decodeImage(
     fs.readFileSync(file),
-    classifierInputDecode(manifest, { MAX_IMAGE_PIXELS: 1e8 }),
+    classifierInputDecode(manifest, { maxImagePixels: 1e8 }),
   );
   expect({ width: reference.width, height: reference.height, bytes: staged.length }).toEqual({
     width: manifest.preprocess.width,

@@ -121,11 +121,11 @@ describe('the document', () => {
       },
       REPO,
     );
-    const redis = createRedis(config.redisUrl, 'api');
+    const redis = createRedis(config.redis.url, 'api');
     const queues = createJobQueues(redis, {
-      prefix: config.QUEUE_PREFIX,
-      attempts: config.JOB_ATTEMPTS,
-      retentionSeconds: config.JOB_RETENTION_SECONDS,
+      prefix: config.redis.prefix,
+      attempts: config.jobs.attempts,
+      retentionSeconds: config.jobs.retentionSeconds,
     });
     try {
       await waitForReady(redis);
@@ -135,7 +135,7 @@ describe('the document', () => {
         redis,
         queues,
         store: createFsBlobStore(path.join(dataDir, 'blobs')),
-        catalog: loadModelCatalog(config.modelsPath),
+        catalog: loadModelCatalog(config.models.path),
         keys: loadApiKeys(undefined, undefined),
       };
       const routes = listRoutes(createApp(deps, { user: 'admin', password: 'openapi-test-password' }));

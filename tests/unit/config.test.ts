@@ -5,29 +5,28 @@ test('defaults give a working local setup, their paths in the package whatever t
   const c = loadConfig({}, '/srv/elsewhere');
   const pkg = path.resolve(__dirname, '..', '..');
   expect(c).toMatchObject({
-    PORT: 3000,
-    HOST: '127.0.0.1',
-    redisUrl: 'redis://127.0.0.1:6379',
-    dataDir: path.join(pkg, 'data'),
-    ORT_EXECUTION_PROVIDERS: ['cpu'],
+    http: { port: 3000, host: '127.0.0.1' },
+    redis: { url: 'redis://127.0.0.1:6379' },
+    storage: { dataDir: path.join(pkg, 'data') },
+    worker: { ortProviders: ['cpu'] },
   });
-  expect(loadConfig({ DATA_DIR: 'data' }, '/srv/elsewhere').dataDir).toBe('/srv/elsewhere/data');
+  expect(loadConfig({ DATA_DIR: 'data' }, '/srv/elsewhere').storage.dataDir).toBe('/srv/elsewhere/data');
 });
 
 test('pulled models: MODELS_DIR defaults to DATA_DIR/models, which the default MODELS_PATH includes after the demo models', () => {
   const pkg = path.resolve(__dirname, '..', '..');
-  expect(loadConfig({}, '/srv/elsewhere')).toMatchObject({
-    modelsDir: path.join(pkg, 'data', 'models'),
-    modelsPath: [path.join(pkg, 'models', 'demo'), path.join(pkg, 'data', 'models')],
-    HF_ENDPOINT: 'https://huggingface.co',
+  expect(loadConfig({}, '/srv/elsewhere').models).toMatchObject({
+    dir: path.join(pkg, 'data', 'models'),
+    path: [path.join(pkg, 'models', 'demo'), path.join(pkg, 'data', 'models')],
+    hfEndpoint: 'https://huggingface.co',
   });
-  expect(loadConfig({ DATA_DIR: '/d' }, '/x')).toMatchObject({
-    modelsDir: '/d/models',
-    modelsPath: [path.join(pkg, 'models', 'demo'), '/d/models'],
+  expect(loadConfig({ DATA_DIR: '/d' }, '/x').models).toMatchObject({
+    dir: '/d/models',
+    path: [path.join(pkg, 'models', 'demo'), '/d/models'],
   });
-  expect(loadConfig({ MODELS_DIR: 'm', MODELS_PATH: 'a' }, '/x')).toMatchObject({
-    modelsDir: '/x/m',
-    modelsPath: ['/x/a'],
+  expect(loadConfig({ MODELS_DIR: 'm', MODELS_PATH: 'a' }, '/x').models).toMatchObject({
+    dir: '/x/m',
+    path: ['/x/a'],
   });
 });
 
@@ -41,7 +40,7 @@ test('HF_TOKEN is a secret: a config error names the variable, never its value',
     expect((err as ConfigError).message).toContain('HF_ENDPOINT');
     expect((err as ConfigError).message).not.toContain('secret-token-value');
   }
-  expect(loadConfig({ HF_TOKEN: 'hf_abc' }).HF_TOKEN).toBe('hf_abc');
+  expect(loadConfig({ HF_TOKEN: 'hf_abc' }).models.hfToken).toBe('hf_abc');
 });
 
 test('lists are split on commas or colons and resolved', () => {
@@ -49,9 +48,9 @@ test('lists are split on commas or colons and resolved', () => {
     { MODELS_PATH: 'a, /b:c', ORT_EXECUTION_PROVIDERS: 'cuda,cpu', WORKER_QUEUES: 'generation' },
     '/x',
   );
-  expect(c.modelsPath).toEqual(['/x/a', '/b', '/x/c']);
-  expect(c.ORT_EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);
-  expect(c.WORKER_QUEUES).toEqual(['generation']);
+  expect(c.models.path).toEqual(['/x/a', '/b', '/x/c']);
+  expect(c.worker.ortProviders).toEqual(['cuda', 'cpu']);
+  expect(c.worker.queues).toEqual(['generation']);
 });
 
 test('every bad variable is reported at once', () => {
@@ -90,19 +89,17 @@ test('a config error names a bad secret but never shows it, and masks passwords 
 });
 
 test('empty variables count as unset', () => {
-  expect(loadConfig({ REDIS_URL: '', PORT: '' }).PORT).toBe(3000);
+  expect(loadConfig({ REDIS_URL: '', PORT: '' }).http.port).toBe(3000);
 });
 
 test('the S3 blob store: fs is the default, s3 needs a bucket, and its problems are listed with the others', () => {
-  expect(loadConfig({})).toMatchObject({
-    BLOB_STORE: 'fs',
-    S3_REGION: 'us-east-1',
-    S3_PRESIGNED_URLS: false,
-    S3_PRESIGN_SECONDS: 900,
+  expect(loadConfig({}).storage).toMatchObject({
+    blobStore: 'fs',
+    s3: { region: 'us-east-1', presignedUrls: false, presignSeconds: 900 },
   });
   expect(
-    loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'true', S3_PRESIGNED_URLS: 'yes' }),
-  ).toMatchObject({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: true, S3_PRESIGNED_URLS: true });
+    loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'true', S3_PRESIGNED_URLS: 'yes' }).storage,
+  ).toMatchObject({ blobStore: 's3', s3: { bucket: 'b', forcePathStyle: true, presignedUrls: true } });
   let error: ConfigError | undefined;
   try {
     loadConfig({ BLOB_STORE: 's3', PORT: 'eighty', S3_ACCESS_KEY_ID: 'only-half', S3_ENDPOINT: 'ftp://x' });
@@ -119,18 +116,21 @@ test('the S3 blob store: fs is the default, s3 needs a bucket, and its problems 
 });
 
 test('a Redis Cluster hash-tag prefix is accepted; other punctuation is not', () => {
-  expect(loadConfig({ QUEUE_PREFIX: '{darkroom}' }).QUEUE_PREFIX).toBe('{darkroom}');
+  expect(loadConfig({ QUEUE_PREFIX: '{darkroom}' }).redis.prefix).toBe('{darkroom}');
   expect(() => loadConfig({ QUEUE_PREFIX: 'dark:room' })).toThrow('QUEUE_PREFIX');
 });
 
 test('ORT_EXECUTION_PROVIDERS takes webgpu (onnxruntime-node bundles its WebGPU provider on Linux)', () => {
-  expect(loadConfig({ ORT_EXECUTION_PROVIDERS: 'webgpu,cpu' }).ORT_EXECUTION_PROVIDERS).toEqual(['webgpu', 'cpu']);
+  expect(loadConfig({ ORT_EXECUTION_PROVIDERS: 'webgpu,cpu' }).worker.ortProviders).toEqual(['webgpu', 'cpu']);
 });
 
 describe('where Redis is', () => {
   test('REDIS_URL or its default: one server', () => {
-    expect(loadConfig({}).redis).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
-    expect(loadConfig({ REDIS_URL: 'redis://r:6380' }).redis).toEqual({ kind: 'standalone', url: 'redis://r:6380' });
+    expect(loadConfig({}).redis.target).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
+    expect(loadConfig({ REDIS_URL: 'redis://r:6380' }).redis.target).toEqual({
+      kind: 'standalone',
+      url: 'redis://r:6380',
+    });
   });
 
   test('Sentinel: the sentinels, the primary name and both passwords', () => {
@@ -140,7 +140,7 @@ describe('where Redis is', () => {
       REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
       REDIS_PASSWORD: 'data-secret',
     });
-    expect(c.redis).toEqual({
+    expect(c.redis.target).toEqual({
       kind: 'sentinel',
       sentinels: [
         { host: 's1', port: 26379 },
@@ -151,12 +151,12 @@ describe('where Redis is', () => {
       sentinelPassword: 'sentinel-secret',
       password: 'data-secret',
     });
-    expect(c.QUEUE_PREFIX).toBe('darkroom');
+    expect(c.redis.prefix).toBe('darkroom');
   });
 
   test('Cluster: the nodes, and a hash-tagged prefix so every queue (and batch flows across them) shares a slot', () => {
     const c = loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' });
-    expect(c.redis).toEqual({
+    expect(c.redis.target).toEqual({
       kind: 'cluster',
       nodes: [
         { host: '127.0.0.1', port: 7000 },
@@ -164,8 +164,8 @@ describe('where Redis is', () => {
       ],
       password: undefined,
     });
-    expect(c.QUEUE_PREFIX).toBe('{darkroom}');
-    expect(loadConfig({ REDIS_CLUSTER_NODES: 'n:1', QUEUE_PREFIX: '{dr2}' }).QUEUE_PREFIX).toBe('{dr2}');
+    expect(c.redis.prefix).toBe('{darkroom}');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'n:1', QUEUE_PREFIX: '{dr2}' }).redis.prefix).toBe('{dr2}');
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'n:1', QUEUE_PREFIX: 'dr2' })).toThrow(/QUEUE_PREFIX: .*hash tag/);
   });
 

@@ -37,9 +37,9 @@ test('with no setting a real model is preferred over the demo of its job, wherev
 
 test('DEFAULT_* settings win over the preference, a demo included', () => {
   const catalog = loadModelCatalog([DEMO_MODELS, ...REAL], [], {
-    DEFAULT_GENERATION_MODEL: 'demo-cppn',
-    DEFAULT_CLASSIFICATION_MODEL: 'demo-colors',
-    DEFAULT_IMAGE_TO_IMAGE_MODEL: 'demo-diffusion',
+    generation: 'demo-cppn',
+    classification: 'demo-colors',
+    image_to_image: 'demo-diffusion',
   });
   expect(defaults(catalog)).toEqual({
     generation: 'demo-cppn',
@@ -51,9 +51,9 @@ test('DEFAULT_* settings win over the preference, a demo included', () => {
 test('a setting naming a model that is not loaded, or that cannot run the job, is a config error listing the choices', () => {
   const load = () =>
     loadModelCatalog([DEMO_MODELS, ...REAL], [], {
-      DEFAULT_GENERATION_MODEL: 'stable-diffusion-v1-5',
-      DEFAULT_CLASSIFICATION_MODEL: 'demo-cppn',
-      DEFAULT_IMAGE_TO_IMAGE_MODEL: 'omori-sprite-gan',
+      generation: 'stable-diffusion-v1-5',
+      classification: 'demo-cppn',
+      image_to_image: 'omori-sprite-gan',
     });
   expect(load).toThrow(ConfigError);
   expect(() => load()).toThrow(
@@ -73,7 +73,7 @@ test('a job no loaded model can run has no default, and a setting for it says so
     classification: 'demo-colors',
     image_to_image: undefined,
   });
-  expect(() => loadModelCatalog(colorsOnly, [], { DEFAULT_GENERATION_MODEL: 'demo-colors' })).toThrow(
+  expect(() => loadModelCatalog(colorsOnly, [], { generation: 'demo-colors' })).toThrow(
     'generation models available: none',
   );
 });

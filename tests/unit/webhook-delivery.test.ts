@@ -47,10 +47,9 @@ const lookup: HostLookup = async (host) => {
 };
 const deps = (allow = ['127.0.0.1'], timeoutMs = 2000): DeliveryDeps => ({
   config: {
-    QUEUE_PREFIX: 'test',
-    JOB_RETENTION_SECONDS: 60,
-    WEBHOOK_ALLOWED_HOSTS: allow,
-    WEBHOOK_TIMEOUT_MS: timeoutMs,
+    redis: { prefix: 'test' },
+    jobs: { retentionSeconds: 60 },
+    webhooks: { allowedHosts: allow, timeoutMs },
   },
   secret: SECRET,
   redis: {} as Redis, // deliverOnce does not touch Redis

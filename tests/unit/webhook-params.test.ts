@@ -6,7 +6,7 @@ import type { HostLookup } from '../../src/webhooks/webhook-address';
 
 /** The request's `webhook` field: schema, defaults, and the refusals the API answers with 422. */
 
-const config = { WEBHOOK_SECRET: 'whsec-test-0123456789abcdef', WEBHOOK_ALLOWED_HOSTS: ['127.0.0.1'] };
+const config = { secret: 'whsec-test-0123456789abcdef', allowedHosts: ['127.0.0.1'] };
 const dns: HostLookup = async (host) => {
   const answers: Record<string, string[]> = {
     'hooks.example.com': ['93.184.216.34'],
@@ -50,7 +50,7 @@ test('without WEBHOOK_SECRET a webhook is refused with 422 webhooks_not_configur
     await refusal(
       resolveWebhook(
         { url: 'https://hooks.example.com/a' },
-        { WEBHOOK_SECRET: undefined, WEBHOOK_ALLOWED_HOSTS: [] },
+        { secret: undefined, allowedHosts: [] },
         ['requests', 2],
         dns,
       ),
@@ -116,17 +116,17 @@ test('the schemas: JSON object, multipart JSON string, batch items', () => {
 
 test('config: the allow-list splits on commas only (IPv6 has colons), the secret has a minimum length', () => {
   const c = loadConfig({
-    WEBHOOK_SECRET: config.WEBHOOK_SECRET,
+    WEBHOOK_SECRET: config.secret,
     WEBHOOK_ALLOWED_HOSTS: '127.0.0.1, ::1 ,hooks.internal',
   });
-  expect(c).toMatchObject({
-    WEBHOOK_ALLOWED_HOSTS: ['127.0.0.1', '::1', 'hooks.internal'],
-    WEBHOOK_ATTEMPTS: 8,
-    WEBHOOK_BACKOFF_MS: 2000,
-    WEBHOOK_TIMEOUT_MS: 10_000,
+  expect(c.webhooks).toMatchObject({
+    allowedHosts: ['127.0.0.1', '::1', 'hooks.internal'],
+    attempts: 8,
+    backoffMs: 2000,
+    timeoutMs: 10_000,
   });
-  expect(loadConfig({}).WEBHOOK_SECRET).toBeUndefined();
-  expect(loadConfig({}).WEBHOOK_ALLOWED_HOSTS).toEqual([]);
-  expect(loadConfig({}).WORKER_QUEUES).toContain('webhooks');
+  expect(loadConfig({}).webhooks.secret).toBeUndefined();
+  expect(loadConfig({}).webhooks.allowedHosts).toEqual([]);
+  expect(loadConfig({}).worker.queues).toContain('webhooks');
   expect(() => loadConfig({ WEBHOOK_SECRET: 'short' })).toThrow('WEBHOOK_SECRET: at least 16 characters');
 });

@@ -11,7 +11,7 @@ import { interval, type Component, type Resource } from './component';
  * period; an uploaded image's folder goes once its upload record has expired.
  */
 export function blobSweeper(
-  config: Config,
+  config: Pick<Config, 'redis' | 'jobs'>,
   logger: Logger,
   store: BlobStore,
   lookups: Resource<JobQueues>,
@@ -19,10 +19,10 @@ export function blobSweeper(
 ): Component {
   const exists = async (folder: string) =>
     UPLOAD_FOLDER.test(folder)
-      ? (await redis.value.exists(uploadFolderKey(config.QUEUE_PREFIX, folder))) === 1
+      ? (await redis.value.exists(uploadFolderKey(config.redis.prefix, folder))) === 1
       : (await lookups.value.getJob(folder)) !== undefined;
-  return interval('blob sweeper', config.BLOB_SWEEP_INTERVAL_SECONDS * 1000, () => {
-    store.sweep(config.BLOB_SWEEP_GRACE_SECONDS * 1000, exists).then(
+  return interval('blob sweeper', config.jobs.blobSweepIntervalSeconds * 1000, () => {
+    store.sweep(config.jobs.blobSweepGraceSeconds * 1000, exists).then(
       (n) => n && logger.info({ removed: n }, 'expired job files removed'),
       (err) => logger.warn({ err }, 'blob sweep failed'),
     );

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { RedisClient } from '../../src/redis/redis-connection';
-import type { Config } from '../../src/config';
+import type { RedisSettings } from '../../src/config';
 import { subscribeToCancels } from '../../src/jobs/job-cancellation';
 import { CANCELED_CODE } from '../../src/jobs/job-failure';
 import type { Logger } from '../../src/logger';
@@ -14,7 +14,7 @@ import type { Component } from './component';
  * finishing: it belongs before them in the list.
  */
 export function cancelSubscriber(
-  config: Config,
+  settings: RedisSettings,
   logger: Logger,
   redisErrors: RedisErrorLog,
   workers: () => Worker[],
@@ -24,8 +24,8 @@ export function cancelSubscriber(
   return {
     name: 'cancel subscriber',
     async start() {
-      const connection = (subscriber = redisErrors.watch(createRedis(config.redis, 'subscriber')));
-      unsubscribe = await subscribeToCancels(connection, config.QUEUE_PREFIX, (jobId) => {
+      const connection = (subscriber = redisErrors.watch(createRedis(settings.target, 'subscriber')));
+      unsubscribe = await subscribeToCancels(connection, settings.prefix, (jobId) => {
         for (const w of workers())
           if (w.cancelJob(jobId, CANCELED_CODE)) logger.info({ jobId }, 'canceling running job');
       }).catch((err) => {

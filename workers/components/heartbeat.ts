@@ -13,7 +13,7 @@ const INTERVAL_MS = 2000;
 const TTL_SECONDS = 15;
 
 export interface HeartbeatDeps {
-  config: Config;
+  config: Pick<Config, 'worker' | 'redis'>;
   logger: Logger;
   id: string;
   redis: Resource<RedisClient>;
@@ -49,7 +49,7 @@ export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Compo
       host: os.hostname(),
       started_at: startedAt,
       ...deps.fleet(),
-      concurrency: config.WORKER_CONCURRENCY,
+      concurrency: config.worker.concurrency,
       models: deps.registry.value.runners().map((r) => ({ name: r.name, provider: r.provider, ...r.stats() })),
       // Since the previous heartbeat.
       event_loop_max_ms: Number((lag.max / 1e6).toFixed(1)),
@@ -61,13 +61,13 @@ export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Compo
     };
     lag.reset();
     logger.debug(info, 'heartbeat');
-    await writeHeartbeat(deps.redis.value, config.QUEUE_PREFIX, id, info, TTL_SECONDS).catch((err: Error) =>
+    await writeHeartbeat(deps.redis.value, config.redis.prefix, id, info, TTL_SECONDS).catch((err: Error) =>
       logger.debug({ err: err.message }, 'heartbeat not written (Redis away?); the next one tries again'),
     );
   };
 
   const record = atStop('heartbeat record', async () => {
-    await removeHeartbeat(deps.redis.value, config.QUEUE_PREFIX, id).catch((err: Error) =>
+    await removeHeartbeat(deps.redis.value, config.redis.prefix, id).catch((err: Error) =>
       logger.debug(
         { err: err.message },
         `heartbeat record not removed (Redis away?); it expires within ${TTL_SECONDS} s`,

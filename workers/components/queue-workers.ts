@@ -13,7 +13,7 @@ import type { Component, Resource } from './component';
 import type { WorkerConnections } from './redis-connections';
 
 export interface QueueWorkersDeps {
-  config: Config;
+  config: Pick<Config, 'redis' | 'worker' | 'jobs'>;
   logger: Logger;
   /** This process's worker id: the name BullMQ gives its workers. */
   id: string;
@@ -47,98 +47,107 @@ export interface QueueWorkers extends Component {
   held(): HeldJobs;
 }
 
+/** What the queue workers keep between calls. */
+interface WorkerSet {
+  queues: string[];
+  /** The current worker of each queue, in the order of `queues`. */
+  workers: Worker[];
+  /** Replaced or removed workers still closing. */
+  retired: Set<Worker>;
+  connectionOf: Map<Worker, RedisClient>;
+  held?: HeldJobs;
+}
+
 export function queueWorkers(deps: QueueWorkersDeps): QueueWorkers {
-  const { config, logger } = deps;
-  const queues: string[] = [];
-  const workers: Worker[] = [];
-  const retired = new Set<Worker>();
-  const connectionOf = new Map<Worker, RedisClient>();
-  let held: HeldJobs | undefined;
-  const heldJobs = (): HeldJobs => {
-    if (!held) throw new Error('the queue workers are used before they started');
-    return held;
-  };
-
-  const startWorker = (queue: string): Worker => {
-    const connection = deps.connections.open();
-    const worker: Worker = new Worker(
-      queue,
-      holdingProcessor(heldJobs(), deps.store, () => worker, deps.processor(queue)),
-      {
-        connection,
-        prefix: config.QUEUE_PREFIX,
-        concurrency: config.WORKER_CONCURRENCY,
-        lockDuration: config.LOCK_DURATION_MS,
-        stalledInterval: config.STALLED_INTERVAL_MS,
-        maxStalledCount: config.MAX_STALLED_COUNT,
-        name: deps.id,
-      },
-    );
-    logOutcomes(deps, queue, worker);
-    worker.on('error', (err) => deps.redisErrors.report(err, { queue }, 'worker error'));
-    worker.on('lockRenewalFailed', (jobIds) => heldJobs().lockLost(worker, jobIds));
-    deps.webhooks.value.watch(worker);
-    connectionOf.set(worker, connection);
-    return worker;
-  };
-
-  const retire = (old: Worker) => {
-    retired.add(old);
-    void old
-      .close(heldJobs().count(old) === 0)
-      // Its jobs ended or were given up either way; what is left is to free its connection.
-      .catch((err: Error) => logger.debug({ err: err.message }, 'a replaced queue worker closed with an error'))
-      .finally(() => {
-        retired.delete(old);
-        deps.connections.close(connectionOf.get(old)!);
-        connectionOf.delete(old);
-      });
-  };
-
+  const set: WorkerSet = { queues: [], workers: [], retired: new Set(), connectionOf: new Map() };
+  const start = (queue: string) => startWorker(deps, set, queue);
   return {
     name: 'queue workers',
     async start() {
-      held = createHeldJobs(logger, deps.redis.value);
-      queues.push(...deps.queues);
-      workers.push(...queues.map(startWorker));
+      set.held = createHeldJobs(deps.logger, deps.redis.value);
+      set.queues.push(...deps.queues);
+      set.workers.push(...set.queues.map(start));
     },
-    stop: () => drain(deps, heldJobs(), [...workers, ...retired]),
-    current: () => workers.map((worker, i) => ({ queue: queues[i], worker })),
-    all: () => [...workers, ...retired],
+    stop: () => drain(deps, heldOf(set), [...set.workers, ...set.retired]),
+    current: () => set.workers.map((worker, i) => ({ queue: set.queues[i], worker })),
+    all: () => [...set.workers, ...set.retired],
     replace(queue) {
-      const at = queues.indexOf(queue);
-      const old = workers[at];
-      workers[at] = startWorker(queue);
-      retire(old);
+      const at = set.queues.indexOf(queue);
+      const old = set.workers[at];
+      set.workers[at] = start(queue);
+      retire(deps, set, old);
     },
     add(queue) {
-      if (queues.includes(queue)) return;
-      queues.push(queue);
-      workers.push(startWorker(queue));
+      if (set.queues.includes(queue)) return;
+      set.queues.push(queue);
+      set.workers.push(start(queue));
     },
-    async remove(queue) {
-      const at = queues.indexOf(queue);
-      if (at < 0) return;
-      const [old] = workers.splice(at, 1);
-      queues.splice(at, 1);
-      retired.add(old);
-      await old
-        .close()
-        .catch((err: Error) => logger.debug({ err: err.message }, 'a removed queue worker closed with an error'))
-        .finally(() => {
-          retired.delete(old);
-          deps.connections.close(connectionOf.get(old)!);
-          connectionOf.delete(old);
-        });
-    },
-    held: heldJobs,
+    remove: (queue) => removeWorker(deps, set, queue),
+    held: () => heldOf(set),
   };
 }
 
-/** Logs each job's outcome; a job that has ended for good frees its owner's in-flight slot (the API also prunes lazily). */
+function heldOf(set: WorkerSet): HeldJobs {
+  if (!set.held) throw new Error('the queue workers are used before they started');
+  return set.held;
+}
+
+/** A BullMQ worker for `queue`, on a connection of its own; each job it runs is held (holdingProcessor). */
+function startWorker(deps: QueueWorkersDeps, set: WorkerSet, queue: string): Worker {
+  const { config } = deps;
+  const connection = deps.connections.open();
+  const worker: Worker = new Worker(
+    queue,
+    holdingProcessor(heldOf(set), deps.store, () => worker, deps.processor(queue)),
+    {
+      connection,
+      prefix: config.redis.prefix,
+      concurrency: config.worker.concurrency,
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
+      name: deps.id,
+    },
+  );
+  logOutcomes(deps, queue, worker);
+  worker.on('error', (err) => deps.redisErrors.report(err, { queue }, 'worker error'));
+  worker.on('lockRenewalFailed', (jobIds) => heldOf(set).lockLost(worker, jobIds));
+  deps.webhooks.value.watch(worker);
+  set.connectionOf.set(worker, connection);
+  return worker;
+}
+
+/** Closes a replaced worker in the background: gracefully while it still holds jobs, forced otherwise. */
+function retire(deps: QueueWorkersDeps, set: WorkerSet, old: Worker): void {
+  set.retired.add(old);
+  // Its jobs ended or were given up either way; what is left is to free its connection.
+  void closeRetired(deps, set, old, old.close(heldOf(set).count(old) === 0), 'a replaced queue worker');
+}
+
+/** Stops taking a queue's jobs; the ones its worker runs finish. */
+async function removeWorker(deps: QueueWorkersDeps, set: WorkerSet, queue: string): Promise<void> {
+  const at = set.queues.indexOf(queue);
+  if (at < 0) return;
+  const [old] = set.workers.splice(at, 1);
+  set.queues.splice(at, 1);
+  set.retired.add(old);
+  await closeRetired(deps, set, old, old.close(), 'a removed queue worker');
+}
+
+/** Waits for a retired worker to close, then frees its connection. */
+function closeRetired(deps: QueueWorkersDeps, set: WorkerSet, old: Worker, closing: Promise<void>, what: string) {
+  return closing
+    .catch((err: Error) => deps.logger.debug({ err: err.message }, `${what} closed with an error`))
+    .finally(() => {
+      set.retired.delete(old);
+      deps.connections.close(set.connectionOf.get(old)!);
+      set.connectionOf.delete(old);
+    });
+}
+
 function logOutcomes({ config, logger, redis }: QueueWorkersDeps, queue: string, worker: Worker): void {
   const release = (job: { id?: string; data: { owner?: string } }) =>
-    void releaseJob(redis.value, config.QUEUE_PREFIX, jobOwner(job.data), String(job.id)).catch((err: Error) =>
+    void releaseJob(redis.value, config.redis.prefix, jobOwner(job.data), String(job.id)).catch((err: Error) =>
       logger.debug(
         { jobId: job.id, err: err.message },
         'could not free the owner’s in-flight slot; the API prunes it lazily',
@@ -169,7 +178,7 @@ async function drain({ config, logger }: QueueWorkersDeps, held: HeldJobs, worke
     // A close that fails still stopped the fetch loop; the connections are disconnected next.
     logger.debug({ err: err.message }, 'a queue worker closed with an error'),
   );
-  if (await settlesWithin(closing, config.SHUTDOWN_GRACE_MS)) return;
+  if (await settlesWithin(closing, config.jobs.shutdownGraceMs)) return;
   const handing = held
     .handBack()
     .then((jobs) => logger.warn({ jobs }, 'grace period over; handed the running jobs back to the queue'));

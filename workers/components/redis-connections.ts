@@ -1,16 +1,16 @@
 import type { RedisClient } from '../../src/redis/redis-connection';
-import type { Config } from '../../src/config';
+import type { RedisSettings } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import { checkRedisPolicy, createRedis } from '../../src/redis/redis-connection';
 import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
 import { resource, type Component, type Resource } from './component';
 
 /** The process's ordinary connection: jobs' own reads and writes, heartbeats, metrics, hand-backs. */
-export function mainRedis(config: Config, logger: Logger, redisErrors: RedisErrorLog): Resource<RedisClient> {
+export function mainRedis(settings: RedisSettings, logger: Logger, redisErrors: RedisErrorLog): Resource<RedisClient> {
   return resource(
     'redis',
     () => {
-      const redis = redisErrors.watch(createRedis(config.redis, 'worker'));
+      const redis = redisErrors.watch(createRedis(settings.target, 'worker'));
       void checkRedisPolicy(redis).then(
         (warning) => warning && logger.warn(warning),
         // Redis not reachable yet: the reconnect log says so; only this advisory check is lost.
@@ -29,7 +29,7 @@ export interface WorkerConnections extends Component {
   close(connection: RedisClient): void;
 }
 
-export function workerConnections(config: Config, redisErrors: RedisErrorLog): WorkerConnections {
+export function workerConnections(settings: RedisSettings, redisErrors: RedisErrorLog): WorkerConnections {
   const open = new Set<RedisClient>();
   return {
     name: 'worker connections',
@@ -41,7 +41,7 @@ export function workerConnections(config: Config, redisErrors: RedisErrorLog): W
       open.clear();
     },
     open() {
-      const connection = redisErrors.watch(createRedis(config.redis, 'worker'));
+      const connection = redisErrors.watch(createRedis(settings.target, 'worker'));
       open.add(connection);
       return connection;
     },

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { RedisClient } from '../../src/redis/redis-connection';
-import type { Config } from '../../src/config';
+import type { WorkerSettings } from '../../src/config';
 import { blockingConnectionStatus, waitingCount } from '../../src/jobs/bullmq-internals';
 import type { Logger } from '../../src/logger';
 import { createQueueWatchdog, type WatchedWorker } from '../queue-watchdog';
@@ -9,7 +9,7 @@ import type { QueueWorkers } from './queue-workers';
 
 /** Watches the queue workers and replaces one that is stuck (see createQueueWatchdog); off when WORKER_WATCHDOG_MS is 0. */
 export function queueWatchdog(
-  config: Config,
+  settings: WorkerSettings,
   logger: Logger,
   redis: Resource<RedisClient>,
   workers: QueueWorkers,
@@ -19,12 +19,12 @@ export function queueWatchdog(
     isRunning: () => worker.isRunning(),
     blockingStatus: () => blockingConnectionStatus(worker),
     held: () => workers.held().count(worker),
-    concurrency: config.WORKER_CONCURRENCY,
+    concurrency: settings.concurrency,
     lastTakenAt: () => workers.held().lastTakenAt(worker),
   });
   const watchdog = createQueueWatchdog({
-    stuckAfterMs: config.WORKER_WATCHDOG_MS,
-    intervalMs: Math.min(5000, Math.max(250, Math.floor(config.WORKER_WATCHDOG_MS / 4))),
+    stuckAfterMs: settings.watchdogMs,
+    intervalMs: Math.min(5000, Math.max(250, Math.floor(settings.watchdogMs / 4))),
     // A queue worker paused on purpose (a cold model left to warm workers) is not stuck.
     workers: () =>
       workers
@@ -42,7 +42,7 @@ export function queueWatchdog(
   return {
     name: 'queue watchdog',
     async start() {
-      if (config.WORKER_WATCHDOG_MS > 0) watchdog.start();
+      if (settings.watchdogMs > 0) watchdog.start();
     },
     async stop() {
       watchdog.stop();

@@ -8,7 +8,7 @@ import { startWebhookDelivery, type WebhookDeliveryWorker } from '../webhooks/we
 import type { Resource } from './component';
 
 export interface WebhooksDeps {
-  config: Config;
+  config: Pick<Config, 'redis' | 'jobs' | 'webhooks' | 'worker'>;
   logger: Logger;
   /** This process's worker id: the name of its delivery worker. */
   id: string;
@@ -35,12 +35,12 @@ export function webhooks({ config, logger, id, redis, redisErrors }: WebhooksDep
       const queue = createWebhookQueue(redis.value, config);
       queue.on('error', (err) => redisErrors.report(err, { queue: queue.name }, 'queue error'));
       jobWebhooks = createJobWebhooks({ config, redis: redis.value, logger, queue });
-      if (config.WORKER_QUEUES.includes(WEBHOOK_QUEUE))
+      if (config.worker.queues.includes(WEBHOOK_QUEUE))
         delivery = startWebhookDelivery(config, redis.value, logger, id, redisErrors);
     },
     async stop() {
       await Promise.all([
-        delivery?.close(config.SHUTDOWN_GRACE_MS),
+        delivery?.close(config.jobs.shutdownGraceMs),
         // Closing only ends the queue's use of the shared connection, which is disconnected later anyway.
         jobWebhooks
           ?.close()

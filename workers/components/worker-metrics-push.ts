@@ -1,14 +1,14 @@
 import type { RedisClient } from '../../src/redis/redis-connection';
-import type { Config } from '../../src/config';
+import type { RedisSettings, WorkerSettings } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import { startWorkerMetrics, type WorkerMetrics } from '../worker-metrics';
 import { atStop, interval, resource, type Component, type Resource } from './component';
 
 /** Measuring, and the worker's own /metrics when WORKER_METRICS_PORT is set (start it before the models load, so a busy port fails the start at once). */
-export function workerMetrics(config: Config, logger: Logger): Resource<WorkerMetrics> {
+export function workerMetrics(worker: WorkerSettings, logger: Logger): Resource<WorkerMetrics> {
   return resource(
     'metrics',
-    () => startWorkerMetrics(logger, { port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST }),
+    () => startWorkerMetrics(logger, { port: worker.metricsPort, host: worker.metricsHost }),
     (metrics) => metrics.close(),
   );
 }
@@ -19,14 +19,14 @@ export function workerMetrics(config: Config, logger: Logger): Resource<WorkerMe
  * after it has drained, so it belongs before the queue workers in the list.
  */
 export function metricsPush(
-  config: Config,
+  settings: RedisSettings,
   logger: Logger,
   metrics: Resource<WorkerMetrics>,
   redis: Resource<RedisClient>,
 ): { timer: Component; last: Component } {
   const flush = () =>
     metrics.value
-      .flush(redis.value, config.QUEUE_PREFIX)
+      .flush(redis.value, settings.prefix)
       .catch((err: Error) => logger.debug({ err: err.message }, 'metrics flush failed'));
   return {
     timer: interval('metrics push', 2000, () => void flush()),

@@ -97,7 +97,12 @@ async function encodeInput(
   signal?: AbortSignal,
 ): Promise<Float32Array> {
   if (!p.vaeEncoder) throw new JobFailure('image_to_image_not_supported', 'this pipeline has no vae_encoder');
-  const image = await decodeImage(input, { maxPixels: ctx.config.MAX_IMAGE_PIXELS, width, height, fit: 'stretch' });
+  const image = await decodeImage(input, {
+    maxPixels: ctx.config.limits.maxImagePixels,
+    width,
+    height,
+    fit: 'stretch',
+  });
   const pixels = imageToTensor(image, {
     width,
     height,

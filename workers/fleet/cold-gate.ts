@@ -9,7 +9,7 @@ import type { ModelPool } from './model-pool';
 import { modelQueuesOf } from './served-queues';
 
 export interface ColdGateDeps {
-  config: Config;
+  config: Pick<Config, 'worker' | 'redis'>;
   logger: Logger;
   /** This worker's id, to tell its own heartbeat from the others'. */
   id: string;
@@ -44,18 +44,18 @@ export function coldGate(deps: ColdGateDeps): Component {
     if (counts > warm.reduce((sum, w) => sum + (w.concurrency ?? 1), 0)) return true;
     const since = waitingSince.get(queue) ?? Date.now();
     waitingSince.set(queue, since);
-    return Date.now() - since >= config.COLD_START_DELAY_MS;
+    return Date.now() - since >= config.worker.coldStartDelayMs;
   };
 
   const tick = async () => {
     const pool = deps.pool.value;
     const loaded = new Set(pool.loadedNames());
-    directory ??= createWorkerDirectory(deps.redis.value, config.QUEUE_PREFIX);
+    directory ??= createWorkerDirectory(deps.redis.value, config.redis.prefix);
     const others = (await directory.list()).filter((w) => w.id !== deps.id);
     for (const entry of pool.served()) {
       const name = entry.manifest.name;
       const warm = loaded.has(name) ? [] : others.filter((w) => w.loaded?.includes(name));
-      for (const queue of modelQueuesOf(entry, config)) {
+      for (const queue of modelQueuesOf(entry, config.worker)) {
         const take = loaded.has(name) || (await decide(queue, warm));
         const worker = deps.workers.current().find((c) => c.queue === queue)?.worker;
         if (!worker || take === !worker.isPaused()) continue;
@@ -66,8 +66,8 @@ export function coldGate(deps: ColdGateDeps): Component {
     }
   };
   let ticking = false;
-  return interval('cold gate', config.WORKER_MODEL_MEMORY_MB === undefined ? 2 ** 30 : TICK_MS, () => {
-    if (ticking || config.WORKER_MODEL_MEMORY_MB === undefined) return;
+  return interval('cold gate', config.worker.modelMemoryMb === undefined ? 2 ** 30 : TICK_MS, () => {
+    if (ticking || config.worker.modelMemoryMb === undefined) return;
     ticking = true;
     void tick()
       .catch((err: Error) => logger.debug({ err: err.message }, 'cold gate check failed; the next one tries again'))

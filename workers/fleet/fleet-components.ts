@@ -1,4 +1,4 @@
-import type { Config } from '../../src/config';
+import type { WorkerSettings } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import type { CatalogEntry } from '../../src/models/model-catalog';
 import { resource, type Resource } from '../components/component';
@@ -12,7 +12,7 @@ import { createModelPool, type ModelPool } from './model-pool';
  * worker with nothing to save memory for should; with it they load on their first job.
  */
 export function modelPool(
-  config: Config,
+  worker: WorkerSettings,
   logger: Logger,
   entries: CatalogEntry[],
   metrics: Resource<WorkerMetrics>,
@@ -23,12 +23,12 @@ export function modelPool(
       const m = metrics.value;
       const pool = createModelPool(
         entries,
-        config.WORKER_MODEL_MEMORY_MB,
-        runnerFactory(config, logger, m.inferenceRun),
+        worker.modelMemoryMb,
+        runnerFactory(worker, logger, m.inferenceRun),
         logger,
         { loaded: m.modelLoaded, unloaded: m.modelUnloaded },
       );
-      if (config.WORKER_MODEL_MEMORY_MB === undefined) {
+      if (worker.modelMemoryMb === undefined) {
         try {
           for (const e of entries) await pool.acquire(e.manifest.name).then(() => pool.release(e.manifest.name));
         } catch (err) {

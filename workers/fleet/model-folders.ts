@@ -9,7 +9,7 @@ import type { ModelPool } from './model-pool';
 import { modelQueuesOf } from './served-queues';
 
 export interface ModelFoldersDeps {
-  config: Config;
+  config: Pick<Config, 'worker' | 'redis' | 'models'>;
   logger: Logger;
   redis: Resource<RedisClient>;
   pool: Resource<ModelPool>;
@@ -54,7 +54,7 @@ export function modelFolders(deps: ModelFoldersDeps): Component {
       known = new Map(deps.pool.value.served().map((e) => [e.manifest.name, fingerprint(e)]));
       await publish(deps.pool.value.served());
       process.on('SIGHUP', onHangup);
-      if (config.MODELS_WATCH_MS > 0) timer = setInterval(onHangup, config.MODELS_WATCH_MS);
+      if (config.worker.modelsWatchMs > 0) timer = setInterval(onHangup, config.worker.modelsWatchMs);
     },
     async stop() {
       clearInterval(timer);
@@ -78,7 +78,7 @@ function offerPublisher(deps: ModelFoldersDeps): (entries: CatalogEntry[]) => Pr
     if (!unpublished.length) return;
     const batch = unpublished;
     unpublished = [];
-    await publishOffers(deps.redis.value, config.QUEUE_PREFIX, batch).catch((err: Error) => {
+    await publishOffers(deps.redis.value, config.redis.prefix, batch).catch((err: Error) => {
       unpublished = [...batch, ...unpublished];
       logger.debug({ err: err.message }, 'model manifests not published (Redis away?); the next scan tries again');
     });
@@ -88,7 +88,7 @@ function offerPublisher(deps: ModelFoldersDeps): (entries: CatalogEntry[]) => Pr
 /** The model folders now; undefined (logged) when they do not load. */
 function readModelFolders({ config, logger }: ModelFoldersDeps): CatalogEntry[] | undefined {
   try {
-    return loadModelCatalog(config.modelsPath, [config.modelsDir]).entries;
+    return loadModelCatalog(config.models.path, [config.models.dir]).entries;
   } catch (err) {
     return void logger.warn(
       { err: (err as Error).message },
@@ -105,7 +105,7 @@ async function stopChanged(deps: ModelFoldersDeps, entries: CatalogEntry[], know
   for (const entry of pool.served()) {
     const name = entry.manifest.name;
     if (now.get(name) === known.get(name)) continue;
-    await Promise.all(modelQueuesOf(entry, config).map((q) => deps.workers.remove(q)));
+    await Promise.all(modelQueuesOf(entry, config.worker).map((q) => deps.workers.remove(q)));
     await pool.remove(name);
     known.delete(name);
     logger.info({ model: name }, 'model folder removed (or changed): no longer taking its jobs');
@@ -125,7 +125,7 @@ function startAdded(deps: ModelFoldersDeps, entries: CatalogEntry[], known: Map<
       continue;
     }
     known.set(entry.manifest.name, fingerprint(entry));
-    modelQueuesOf(entry, config).forEach((q) => deps.workers.add(q));
+    modelQueuesOf(entry, config.worker).forEach((q) => deps.workers.add(q));
     logger.info({ model: entry.manifest.name }, 'model folder added: taking its jobs');
   }
   return added;

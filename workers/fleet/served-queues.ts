@@ -1,11 +1,11 @@
-import type { Config } from '../../src/config';
+import type { WorkerSettings } from '../../src/config';
 import { jobTypesOf, modelQueueName } from '../../src/fleet/model-queues';
 import type { CatalogEntry } from '../../src/models/model-catalog';
 
 /** The model queues a worker consumes for one model: one per job type it serves that WORKER_QUEUES allows. */
-export function modelQueuesOf(entry: CatalogEntry, config: Config): string[] {
+export function modelQueuesOf(entry: CatalogEntry, worker: Pick<WorkerSettings, 'queues'>): string[] {
   return jobTypesOf(entry.manifest, entry.pipeline?.hasVaeEncoder)
-    .filter((type) => config.WORKER_QUEUES.includes(type))
+    .filter((type) => worker.queues.includes(type))
     .map((type) => modelQueueName(type, entry.manifest.name));
 }
 
@@ -13,7 +13,7 @@ export function modelQueuesOf(entry: CatalogEntry, config: Config): string[] {
  * Every queue a worker consumes: the per-type ones of WORKER_QUEUES (the batch parents, and jobs
  * an API before model routing queued by type) and the model queues of the models it serves.
  */
-export function servedQueues(entries: CatalogEntry[], config: Config): string[] {
-  const perType = config.WORKER_QUEUES.filter((q) => q !== 'webhooks');
-  return [...perType, ...entries.flatMap((e) => modelQueuesOf(e, config))];
+export function servedQueues(entries: CatalogEntry[], worker: Pick<WorkerSettings, 'queues'>): string[] {
+  const perType = worker.queues.filter((q) => q !== 'webhooks');
+  return [...perType, ...entries.flatMap((e) => modelQueuesOf(e, worker))];
 }

@@ -78,7 +78,7 @@ const runImageGraph: JobRun<ImageGraphModel, 'image_to_image'> = async (ctx, mod
     );
   }
   const fixed = pre.width && pre.height ? { width: pre.width, height: pre.height } : undefined;
-  const { image } = await readInputImage(ctx.store, input, imageToImageInputDecode(manifest, ctx.config));
+  const { image } = await readInputImage(ctx.store, input, imageToImageInputDecode(manifest, ctx.config.limits));
   throwIfAborted(signal);
 
   const outputs = await runner.run({ [manifest.inputs.image]: await inputTensor(image, pre) }, signal);

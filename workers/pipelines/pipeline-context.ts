@@ -10,7 +10,7 @@ import { AbortedError } from '../runtime/runtime-errors';
 
 /** What running a job on a loaded model needs, whatever the model's kind. */
 export interface PipelineContext {
-  config: Config;
+  config: Pick<Config, 'limits' | 'redis'>;
   logger: Logger;
   store: BlobStore;
   cache: ResultCache;

@@ -22,7 +22,12 @@ export interface JobWebhooks {
   close(): Promise<void>;
 }
 
-type Deps = { config: Config; redis: RedisClient; logger: Logger; queue?: Queue<WebhookDelivery> };
+type Deps = {
+  config: Pick<Config, 'redis' | 'jobs' | 'webhooks'>;
+  redis: RedisClient;
+  logger: Logger;
+  queue?: Queue<WebhookDelivery>;
+};
 
 /** Queues one delivery once its sequence number (taken by `seq`) is known. */
 async function enqueueDelivery(
@@ -48,7 +53,7 @@ export function createJobWebhooks({
   queue = createWebhookQueue(redis, config),
 }: Deps): JobWebhooks {
   const lastProgress = new Map<string, number>();
-  const prefix = config.QUEUE_PREFIX;
+  const prefix = config.redis.prefix;
 
   const send = (job: Job<JobPayload>, state: JobState, event: WebhookEvent) => {
     const data = job.data;
@@ -67,7 +72,7 @@ export function createJobWebhooks({
     }
     // The sequence number is taken at once, before any await, so events are numbered in the order they happened.
     const seqKey = webhookSeqKey(prefix, jobId);
-    const seq = redis.multi().incr(seqKey).expire(seqKey, config.JOB_RETENTION_SECONDS).exec();
+    const seq = redis.multi().incr(seqKey).expire(seqKey, config.jobs.retentionSeconds).exec();
     const delivery = { job_id: jobId, owner: jobOwner(data), event, url: webhook.url, body };
     enqueueDelivery(queue, seq, delivery).catch((err: Error) =>
       logger.warn({ jobId, event, err: err.message }, 'webhook event could not be queued'),

@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../../src/redis/redis-connection';
 import { ANONYMOUS } from '../../src/auth/api-keys';
-import type { Config } from '../../src/config';
+import type { Config, JobSettings, RedisSettings, WebhookSettings } from '../../src/config';
 import type { Logger } from '../../src/logger';
 import { createRedis } from '../../src/redis/redis-connection';
 import type { RedisErrorLog } from '../../src/redis/redis-reconnect';
@@ -21,10 +21,12 @@ import {
 } from '../../src/webhooks/webhook-signature';
 import { postWebhook } from './webhook-post';
 
-type DeliveryConfig = Pick<
-  Config,
-  'QUEUE_PREFIX' | 'JOB_RETENTION_SECONDS' | 'WEBHOOK_ALLOWED_HOSTS' | 'WEBHOOK_TIMEOUT_MS'
->;
+/** What one delivery reads of the config. */
+type DeliveryConfig = {
+  redis: Pick<RedisSettings, 'prefix'>;
+  jobs: Pick<JobSettings, 'retentionSeconds'>;
+  webhooks: Pick<WebhookSettings, 'allowedHosts' | 'timeoutMs'>;
+};
 
 export interface DeliveryDeps {
   config: DeliveryConfig;
@@ -46,8 +48,8 @@ return 0`;
  */
 async function waitForTurn({ config, redis }: DeliveryDeps, d: WebhookDelivery): Promise<void> {
   if (d.seq <= 1) return;
-  const key = webhookAttemptedKey(config.QUEUE_PREFIX, d.job_id);
-  const deadline = Date.now() + config.WEBHOOK_TIMEOUT_MS;
+  const key = webhookAttemptedKey(config.redis.prefix, d.job_id);
+  const deadline = Date.now() + config.webhooks.timeoutMs;
   for (let pause = 10; Date.now() < deadline; pause = Math.min(pause * 2, 200)) {
     if (Number(await redis.get(key)) >= d.seq - 1) return;
     await new Promise((r) => setTimeout(r, pause));
@@ -61,7 +63,7 @@ export async function deliverOnce(
 ): Promise<{ status: number }> {
   let target;
   try {
-    target = await checkWebhookUrl(d.url, config.WEBHOOK_ALLOWED_HOSTS, lookup);
+    target = await checkWebhookUrl(d.url, config.webhooks.allowedHosts, lookup);
   } catch (err) {
     if (err instanceof WebhookUrlRefused) throw new UnrecoverableError(`webhook URL not allowed: ${err.message}`);
     throw err; // unresolvable now; perhaps not later
@@ -76,7 +78,7 @@ export async function deliverOnce(
       [EVENT_HEADER]: d.event,
       [DELIVERY_HEADER]: d.delivery_id,
     },
-    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    timeoutMs: config.webhooks.timeoutMs,
   });
   if (status >= 200 && status < 300) return { status };
   if (status === 410) throw new UnrecoverableError('the receiver answered 410 Gone: not retried');
@@ -93,8 +95,8 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       return await deliverOnce(deps, d);
     } finally {
       if (first) {
-        const key = webhookAttemptedKey(deps.config.QUEUE_PREFIX, d.job_id);
-        await deps.redis.eval(RAISE_MARK, 1, key, d.seq, deps.config.JOB_RETENTION_SECONDS).catch(() => undefined);
+        const key = webhookAttemptedKey(deps.config.redis.prefix, d.job_id);
+        await deps.redis.eval(RAISE_MARK, 1, key, d.seq, deps.config.jobs.retentionSeconds).catch(() => undefined);
       }
     }
   };
@@ -107,23 +109,23 @@ export interface WebhookDeliveryWorker {
 
 /** Consumes the webhooks queue in this worker process; without WEBHOOK_SECRET there is nothing to sign with, so it does not. */
 export function startWebhookDelivery(
-  config: Config,
+  config: Pick<Config, 'redis' | 'jobs' | 'webhooks'>,
   redis: RedisClient,
   logger: Logger,
   name: string,
   redisErrors: RedisErrorLog,
 ): WebhookDeliveryWorker | undefined {
-  const secret = config.WEBHOOK_SECRET;
+  const secret = config.webhooks.secret;
   if (!secret) {
     // The API refuses webhooks without a secret too, so with one config for both nothing waits here.
     logger.info('not delivering webhooks: WEBHOOK_SECRET is not set (the API needs the same one to accept webhooks)');
     return undefined;
   }
-  const connection = redisErrors.watch(createRedis(config.redis, 'worker'));
+  const connection = redisErrors.watch(createRedis(config.redis.target, 'worker'));
   const worker = new Worker<WebhookDelivery>(WEBHOOK_QUEUE, createDeliveryProcessor({ config, secret, redis }), {
     connection,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.WEBHOOK_CONCURRENCY,
+    prefix: config.redis.prefix,
+    concurrency: config.webhooks.concurrency,
     name,
   });
   worker.on('completed', (job) =>

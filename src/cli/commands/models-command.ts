@@ -36,21 +36,21 @@ interface PullFlags {
 
 async function pullFromHub(repo: string, flags: PullFlags, command: Command): Promise<void> {
   const ctx = contextOf(command);
-  const config = loadConfig();
+  const { models } = loadConfig();
   const progress = createPullProgress();
   try {
     const pulled = await pullModel({
       repo,
       ...flags,
-      modelsDir: config.modelsDir,
-      hub: { endpoint: config.HF_ENDPOINT, token: config.HF_TOKEN },
+      modelsDir: models.dir,
+      hub: { endpoint: models.hfEndpoint, token: models.hfToken },
       onProgress: progress.onProgress,
     });
     progress.stop();
     if (ctx.json)
       return ctx.printJson({ name: pulled.name, kind: pulled.manifest.kind, dir: pulled.dir, source: pulled.source });
     ctx.print(
-      `installed ${pulled.name} (${pulled.manifest.kind}) in ${pulled.dir}; servers whose MODELS_PATH includes ${config.modelsDir} load it when they start`,
+      `installed ${pulled.name} (${pulled.manifest.kind}) in ${pulled.dir}; servers whose MODELS_PATH includes ${models.dir} load it when they start`,
     );
   } finally {
     progress.stop();
@@ -59,7 +59,7 @@ async function pullFromHub(repo: string, flags: PullFlags, command: Command): Pr
 
 function listInstalled(_options: unknown, command: Command): void {
   const ctx = contextOf(command);
-  const installed = listInstalledModels(loadConfig().modelsDir);
+  const installed = listInstalledModels(loadConfig().models.dir);
   if (ctx.json) return ctx.printJson({ models: installed });
   ctx.print(
     formatTable(
@@ -71,7 +71,7 @@ function listInstalled(_options: unknown, command: Command): void {
 
 function removeInstalled(name: string, _options: unknown, command: Command): void {
   const ctx = contextOf(command);
-  const dir = removeInstalledModel(loadConfig().modelsDir, name);
+  const dir = removeInstalledModel(loadConfig().models.dir, name);
   if (ctx.json) return ctx.printJson({ removed: name, dir });
   ctx.print(`removed ${name} (${dir})`);
 }

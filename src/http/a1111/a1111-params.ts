@@ -39,11 +39,11 @@ function commonFields(body: A1111Txt2Img | A1111Img2Img, model: string | undefin
 export function txt2imgParams(body: A1111Txt2Img, model: string | undefined, deps: AppDeps): GenerationParams {
   const fields = commonFields(body, model);
   if (fields.n > 16) throw fieldError('batch_size', 'batch_size x n_iter must be at most 16');
-  return resolveGenerationParams(fields, deps.catalog, deps.config);
+  return resolveGenerationParams(fields, deps.catalog, deps.config.limits);
 }
 
 export function img2imgParams(body: A1111Img2Img, model: string | undefined, deps: AppDeps): ImageToImageParams {
   const fields = commonFields(body, model);
   if (fields.n > 16) throw fieldError('batch_size', 'batch_size x n_iter must be at most 16');
-  return resolveImageToImageParams({ ...fields, strength: body.denoising_strength }, deps.catalog, deps.config);
+  return resolveImageToImageParams({ ...fields, strength: body.denoising_strength }, deps.catalog, deps.config.limits);
 }

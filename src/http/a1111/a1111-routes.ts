@@ -21,7 +21,7 @@ export function a1111Routes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config } = deps;
   const session = a1111Session(deps);
-  const json = jsonBody(config);
+  const json = jsonBody(config.limits);
   generationRoutes(router, session, json);
   progressRoutes(router, session);
   modelRoutes(router, session, json);
@@ -53,8 +53,8 @@ function generationRoutes(router: Router, { deps, modelOf, answer }: A1111Sessio
     const image = decodeBase64Image(body.data.init_images[0], 'init_images.0');
     deps.openStreams.open(req, res);
     const id = await withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-      const [input] = await stageImages([image], id, deps.store, config, deps.catalog.get(params.model)?.manifest);
-      checkJobCost(imageToImageCost(params, input), config);
+      const [input] = await stageImages([image], id, deps.store, config.limits, deps.catalog.get(params.model)?.manifest);
+      checkJobCost(imageToImageCost(params, input), config.limits);
       return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable: body.data.seed !== -1 });
     });
     await answer(req, res, id, params, { ...body.data, init_images: null, mask: null }, body.data.batch_size);
@@ -87,7 +87,7 @@ function progressRoutes(router: Router, { deps, currentView }: A1111Session) {
   router.post(`${A1111_PATH}/interrupt`, async (req, res) => {
     const view = await currentView(principalOf(req));
     if (view && (view.status === 'running' || view.status === 'queued'))
-      await requestCancel(deps.redis, config.QUEUE_PREFIX, view.id, config.JOB_RETENTION_SECONDS);
+      await requestCancel(deps.redis, config.redis.prefix, view.id, config.jobs.retentionSeconds);
     res.json({});
   });
 }

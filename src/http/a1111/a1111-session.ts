@@ -33,7 +33,7 @@ export interface A1111Session {
 
 export function a1111Session(deps: LiveAppDeps): A1111Session {
   const { config, catalog } = deps;
-  const state = createA1111State(deps.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_SECONDS);
+  const state = createA1111State(deps.redis, config.redis.prefix, config.jobs.retentionSeconds);
   const diffusionModels = () =>
     catalog.entries.filter((e) => e.manifest.kind === 'diffusion').map((e) => e.manifest.name);
 
@@ -75,11 +75,11 @@ async function answerWithImages(
   await state.setCurrent(owner, id);
   const left = new AbortController();
   res.on('close', () => left.abort());
-  await waitForJobEnd(deps, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
+  await waitForJobEnd(deps, id, config.http.openaiWaitSeconds * 1000, left.signal);
   if (left.signal.aborted) return;
   const job = await findJob(deps, owner, id);
   const view = await viewOf(deps, job);
-  if (view.status !== 'succeeded') throw notFinished(view, config.OPENAI_WAIT_SECONDS);
+  if (view.status !== 'succeeded') throw notFinished(view, config.http.openaiWaitSeconds);
   const images = generationResultSchema.parse(job.returnvalue).images.sort((a, b) => a.index - b.index);
   const data = await Promise.all(images.map(async (i) => (await deps.store.get(i.key)).toString('base64')));
   const send = (parameters as { send_images?: boolean }).send_images !== false;

@@ -22,8 +22,8 @@ export const COMFY_PATHS = [
 /** ComfyUI's HTTP routes and its websocket, over darkroom jobs. */
 export function comfyAdapter(deps: LiveAppDeps) {
   const store = createComfyStore(deps.redis, {
-    prefix: deps.config.QUEUE_PREFIX,
-    retentionSeconds: deps.config.JOB_RETENTION_SECONDS,
+    prefix: deps.config.redis.prefix,
+    retentionSeconds: deps.config.jobs.retentionSeconds,
   });
   const router = Router();
   router.use(comfyPromptRoutes(deps, store), comfyFileRoutes(deps, store));

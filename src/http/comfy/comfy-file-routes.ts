@@ -70,13 +70,13 @@ function uploadImage(deps: LiveAppDeps, comfy: ComfyStore): RequestHandler {
         'unsupported_media_type',
         'POST /upload/image reads multipart/form-data with an "image" part',
       );
-    const { fields, files } = await readMultipart(req, { maxBytes: config.MAX_UPLOAD_BYTES, files: 1 });
+    const { fields, files } = await readMultipart(req, { maxBytes: config.limits.maxUploadBytes, files: 1 });
     const file = files[0];
     if (!file) throw new AppError(400, 'validation_error', 'send the image as a multipart "image" part');
     const name = (file.filename ?? 'image.png').split(/[\\/]/).pop()!;
     if (!UPLOAD_NAME.test(name))
       throw new AppError(400, 'validation_error', `unusable file name ${JSON.stringify(name)}`);
-    await inspectImage(file.data, config.MAX_IMAGE_PIXELS);
+    await inspectImage(file.data, config.limits.maxImagePixels);
     const owner = principalOf(req);
     let chosen = name;
     if (fields.overwrite !== 'true' && fields.overwrite !== '1') {

@@ -84,7 +84,7 @@ export async function followPrompt(deps: LiveAppDeps, comfy: ComfyStore, id: str
     const ended = await waitForJobEnd(
       deps,
       id,
-      Math.min(deps.config.JOB_RETENTION_SECONDS * 1000, MAX_WAIT_MS),
+      Math.min(deps.config.jobs.retentionSeconds * 1000, MAX_WAIT_MS),
       signal,
     );
     if (!ended) return;

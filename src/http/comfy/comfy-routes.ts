@@ -30,14 +30,14 @@ export const queueRemaining = async (deps: LiveAppDeps, comfy: ComfyStore, owner
 
 async function cancel(deps: LiveAppDeps, prompts: OwnedPrompt[]) {
   const { redis, config } = deps;
-  for (const p of prompts) await requestCancel(redis, config.QUEUE_PREFIX, p.id, config.JOB_RETENTION_SECONDS);
+  for (const p of prompts) await requestCancel(redis, config.redis.prefix, p.id, config.jobs.retentionSeconds);
 }
 
 export function comfyPromptRoutes(deps: LiveAppDeps, comfy: ComfyStore): Router {
   const router = Router();
   const body = jsonBody({
-    ...deps.config,
-    MAX_JSON_BYTES: Math.min(deps.config.MAX_JSON_BYTES, MAX_PROMPT_BODY_BYTES),
+    ...deps.config.limits,
+    maxJsonBytes: Math.min(deps.config.limits.maxJsonBytes, MAX_PROMPT_BODY_BYTES),
   });
   router.post('/prompt', body, postPrompt(deps, comfy));
   router.use('/prompt', createErrorHandler(deps.logger, comfyErrorBody));

@@ -40,7 +40,7 @@ async function stageUpload(deps: AppDeps, comfy: ComfyStore, owner: string, name
       { field: 'image' },
     ]);
   const upload = { data, filename: name, field: 'image' };
-  const [input] = await stageImages([upload], id, deps.store, deps.config, deps.catalog.get(model)?.manifest);
+  const [input] = await stageImages([upload], id, deps.store, deps.config.limits, deps.catalog.get(model)?.manifest);
   return input;
 }
 
@@ -49,15 +49,15 @@ export async function submitPlan(deps: AppDeps, comfy: ComfyStore, req: Request,
   const { catalog, config } = deps;
   try {
     if (plan.job.type === 'generation') {
-      const params = resolveGenerationParams(generationRequestSchema.parse(plan.job.request), catalog, config);
+      const params = resolveGenerationParams(generationRequestSchema.parse(plan.job.request), catalog, config.limits);
       return await enqueueJob(deps, req, newJobId('generation'), { type: 'generation', params, cacheable: true });
     }
     const request = imageToImageRequestSchema.omit({ image: true }).parse(plan.job.request);
-    const params = resolveImageToImageParams(request, catalog, config);
+    const params = resolveImageToImageParams(request, catalog, config.limits);
     const image = plan.job.image;
     return await withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
       const input = await stageUpload(deps, comfy, principalOf(req), image, id, params.model);
-      checkJobCost(imageToImageCost(params, input), config);
+      checkJobCost(imageToImageCost(params, input), config.limits);
       return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable: true });
     });
   } catch (err) {

@@ -59,7 +59,7 @@ export function comfyWebSocket(deps: LiveAppDeps, comfy: ComfyStore) {
       if (url.pathname !== COMFY_WS_PATH) return refuse(socket, 404, `no websocket at ${url.pathname}`);
       const who = identifyRequest(deps.keys, req, { query: 'token' });
       if (who instanceof AppError) return refuse(socket, 401, who);
-      const limit = deps.config.MAX_OPEN_STREAMS_PER_KEY;
+      const limit = deps.config.limits.maxOpenStreamsPerKey;
       if (clients.openCount(who) >= limit)
         return refuse(socket, 429, new AppError(429, 'too_many_streams', `at most ${limit} open websockets per key`));
       const clientId = url.searchParams.get('clientId')?.slice(0, 128) || randomUUID();
@@ -107,9 +107,9 @@ function announcements(deps: LiveAppDeps, clients: ComfyClients) {
     /** Subscribed before the first socket opens, so no prompt sent after it is missed. */
     listen() {
       if (subscriber) return subscribed;
-      subscriber = createRedis(deps.config.redis, 'subscriber');
+      subscriber = createRedis(deps.config.redis.target, 'subscriber');
       subscriber.on('error', (err: Error) => deps.logger.debug({ err: err.message }, 'comfy websocket subscriber'));
-      subscribed = subscriber.subscribe(announceChannel(deps.config.QUEUE_PREFIX)).catch(() => undefined);
+      subscribed = subscriber.subscribe(announceChannel(deps.config.redis.prefix)).catch(() => undefined);
       subscriber.on('message', (_channel: string, text: string) => {
         const a = announcementSchema.safeParse(parseJson(text));
         if (a.success) clients.announce(a.data.owner, a.data.client_id, a.data.prompt_id);

@@ -53,7 +53,7 @@ export function batchRoutes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config } = deps;
 
-  router.post('/v1/batches', jsonBody(config), async (req, res) => {
+  router.post('/v1/batches', jsonBody(config.limits), async (req, res) => {
     const body = batchRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
     const { id } = await idempotent(deps, req, fingerprint('batch', JSON.stringify(body.data)), () =>

@@ -28,7 +28,7 @@ export function jobRoutes(deps: AppDeps): Router {
       );
     }
     if (view.status !== 'canceled') {
-      await requestCancel(deps.redis, deps.config.QUEUE_PREFIX, view.id, deps.config.JOB_RETENTION_SECONDS);
+      await requestCancel(deps.redis, deps.config.redis.prefix, view.id, deps.config.jobs.retentionSeconds);
     }
     res.status(202).json(await viewOf(deps, job));
   });
@@ -42,9 +42,9 @@ export function jobRoutes(deps: AppDeps): Router {
       throw new AppError(404, 'no_images', `job ${view.id} is a ${job.data.type} job and has no output images`);
     const image = type.outputImages(job.returnvalue).find((i) => String(i.index) === req.params.index);
     if (!image) throw new AppError(404, 'image_not_found', `job ${view.id} has no image ${req.params.index}`);
-    if (deps.config.S3_PRESIGNED_URLS && deps.store.presignedUrl) {
+    if (deps.config.storage.s3.presignedUrls && deps.store.presignedUrl) {
       // The bucket serves the bytes; the redirect is cached for less time than the URL lives.
-      const seconds = deps.config.S3_PRESIGN_SECONDS;
+      const seconds = deps.config.storage.s3.presignSeconds;
       res.set('Cache-Control', `private, max-age=${Math.floor(seconds / 2)}`);
       return res.redirect(302, await deps.store.presignedUrl(image.key, seconds));
     }

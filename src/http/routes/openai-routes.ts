@@ -58,7 +58,7 @@ function generationParamsOf(body: OpenAiImageRequest, { catalog, config }: AppDe
   });
   try {
     if (!parsed.success) throw validationError(parsed.error);
-    return resolveGenerationParams(parsed.data, catalog, config);
+    return resolveGenerationParams(parsed.data, catalog, config.limits);
   } catch (err) {
     throw asSizeError(err, size);
   }
@@ -93,7 +93,7 @@ export function openAiRoutes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config, store } = deps;
 
-  router.post(OPENAI_IMAGES_PATH, jsonBody(config), async (req, res) => {
+  router.post(OPENAI_IMAGES_PATH, jsonBody(config.limits), async (req, res) => {
     const body = openAiImageRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
     const params = generationParamsOf(body.data, deps);
@@ -110,12 +110,12 @@ export function openAiRoutes(deps: LiveAppDeps): Router {
 
     const left = new AbortController();
     res.on('close', () => left.abort());
-    await waitForJobEnd(deps, id, config.OPENAI_WAIT_SECONDS * 1000, left.signal);
+    await waitForJobEnd(deps, id, config.http.openaiWaitSeconds * 1000, left.signal);
     // A client that hung up gets nothing; the job runs on and can be polled.
     if (left.signal.aborted) return;
     const view = await viewOf(deps, await findJob(deps, owner, id));
-    const jobUrl = `${publicBaseUrl(req, config)}/v1/jobs/${id}`;
-    if (view.status !== 'succeeded') throw notSucceeded(view, jobUrl, config.OPENAI_WAIT_SECONDS);
+    const jobUrl = `${publicBaseUrl(req, config.http)}/v1/jobs/${id}`;
+    if (view.status !== 'succeeded') throw notSucceeded(view, jobUrl, config.http.openaiWaitSeconds);
 
     const images = generationResultSchema
       .parse((await findJob(deps, owner, id)).returnvalue)

@@ -26,8 +26,8 @@ export function submitRoutes(deps: LiveAppDeps): Router {
   const router = Router();
   const { config } = deps;
 
-  const json = jsonBody(config);
-  const jsonOrMultipart = jsonBody(config, { multipart: true });
+  const json = jsonBody(config.limits);
+  const jsonOrMultipart = jsonBody(config.limits, { multipart: true });
 
   router.post('/v1/generations', json, postGeneration(deps));
   router.post('/v1/classifications', jsonOrMultipart, postClassification(deps));
@@ -53,8 +53,8 @@ function postGeneration(deps: LiveAppDeps): RequestHandler {
   return async (req, res) => {
     const body = generationRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
-    const params = resolveGenerationParams(body.data, catalog, config);
-    const webhook = await resolveWebhook(body.data.webhook, config);
+    const params = resolveGenerationParams(body.data, catalog, config.limits);
+    const webhook = await resolveWebhook(body.data.webhook, config.webhooks);
     const { id } = await idempotent(deps, req, fingerprint('generation', JSON.stringify(body.data)), () =>
       enqueueJob(deps, req, newJobId('generation'), {
         type: 'generation',
@@ -71,7 +71,7 @@ function postClassification(deps: LiveAppDeps): RequestHandler {
   const { config, store, catalog } = deps;
   return async (req, res) => {
     const { params, images, webhook: wanted } = await readClassificationRequest(req, deps);
-    const webhook = await resolveWebhook(wanted, config);
+    const webhook = await resolveWebhook(wanted, config.webhooks);
     const body = fingerprint(
       'classification',
       JSON.stringify({ ...params, ...(webhook && { webhook }) }),
@@ -79,7 +79,7 @@ function postClassification(deps: LiveAppDeps): RequestHandler {
     );
     const { id } = await idempotent(deps, req, body, () =>
       withStagedInputs(deps, newJobId('classification'), async (id) => {
-        const inputs = await stageImages(images, id, store, config, catalog.get(params.model)?.manifest);
+        const inputs = await stageImages(images, id, store, config.limits, catalog.get(params.model)?.manifest);
         return enqueueJob(deps, req, id, { type: 'classification', params, inputs, webhook });
       }),
     );
@@ -91,7 +91,7 @@ function postImageToImage(deps: LiveAppDeps): RequestHandler {
   const { config, store, catalog } = deps;
   return async (req, res) => {
     const { params, image, seedGiven, webhook: wanted } = await readImageToImageRequest(req, deps);
-    const webhook = await resolveWebhook(wanted, config);
+    const webhook = await resolveWebhook(wanted, config.webhooks);
     // A seedless model (a graph) is deterministic; diffusion is reproducible when the client chose the seed.
     const entry = catalog.get(params.model);
     const cacheable = seedGiven || (entry !== undefined && kindOf(entry.manifest).seedless);
@@ -101,9 +101,9 @@ function postImageToImage(deps: LiveAppDeps): RequestHandler {
       fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data),
       () =>
         withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-          const [input] = await stageImages([image], id, store, config, entry?.manifest);
+          const [input] = await stageImages([image], id, store, config.limits, entry?.manifest);
           // Its cost depends on the input's size, known once the image is checked.
-          checkJobCost(imageToImageCost(params, input), config);
+          checkJobCost(imageToImageCost(params, input), config.limits);
           return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable, webhook });
         }),
     );
@@ -114,7 +114,7 @@ function postImageToImage(deps: LiveAppDeps): RequestHandler {
 /** One input image as a multipart `image` part, or JSON with a base64 `image`. */
 async function readImageToImageRequest(req: Request, { config, catalog }: AppDeps) {
   if (req.is('multipart/form-data')) {
-    const { fields, files } = await readMultipart(req, { maxBytes: config.MAX_UPLOAD_BYTES, files: 1 });
+    const { fields, files } = await readMultipart(req, { maxBytes: config.limits.maxUploadBytes, files: 1 });
     const form = imageToImageFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
     if (files.length !== 1)
@@ -122,7 +122,7 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
         { field: 'image', message: 'required' },
       ]);
     return {
-      params: resolveImageToImageParams(form.data, catalog, config),
+      params: resolveImageToImageParams(form.data, catalog, config.limits),
       image: { ...files[0], field: 'image' },
       seedGiven: form.data.seed !== undefined,
       webhook: form.data.webhook,
@@ -132,7 +132,7 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
   if (!body.success) throw validationError(body.error);
   const { image, ...rest } = body.data;
   return {
-    params: resolveImageToImageParams(rest, catalog, config),
+    params: resolveImageToImageParams(rest, catalog, config.limits),
     image: decodeBase64Image(image, 'image'),
     seedGiven: rest.seed !== undefined,
     webhook: rest.webhook,
@@ -143,8 +143,8 @@ async function readImageToImageRequest(req: Request, { config, catalog }: AppDep
 async function readClassificationRequest(req: Request, { config, catalog }: AppDeps) {
   if (req.is('multipart/form-data')) {
     const { fields, files } = await readMultipart(req, {
-      maxBytes: config.MAX_UPLOAD_BYTES,
-      files: config.MAX_IMAGES_PER_REQUEST,
+      maxBytes: config.limits.maxUploadBytes,
+      files: config.limits.maxImagesPerRequest,
     });
     const form = classificationFormSchema.safeParse(fields);
     if (!form.success) throw validationError(form.error);
@@ -153,14 +153,14 @@ async function readClassificationRequest(req: Request, { config, catalog }: AppD
         { field: 'image', message: 'required' },
       ]);
     return {
-      params: resolveClassificationParams(form.data, catalog, config),
+      params: resolveClassificationParams(form.data, catalog, config.limits),
       images: files,
       webhook: form.data.webhook,
     };
   }
   const body = classificationRequestSchema.safeParse(req.body ?? {});
   if (!body.success) throw validationError(body.error);
-  checkImageCount(body.data.images.length, config);
+  checkImageCount(body.data.images.length, config.limits);
   const images: UploadedImage[] = body.data.images.map((value, i) => decodeBase64Image(value, `images.${i}`));
-  return { params: resolveClassificationParams(body.data, catalog, config), images, webhook: body.data.webhook };
+  return { params: resolveClassificationParams(body.data, catalog, config.limits), images, webhook: body.data.webhook };
 }

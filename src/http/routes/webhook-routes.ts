@@ -9,7 +9,7 @@ export function webhookRoutes({ config }: AppDeps): Router {
   const router = Router();
 
   router.get('/v1/webhook-secret', (req, res) => {
-    if (!config.WEBHOOK_SECRET)
+    if (!config.webhooks.secret)
       throw new AppError(
         422,
         'webhooks_not_configured',
@@ -18,7 +18,7 @@ export function webhookRoutes({ config }: AppDeps): Router {
     // Each key reads only its own secret (derived, never stored); no cache or proxy may keep it.
     res
       .set('Cache-Control', 'no-store')
-      .json({ secret: ownerWebhookSecret(config.WEBHOOK_SECRET, principalOf(req)), algorithm: SIGNATURE_ALGORITHM });
+      .json({ secret: ownerWebhookSecret(config.webhooks.secret, principalOf(req)), algorithm: SIGNATURE_ALGORITHM });
   });
 
   return router;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Config } from '../../config';
+import type { LimitSettings } from '../../config';
 import type { DecodeOptions } from '../../imaging/image-codec';
 import { baseManifestFields, imagePreprocessSchema } from '../manifest-fields';
 import { requireFiles, type ModelKindSpec } from './model-kind';
@@ -31,10 +31,10 @@ export type ClassifierManifest = z.infer<typeof classifierManifestSchema>;
 /** An upload as the classifier takes it: resized and cropped as its preprocess says. */
 export function classifierInputDecode(
   { preprocess: pre }: ClassifierManifest,
-  config: Pick<Config, 'MAX_IMAGE_PIXELS'>,
+  limits: Pick<LimitSettings, 'maxImagePixels'>,
 ): DecodeOptions {
   return {
-    maxPixels: config.MAX_IMAGE_PIXELS,
+    maxPixels: limits.maxImagePixels,
     width: pre.width,
     height: pre.height,
     fit: pre.resize,

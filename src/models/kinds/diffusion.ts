@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { Config } from '../../config';
+import type { LimitSettings } from '../../config';
 import type { DiffusionParams } from '../../jobs/job-contract';
 import { baseManifestFields } from '../manifest-fields';
 import { fieldError, type Field, type KindEntry, type ModelKindSpec } from './model-kind';
@@ -45,7 +45,7 @@ type Entry = KindEntry<DiffusionManifest>;
 function resolveDiffusionParams(
   req: Partial<DiffusionParams>,
   manifest: DiffusionManifest,
-  config: Config,
+  limits: LimitSettings,
   path: Field,
 ): DiffusionParams {
   const steps = req.steps ?? manifest.defaults.steps;
@@ -56,11 +56,11 @@ function resolveDiffusionParams(
       `steps must be at most ${manifest.limits.max_steps} for ${manifest.name}`,
     );
   const negative = req.negative_prompt ?? '';
-  if (negative.length > config.MAX_PROMPT_LENGTH)
+  if (negative.length > limits.maxPromptLength)
     throw fieldError(
       'prompt_too_long',
       [...path, 'negative_prompt'],
-      `negative_prompt has ${negative.length} characters; the limit is ${config.MAX_PROMPT_LENGTH}`,
+      `negative_prompt has ${negative.length} characters; the limit is ${limits.maxPromptLength}`,
     );
   return {
     negative_prompt: negative,
@@ -112,19 +112,19 @@ export const diffusionKind: ModelKindSpec<DiffusionManifest> = {
   jobs: {
     generation: {
       defaultRank: 0,
-      resolve(req, entry, config, path) {
-        const common = generationCommon(req, entry.manifest.name, config, path);
+      resolve(req, entry, limits, path) {
+        const common = generationCommon(req, entry.manifest.name, limits, path);
         const size = resolveDiffusionSize(req, entry, path);
         return withinCost(
-          { ...common, ...size, ...resolveDiffusionParams(req, entry.manifest, config, path) },
-          config,
+          { ...common, ...size, ...resolveDiffusionParams(req, entry.manifest, limits, path) },
+          limits,
           path,
         );
       },
     },
     image_to_image: {
       defaultRank: 1,
-      resolve(req, entry, config, path) {
+      resolve(req, entry, limits, path) {
         const { manifest: model } = entry;
         const common = { model: model.name, n: req.n, seed: pickSeed(req.seed), output_format: req.output_format };
         if (!entry.pipeline?.hasVaeEncoder)
@@ -134,14 +134,14 @@ export const diffusionKind: ModelKindSpec<DiffusionManifest> = {
             `diffusion model "${model.name}" has no vae_encoder, so it cannot start from an image`,
           );
         const prompt = req.prompt ?? '';
-        checkPrompt(prompt, config, path);
+        checkPrompt(prompt, limits, path);
         const size = req.width || req.height ? resolveDiffusionSize(req, entry, path) : {};
         return {
           ...common,
           ...size,
           prompt,
           strength: req.strength ?? 0.75,
-          ...resolveDiffusionParams(req, model, config, path),
+          ...resolveDiffusionParams(req, model, limits, path),
         };
       },
     },

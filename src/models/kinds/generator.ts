@@ -65,8 +65,8 @@ export const generatorKind: ModelKindSpec<GeneratorManifest> = {
   jobs: {
     generation: {
       defaultRank: 1,
-      resolve(req, { manifest: model }, config, path) {
-        const common = generationCommon(req, model.name, config, path);
+      resolve(req, { manifest: model }, limits, path) {
+        const common = generationCommon(req, model.name, limits, path);
         rejectFields(
           req,
           DIFFUSION_FIELDS.filter((f) => f !== 'strength'),
@@ -93,7 +93,7 @@ export const generatorKind: ModelKindSpec<GeneratorManifest> = {
               `${field} must be at most ${max} for ${model.name}`,
             );
         }
-        return withinCost({ ...common, width, height }, config, path);
+        return withinCost({ ...common, width, height }, limits, path);
       },
     },
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Config } from '../../config';
+import type { LimitSettings } from '../../config';
 import type { DecodeOptions } from '../../imaging/image-codec';
 import { baseManifestFields, channelOrderSchema } from '../manifest-fields';
 import { fieldError, requireFiles, type ModelKindSpec } from './model-kind';
@@ -45,10 +45,10 @@ export type ImageToImageManifest = z.infer<typeof imageToImageManifestSchema>;
  */
 export function imageToImageInputDecode(
   { preprocess: pre }: ImageToImageManifest,
-  config: Pick<Config, 'MAX_IMAGE_PIXELS'>,
+  limits: Pick<LimitSettings, 'maxImagePixels'>,
 ): DecodeOptions {
   return {
-    maxPixels: Math.min(config.MAX_IMAGE_PIXELS, pre.max_input_pixels),
+    maxPixels: Math.min(limits.maxImagePixels, pre.max_input_pixels),
     ...(pre.width && pre.height && { width: pre.width, height: pre.height, fit: pre.resize }),
   };
 }
@@ -72,7 +72,7 @@ export const imageToImageKind: ModelKindSpec<ImageToImageManifest> = {
   jobs: {
     image_to_image: {
       defaultRank: 0,
-      resolve(req, { manifest: model }, _config, path) {
+      resolve(req, { manifest: model }, _limits, path) {
         const common = { model: model.name, n: req.n, seed: pickSeed(req.seed), output_format: req.output_format };
         rejectFields(req, [...DIFFUSION_FIELDS, 'prompt', 'width', 'height'], model.name, path);
         // One output per input: more would be the same image again.

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../config';
+import type { LimitSettings } from '../../config';
 import { AppError } from '../../errors';
 import type { DecodeOptions } from '../../imaging/image-codec';
 import type { GenerationRequest, ImageToImageRequest } from '../../http/request-schemas';
@@ -36,7 +36,12 @@ export interface JobSupport<M, T extends JobType> {
   /** When a request names no model, the serving kind of lowest rank that has a model takes it. */
   defaultRank: number;
   /** Checks a request against the model and config; fills in defaults. Throws 422s on request fields. */
-  resolve(req: JobRequests[T]['request'], entry: KindEntry<M>, config: Config, path: Field): JobRequests[T]['params'];
+  resolve(
+    req: JobRequests[T]['request'],
+    entry: KindEntry<M>,
+    limits: LimitSettings,
+    path: Field,
+  ): JobRequests[T]['params'];
 }
 
 export interface ModelKindSpec<M> {
@@ -51,7 +56,7 @@ export interface ModelKindSpec<M> {
    * How the API decodes an upload for this model, so that it stages pixels and no worker decodes
    * the upload again (docs/benchmarks.md, "Where CPU time goes"). Absent: workers decode.
    */
-  inputDecode?(manifest: M, config: Pick<Config, 'MAX_IMAGE_PIXELS'>): DecodeOptions;
+  inputDecode?(manifest: M, limits: Pick<LimitSettings, 'maxImagePixels'>): DecodeOptions;
 }
 
 /** `inspect` for single-graph kinds: every file the manifest names must exist. */

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Config } from '../../config';
+import type { LimitSettings } from '../../config';
 import { checkJobCost, generationCost } from '../../http/job-cost';
 import type { GenerationParams } from '../../jobs/job-contract';
 import { fieldError, type Field } from './model-kind';
@@ -20,12 +20,12 @@ export function rejectFields(req: object, fields: readonly string[], modelName: 
     );
 }
 
-export function checkPrompt(prompt: string, config: Config, path: Field): void {
-  if (prompt.length > config.MAX_PROMPT_LENGTH) {
+export function checkPrompt(prompt: string, limits: LimitSettings, path: Field): void {
+  if (prompt.length > limits.maxPromptLength) {
     throw fieldError(
       'prompt_too_long',
       [...path, 'prompt'],
-      `prompt has ${prompt.length} characters; the limit is ${config.MAX_PROMPT_LENGTH}`,
+      `prompt has ${prompt.length} characters; the limit is ${limits.maxPromptLength}`,
     );
   }
 }
@@ -34,8 +34,8 @@ export function checkPrompt(prompt: string, config: Config, path: Field): void {
 export const pickSeed = (seed: number | undefined): number => seed ?? randomInt(0, 2 ** 32 - 1);
 
 /** The params, once their cost is within MAX_JOB_MEGAPIXEL_STEPS (every generation path, the OpenAI route included, resolves here). */
-export function withinCost(params: GenerationParams, config: Config, path: Field): GenerationParams {
-  checkJobCost(generationCost(params), config, path);
+export function withinCost(params: GenerationParams, limits: LimitSettings, path: Field): GenerationParams {
+  checkJobCost(generationCost(params), limits, path);
   return params;
 }
 
@@ -43,10 +43,10 @@ export function withinCost(params: GenerationParams, config: Config, path: Field
 export function generationCommon(
   req: { prompt?: string; n: number; seed?: number; output_format: GenerationParams['output_format'] },
   model: string,
-  config: Config,
+  limits: LimitSettings,
   path: Field,
 ) {
   const prompt = req.prompt ?? '';
-  checkPrompt(prompt, config, path);
+  checkPrompt(prompt, limits, path);
   return { model, prompt, n: req.n, seed: pickSeed(req.seed), output_format: req.output_format };
 }
