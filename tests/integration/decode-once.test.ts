@@ -61,10 +61,7 @@ test('a classification job carries the pixels its model takes, and the worker ru
   const id = await submit('/v1/classifications', MODEL, file);
   const staged = fs.readFileSync(blob(`jobs/${id}/inputs-pixels/0`));
   // Exactly the decode the worker did before: same recipe, same pixels.
-  const reference = await decodeImage(
-    fs.readFileSync(file),
-    classifierInputDecode(manifest, { maxImagePixels: 1e8 }),
-  );
+  const reference = await decodeImage(fs.readFileSync(file), classifierInputDecode(manifest, { maxImagePixels: 1e8 }));
   expect({ width: reference.width, height: reference.height, bytes: staged.length }).toEqual({
     width: manifest.preprocess.width,
     height: manifest.preprocess.height,

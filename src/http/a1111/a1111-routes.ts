@@ -53,7 +53,13 @@ function generationRoutes(router: Router, { deps, modelOf, answer }: A1111Sessio
     const image = decodeBase64Image(body.data.init_images[0], 'init_images.0');
     deps.openStreams.open(req, res);
     const id = await withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
-      const [input] = await stageImages([image], id, deps.store, config.limits, deps.catalog.get(params.model)?.manifest);
+      const [input] = await stageImages(
+        [image],
+        id,
+        deps.store,
+        config.limits,
+        deps.catalog.get(params.model)?.manifest,
+      );
       checkJobCost(imageToImageCost(params, input), config.limits);
       return enqueueJob(deps, req, id, { type: 'image_to_image', params, input, cacheable: body.data.seed !== -1 });
     });
