@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { requestJson, postJson } from '../helpers/api-client';
 import { requireShared } from '../helpers/paths';
-import { startStack, type Stack } from '../helpers/stack';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server';
+import { startStackOn, type Stack } from '../helpers/stack';
 
 /**
  * Redis commands per job, counted with MONITOR on a private redis-server that the API and one
@@ -36,6 +37,7 @@ interface Count {
   ms: number;
 }
 
+let redis: TestRedis;
 let stack: Stack;
 let monitor: Redis;
 let monitorClient: Redis;
@@ -44,20 +46,32 @@ let lines: Line[] = [];
 const names = new Map<string, string>();
 
 beforeAll(async () => {
-  // Long lock and stall intervals: less idle traffic to take off, same work per job.
-  stack = await startStack({ env: { LOCK_DURATION_MS: '30000', STALLED_INTERVAL_MS: '30000' } });
-  probe = new Redis(stack.redis.url, { connectionName: 'round-trip-probe' });
-  monitorClient = new Redis(stack.redis.url, { connectionName: 'round-trip-monitor' });
+  redis = await startTestRedis();
+  // MONITOR starts before any other client: ioredis mistakes a line that arrives while its
+  // monitor connection is still being set up for a reply (a "Command queue state error").
+  probe = new Redis(redis.url, { connectionName: 'round-trip-probe' });
+  await probe.ping();
+  monitorClient = new Redis(redis.url, { connectionName: 'round-trip-monitor' });
   monitor = await monitorClient.monitor();
   monitor.on('monitor', (time: string, args: string[], source: string) =>
     lines.push({ t: Number(time), cmd: String(args[0]).toLowerCase(), source }),
   );
+  await new Promise((r) => setTimeout(r, 200));
+  // Long lock and stall intervals: less idle traffic to take off, same work per job.
+  stack = {
+    redis,
+    ...(await startStackOn(
+      { env: { REDIS_URL: redis.url }, stop: () => redis.stop() },
+      { env: { LOCK_DURATION_MS: '30000', STALLED_INTERVAL_MS: '30000' } },
+    )),
+  };
 });
 afterAll(async () => {
   monitor?.disconnect();
   monitorClient?.disconnect();
   probe?.disconnect();
-  await stack?.stop();
+  if (stack) await stack.stop();
+  else await redis?.stop();
 });
 
 async function refreshNames(): Promise<void> {

@@ -67,3 +67,18 @@ test('a unit left waiting is written by the timer, and slow units are each writt
   }
   expect(writes.map((w) => w.progress.value)).toEqual([0.01, 0.02, 0.03, 0.04]);
 });
+
+test('step progress keeps every tenth even when each write outlasts several steps', async () => {
+  const { job, writes } = recordingJob(20);
+  const report = progressReporter(job, 30, logger);
+  let last: Promise<void> = Promise.resolve();
+  for (let step = 1; step <= 30; step++) {
+    last = report({ step, steps: 30 });
+    await sleep(2);
+  }
+  await last;
+  const steps = writes.map((w) => w.progress.step!);
+  expect(steps.length).toBeGreaterThanOrEqual(10);
+  for (let i = 1; i < steps.length; i++) expect(steps[i]).toBeGreaterThan(steps[i - 1]);
+  expect(steps.at(-1)).toBe(30);
+});
