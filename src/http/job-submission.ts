@@ -24,8 +24,13 @@ export async function enqueueJob(deps: AppDeps, req: Request, id: string, data: 
   const owner = principalOf(req);
   const queue = deps.queues.modelQueue(data.type, data.params.model);
   const priority = await admitJobs(deps.redis, deps.queues, admissionPolicy(deps), owner, queue.name, 1);
-  await queue.add(data.type, { ...data, owner, request_id: String(req.id) }, { jobId: id, priority });
-  await trackJobs(deps.redis, deps.config.redis.prefix, owner, [id]);
+  // Tracked and added in one round trip: the SADD is sent first, so a worker that finishes the job
+  // always finds it to remove. One whose add fails is pruned from the set later, like any ended job.
+  await Promise.all([
+    trackJobs(deps.redis, deps.config.redis.prefix, owner, [id]),
+    queue.add(data.type, { ...data, owner, request_id: String(req.id) }, { jobId: id, priority }),
+  ]);
+  deps.queues.noteQueue(id, queue.name);
   await awaitReplicas(deps, req);
   return id;
 }

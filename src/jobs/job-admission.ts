@@ -52,7 +52,12 @@ export async function admitJobs(
   count: number,
 ): Promise<number> {
   const key = inFlightKey(policy.prefix, owner);
-  let inFlight = await redis.scard(key);
+  // Both reads in one round trip; the queue's depth is read even when the quota refuses.
+  const [inFlightNow, counts] = await Promise.all([
+    redis.scard(key),
+    queues.queue(queue).getJobCounts('waiting', 'prioritized', 'delayed'),
+  ]);
+  let inFlight = inFlightNow;
   if (inFlight + count > policy.maxInFlightPerKey) inFlight = await prune(redis, queues, key);
   if (inFlight + count > policy.maxInFlightPerKey) {
     throw new AppError(
@@ -63,7 +68,6 @@ export async function admitJobs(
       { 'Retry-After': '10' },
     );
   }
-  const counts = await queues.queue(queue).getJobCounts('waiting', 'prioritized', 'delayed');
   const depth = Object.values(counts).reduce((a, b) => a + b, 0);
   if (depth + count > policy.maxQueueDepth) {
     throw new AppError(503, 'queue_full', `the ${queue} queue holds ${depth} jobs; try again later`, undefined, {

@@ -1,4 +1,5 @@
 import { FlowProducer, Queue, type Job, type JobsOptions } from 'bullmq';
+import { LRUCache } from 'lru-cache';
 import type { RedisClient } from '../redis/redis-connection';
 import { modelQueueName } from '../fleet/model-queues';
 import { JOB_TYPES, QUEUE_NAMES, queueOfJobId, type JobPayload, type JobType, type QueueName } from './job-contract';
@@ -37,6 +38,8 @@ export interface JobQueues {
   known(): Queue[];
   /** The name of the queue holding a job, or undefined when none does. */
   locate(id: string): Promise<string | undefined>;
+  /** Notes the queue a job was just added to, so finding it again costs no lookup (jobs never change queue). */
+  noteQueue(id: string, queue: string): void;
   /** Finds a job by id alone: the id names its type, the catalog the models it may be queued for. */
   getJob(id: string): Promise<DarkroomJob | undefined>;
   close(): Promise<void>;
@@ -68,7 +71,12 @@ export function createJobQueues(
   const flow = new FlowProducer({ connection, prefix: policy.prefix });
   if (onError) flow.on('error', (err) => onError(err, 'flow'));
 
+  // Where jobs were seen: a job stays in the queue it was added to, so a hit needs no EXISTS per
+  // candidate queue; a job removed meanwhile is looked up again (getJob).
+  const seen = new LRUCache<string, string>({ max: 10_000 });
   const locate = async (id: string): Promise<string | undefined> => {
+    const known = seen.get(id);
+    if (known) return known;
     const type = queueOfJobId(id);
     if (!type) return undefined;
     // One round trip: the job's hash exists in exactly one of the queues it may be in.
@@ -76,7 +84,18 @@ export function createJobQueues(
     const found = ((await connection.pipeline(names.map((n) => ['exists', queue(n).toKey(id)])).exec()) ?? []).map(
       (r) => r[1],
     );
-    return names.find((_, i) => found[i] === 1);
+    const name = names.find((_, i) => found[i] === 1);
+    if (name) seen.set(id, name);
+    return name;
+  };
+  const getJob = async (id: string): Promise<DarkroomJob | undefined> => {
+    const cached = seen.get(id);
+    const name = cached ?? (await locate(id));
+    if (!name) return undefined;
+    const job = ((await queue(name).getJob(id)) as DarkroomJob | undefined) ?? undefined;
+    if (job || !cached) return job;
+    seen.delete(id);
+    return getJob(id);
   };
   return {
     queues,
@@ -90,11 +109,8 @@ export function createJobQueues(
       ...JOB_TYPES.flatMap((t) => modelsOf(t).map((m) => queue(modelQueueName(t, m)))),
     ],
     locate,
-    async getJob(id) {
-      const name = await locate(id);
-      if (!name) return undefined;
-      return ((await queue(name).getJob(id)) as DarkroomJob | undefined) ?? undefined;
-    },
+    noteQueue: (id, name) => void seen.set(id, name),
+    getJob,
     async close() {
       await Promise.all([...[...all.values()].map((q) => q.close()), flow.close()]);
     },

@@ -187,6 +187,9 @@ export function createQueueEstimator(
     return snapshot;
   };
 
+  const forget = (queue: string, snapshot: QueueSnapshot) =>
+    void snapshots.get(queue)?.snapshot.then((kept) => kept === snapshot && snapshots.delete(queue));
+
   const positionOf = async (job: DarkroomJob, state: JobState | 'unknown'): Promise<number | undefined> => {
     if (state !== 'waiting' && state !== 'prioritized') return undefined;
     return placeInLine(redis, queues.queue(job.queueName), String(job.id), state);
@@ -199,6 +202,10 @@ export function createQueueEstimator(
         snapshotOf(job.queueName),
         workers.slots(job.queueName),
       ]);
+      // A job waiting while a slot is free is about to be taken: a snapshot of that moment would
+      // show its worker idle to the next views for up to maxAgeMs, so it is not kept.
+      if (position !== undefined && snapshot.lanes.length && snapshot.lanes[0] <= Date.now())
+        forget(job.queueName, snapshot);
       if (!slots && state !== 'active')
         return { queue_position: position ?? null, eta_seconds: null, waiting_for: 'worker' };
       const progress = jobProgressSchema.safeParse(job.progress);

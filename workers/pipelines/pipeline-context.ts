@@ -35,30 +35,54 @@ export function readPayload<T>(schema: z.ZodType<T>, data: unknown): T {
   );
 }
 
+/** At most one progress write per this long, except when a unit crosses a tenth of the job, or is the last. */
+export const PROGRESS_INTERVAL_MS = 100;
+
 /**
  * Reports progress as `done` of `total` units; never fails the job if Redis is briefly slow.
- * One write at a time per job: units that finish while a write is in flight are folded into the
- * next write, which carries only the latest value. So every unit is reported when units are slower
- * than a Redis round trip (diffusion steps), and n images finishing together in one batch cost two
- * writes, not n. The promise a unit gets resolves once a value at least as recent as its own is written.
+ * Each write is a Redis round trip, so units are coalesced: a unit is written when it is the last
+ * one, when it crosses a tenth of the job, or when PROGRESS_INTERVAL_MS has passed since the last
+ * write; the others wait for a timer and fold into the next write, which carries only the latest
+ * value. One write is in flight at a time per job. So a fast job costs about ten writes (one,
+ * when it has a single unit), never one per image, while slow units (diffusion steps on a big
+ * image) are each reported. Step progress (`step` set: units that come one at a time) keeps each
+ * tenth it crosses even while a write is slow, so a client sees at least ten steps of any job of
+ * ten or more; images that finish together fold into one write. The promise of a unit that is
+ * written resolves once its value (or a later one) is; a deferred unit's resolves at once. The
+ * last unit's waits for the last write, so progress never lands after the result.
  */
 export function progressReporter(job: Job<JobPayload>, total: number, logger: Logger) {
   let done = 0;
-  let latest: JobProgress | undefined;
+  /** Values to write, oldest first; only the last may be one a later value replaces. */
+  const pending: { progress: JobProgress; keep: boolean }[] = [];
   let writing: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let lastWriteAt = Date.now();
+  let lastTenth = 0;
   const write = async () => {
-    while (latest) {
-      const progress = latest;
-      latest = undefined;
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      lastWriteAt = Date.now();
       await job
-        .updateProgress(progress)
+        .updateProgress(next.progress)
         .catch((err) => logger.warn({ jobId: job.id, err: (err as Error).message }, 'progress update failed'));
     }
     writing = undefined;
   };
+  const flush = (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    return (writing ??= write());
+  };
   return (extra: Partial<JobProgress> = {}): Promise<void> => {
     done += 1;
-    latest = { value: Math.min(1, done / total), ...extra };
-    return (writing ??= write());
+    const progress = { value: Math.min(1, done / total), ...extra };
+    const tenth = Math.floor((10 * done) / total);
+    const crossed = tenth > lastTenth;
+    lastTenth = tenth;
+    if (pending.length && !pending[pending.length - 1].keep) pending.pop();
+    pending.push({ progress, keep: crossed && extra.step !== undefined });
+    if (done >= total || crossed || Date.now() - lastWriteAt >= PROGRESS_INTERVAL_MS) return flush();
+    timer ??= setTimeout(() => void flush(), PROGRESS_INTERVAL_MS - (Date.now() - lastWriteAt)).unref();
+    return Promise.resolve();
   };
 }
