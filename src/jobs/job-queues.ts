@@ -45,7 +45,6 @@ export interface JobQueues {
   close(): Promise<void>;
 }
 
-/** `onError` hears the queues' 'error' events; without a listener BullMQ prints each one with its stack. */
 /**
  * `onError` hears the queues' 'error' events; without a listener BullMQ prints each one with its
  * stack. `modelsOf` names the models a job of a type may be queued for (the fleet's catalog).
@@ -71,8 +70,36 @@ export function createJobQueues(
   const flow = new FlowProducer({ connection, prefix: policy.prefix });
   if (onError) flow.on('error', (err) => onError(err, 'flow'));
 
-  // Where jobs were seen: a job stays in the queue it was added to, so a hit needs no EXISTS per
-  // candidate queue; a job removed meanwhile is looked up again (getJob).
+  const { locate, getJob, noteQueue } = jobLocator(connection, queue, modelsOf);
+  return {
+    queues,
+    flow,
+    policy,
+    modelQueue: (type, model) => queue(modelQueueName(type, model)),
+    queue,
+    opened: () => [...all.values()],
+    known: () => [
+      ...Object.values(queues),
+      ...JOB_TYPES.flatMap((t) => modelsOf(t).map((m) => queue(modelQueueName(t, m)))),
+    ],
+    locate,
+    noteQueue,
+    getJob,
+    async close() {
+      await Promise.all([...[...all.values()].map((q) => q.close()), flow.close()]);
+    },
+  };
+}
+
+/**
+ * Finds the queue that holds a job. A job stays in the queue it was added to, so a queue once seen
+ * needs no EXISTS per candidate queue again; a job removed meanwhile is looked up again (getJob).
+ */
+function jobLocator(
+  connection: RedisClient,
+  queue: (name: string) => Queue,
+  modelsOf: (type: JobType) => string[],
+): Pick<JobQueues, 'locate' | 'getJob' | 'noteQueue'> {
   const seen = new LRUCache<string, string>({ max: 10_000 });
   const locate = async (id: string): Promise<string | undefined> => {
     const known = seen.get(id);
@@ -97,22 +124,5 @@ export function createJobQueues(
     seen.delete(id);
     return getJob(id);
   };
-  return {
-    queues,
-    flow,
-    policy,
-    modelQueue: (type, model) => queue(modelQueueName(type, model)),
-    queue,
-    opened: () => [...all.values()],
-    known: () => [
-      ...Object.values(queues),
-      ...JOB_TYPES.flatMap((t) => modelsOf(t).map((m) => queue(modelQueueName(t, m)))),
-    ],
-    locate,
-    noteQueue: (id, name) => void seen.set(id, name),
-    getJob,
-    async close() {
-      await Promise.all([...[...all.values()].map((q) => q.close()), flow.close()]);
-    },
-  };
+  return { locate, getJob, noteQueue: (id, name) => void seen.set(id, name) };
 }
