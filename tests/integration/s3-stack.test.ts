@@ -59,7 +59,7 @@ describe('BLOB_STORE=s3', () => {
     noLocalBlobs(stack);
   });
 
-  test('a classification upload is staged in the bucket and the worker classifies it from there', async () => {
+  test('a classification upload and its pixels are staged in the bucket and the worker classifies it from there', async () => {
     const red = await sharp({ create: { width: 48, height: 48, channels: 3, background: '#e01010' } })
       .png()
       .toBuffer();
@@ -69,8 +69,16 @@ describe('BLOB_STORE=s3', () => {
     const res = await fetch(`${stack.url}/v1/classifications`, { method: 'POST', body: form });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
-    expect(await s3.listKeys(`jobs/${id}/`)).toEqual([`jobs/${id}/inputs/0`]);
+    // The upload (for zips) and the pixels the model takes, decoded once by the API.
+    expect((await s3.listKeys(`jobs/${id}/`)).sort()).toEqual([`jobs/${id}/inputs-pixels/0`, `jobs/${id}/inputs/0`]);
     expect((await s3.getObject(`jobs/${id}/inputs/0`)).equals(red)).toBe(true);
+    const pixels = await s3.getObject(`jobs/${id}/inputs-pixels/0`);
+    const [r, g, b] = pixels;
+    expect({ r: Math.abs(r - 0xe0) <= 2, g: Math.abs(g - 0x10) <= 2, b: Math.abs(b - 0x10) <= 2 }).toEqual({
+      r: true,
+      g: true,
+      b: true,
+    });
 
     const job = await waitForJob(stack.url, id);
     expect(job.status).toBe('succeeded');
