@@ -188,6 +188,15 @@ function openParts(config: Config, logger: Logger, id: string, core: ReturnType<
     webhooks: hooks,
     store,
     processor,
+    // With a memory budget the cold gate decides whether this worker takes a model it has not loaded.
+    startsPaused: (queue) => {
+      const model = parseModelQueue(queue)?.model;
+      return (
+        config.worker.modelMemoryMb !== undefined &&
+        model !== undefined &&
+        !registry.value.loadedNames().includes(model)
+      );
+    },
   });
   return { beats, push, connections, hooks, workers };
 }

@@ -26,6 +26,12 @@ export interface QueueWorkersDeps {
   store: BlobStore;
   /** The processor of a queue (each job runs held: see holdingProcessor). */
   processor(queue: string): Processor;
+  /**
+   * Queues whose worker starts paused, before it fetches anything: the cold gate resumes it once it
+   * has decided (workers/fleet/cold-gate.ts). Otherwise a fetch issued before the gate's first
+   * decision takes a job that a warm worker should have had.
+   */
+  startsPaused?(queue: string): boolean;
 }
 
 /** The BullMQ workers consuming the job queues, one per queue. */
@@ -109,6 +115,7 @@ function startWorker(deps: QueueWorkersDeps, set: WorkerSet, queue: string): Wor
       name: deps.id,
     },
   );
+  if (deps.startsPaused?.(queue)) void worker.pause(true);
   logOutcomes(deps, queue, worker);
   worker.on('error', (err) => deps.redisErrors.report(err, { queue }, 'worker error'));
   worker.on('lockRenewalFailed', (jobIds) => heldOf(set).lockLost(worker, jobIds));

@@ -30,6 +30,7 @@ const TICK_MS = 500;
 export function coldGate(deps: ColdGateDeps): Component {
   const { config, logger } = deps;
   const waitingSince = new Map<string, number>();
+  const decided = new WeakSet<object>();
   let directory: WorkerDirectory | undefined;
 
   const decide = async (queue: string, warm: { concurrency?: number }[]): Promise<boolean> => {
@@ -58,9 +59,13 @@ export function coldGate(deps: ColdGateDeps): Component {
       for (const queue of modelQueuesOf(entry, config.worker)) {
         const take = loaded.has(name) || (await decide(queue, warm));
         const worker = deps.workers.current().find((c) => c.queue === queue)?.worker;
-        if (!worker || take === !worker.isPaused()) continue;
-        if (take) worker.resume();
-        else void worker.pause(true);
+        if (!worker) continue;
+        // A queue worker starts paused (queue-workers.ts, startsPaused): its first decision is logged too.
+        const first = !decided.has(worker);
+        decided.add(worker);
+        if (!first && take === !worker.isPaused()) continue;
+        if (take && worker.isPaused()) worker.resume();
+        if (!take && !worker.isPaused()) void worker.pause(true);
         logger.info({ queue }, take ? 'cold model: taking its jobs' : 'cold model: leaving its jobs to warm workers');
       }
     }
