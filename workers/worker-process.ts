@@ -25,7 +25,7 @@ import { webhooks } from './components/webhooks';
 import { metricsPush, workerMetrics } from './components/worker-metrics-push';
 import { parseModelQueue } from '../src/fleet/model-queues';
 import { fleetState, modelPool } from './fleet/fleet-components';
-import { coldGate } from './fleet/cold-gate';
+import { coldGate, startsCold } from './fleet/cold-gate';
 import { modelFolders } from './fleet/model-folders';
 import { holdingModel } from './fleet/model-holding';
 import { checkBudget, type ModelPool } from './fleet/model-pool';
@@ -188,15 +188,7 @@ function openParts(config: Config, logger: Logger, id: string, core: ReturnType<
     webhooks: hooks,
     store,
     processor,
-    // With a memory budget the cold gate decides whether this worker takes a model it has not loaded.
-    startsPaused: (queue) => {
-      const model = parseModelQueue(queue)?.model;
-      return (
-        config.worker.modelMemoryMb !== undefined &&
-        model !== undefined &&
-        !registry.value.loadedNames().includes(model)
-      );
-    },
+    startsPaused: startsCold(config.worker, () => registry.value.loadedNames()),
   });
   return { beats, push, connections, hooks, workers };
 }

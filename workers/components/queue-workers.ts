@@ -26,11 +26,7 @@ export interface QueueWorkersDeps {
   store: BlobStore;
   /** The processor of a queue (each job runs held: see holdingProcessor). */
   processor(queue: string): Processor;
-  /**
-   * Queues whose worker starts paused, before it fetches anything: the cold gate resumes it once it
-   * has decided (workers/fleet/cold-gate.ts). Otherwise a fetch issued before the gate's first
-   * decision takes a job that a warm worker should have had.
-   */
+  /** Queues whose worker starts paused, before it fetches anything (the cold gate's: startsCold). */
   startsPaused?(queue: string): boolean;
 }
 

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../../src/redis/redis-connection';
 import type { Config } from '../../src/config';
+import { parseModelQueue } from '../../src/fleet/model-queues';
 import { waitingCount } from '../../src/jobs/bullmq-internals';
 import { createWorkerDirectory, type WorkerDirectory } from '../../src/jobs/worker-directory';
 import type { Logger } from '../../src/logger';
@@ -19,6 +20,18 @@ export interface ColdGateDeps {
 }
 
 const TICK_MS = 500;
+
+/**
+ * Whether a queue's worker starts paused until the gate's first decision: with a memory budget, a
+ * model queue of a model this worker has not loaded. Otherwise a fetch issued before that decision
+ * takes a job that a warm worker should have had.
+ */
+export function startsCold(worker: Config['worker'], loadedNames: () => string[]): (queue: string) => boolean {
+  return (queue) => {
+    const model = parseModelQueue(queue)?.model;
+    return worker.modelMemoryMb !== undefined && model !== undefined && !loadedNames().includes(model);
+  };
+}
 
 /**
  * Warm first: a worker that would have to load a model leaves its jobs to the live workers that
