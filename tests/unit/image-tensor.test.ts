@@ -45,6 +45,22 @@ test('NHWC layout interleaves channels', () => {
   expect(Array.from(t.data as Float32Array).slice(0, 6)).toEqual([1, 2, 3, 1, 2, 3]);
 });
 
+test('a reused buffer with old contents (a runner pool) gives the same tensor as a new one, in both layouts', () => {
+  for (const layout of ['NCHW', 'NHWC'] as const) {
+    const pre = imagePreprocessSchema.parse({ width: 2, height: 2, layout, mean: [0.485, 0.456, 0.406] });
+    const image = {
+      data: Buffer.from([1, 2, 3, 40, 50, 60, 70, 80, 90, 200, 210, 220]),
+      width: 2,
+      height: 2,
+      channels: 3 as const,
+    };
+    const used = new Float32Array(12).fill(Number.NaN);
+    const t = imageToTensor(image, pre, (n) => (n === used.length ? used : new Float32Array(n)));
+    expect(t.data).toBe(used);
+    expect(Array.from(used)).toEqual(Array.from(imageToTensor(image, pre).data as Float32Array));
+  }
+});
+
 test('tensor -> image maps the range to 0..255 and clamps', () => {
   const data = Float32Array.from([-1, 0, 1, 2, /* G */ -1, -1, -1, -1, /* B */ 1, 1, 1, 1]);
   const img = tensorToImage(data, 0, { width: 2, height: 2, layout: 'NCHW', channel_order: 'RGB', range: [-1, 1] });

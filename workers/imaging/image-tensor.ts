@@ -13,13 +13,18 @@ import { toFloat16 } from './float16';
 export type TensorPreprocess = Omit<ImagePreprocess, 'resize_filter'>;
 
 /** Interleaved RGB (already resized to the model's input size) -> a [1, C, H, W] or [1, H, W, C] tensor. */
-export function imageToTensor(image: RawImage, pre: TensorPreprocess): TensorData {
+export function imageToTensor(
+  image: RawImage,
+  pre: TensorPreprocess,
+  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
+): TensorData {
   const { width, height } = image;
   if (image.channels !== 3) throw new Error(`expected an RGB image, got ${image.channels} channels`);
   if (width !== pre.width || height !== pre.height)
     throw new Error(`expected ${pre.width}x${pre.height}, got ${width}x${height}`);
   const plane = width * height;
-  const out = new Float32Array(plane * 3);
+  // Every element is written below, so a reused buffer (`allocate`, e.g. a runner's pool) is fine.
+  const out = pre.dtype === 'float16' ? new Float32Array(plane * 3) : allocate(plane * 3);
   const { data } = image;
   // 256 possible byte values per channel: each normalised once (the same float64 expression as
   // per pixel, rounded to float32 as the tensor stores it, so the tensor is the same).

@@ -56,7 +56,9 @@ async function classifyImage(model: ClassifierModel, image: RawImage, signal?: A
   const { manifest, runner, labels } = model;
   const pre = manifest.preprocess;
   throwIfAborted(signal);
-  const outputs = await runner.run({ [manifest.inputs.image]: imageToTensor(image, pre) }, signal);
+  // The tensor is made in a buffer of the runner's and given to it (owned): reused, not garbage.
+  const tensor = imageToTensor(image, pre, (length) => runner.allocate('float32', length) as Float32Array);
+  const outputs = await runner.run({ [manifest.inputs.image]: tensor }, signal, { owned: true });
   const out = outputs[manifest.outputs.scores];
   const raw =
     out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);

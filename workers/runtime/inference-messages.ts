@@ -19,11 +19,12 @@ export interface InferenceThreadInit {
   nice?: number;
 }
 
-export type ToInferenceThread = { kind: 'run'; id: number; feeds: Feeds; outputs: string[] };
+/** `returnInputs`: the feeds' buffers were moved to the thread and go back with the result, for reuse. */
+export type ToInferenceThread = { kind: 'run'; id: number; feeds: Feeds; outputs: string[]; returnInputs?: boolean };
 
 export type FromInferenceThread =
   | { kind: 'ready'; provider: string; warnings: string[]; inputs: TensorInfo[]; outputs: TensorInfo[] }
   | { kind: 'load_failed'; message: string }
-  /** `cpuMs`: CPU time this thread spent in session.run (Linux; absent elsewhere). */
-  | { kind: 'result'; id: number; outputs: Feeds; ms: number; cpuMs?: number }
+  /** `cpuMs`: CPU time this thread spent in session.run (Linux; absent elsewhere); `inputs`: the feeds' buffers, when asked back. */
+  | { kind: 'result'; id: number; outputs: Feeds; ms: number; cpuMs?: number; inputs?: ArrayBuffer[] }
   | { kind: 'run_failed'; id: number; message: string };

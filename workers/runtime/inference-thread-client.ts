@@ -5,10 +5,11 @@ import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceT
 import { InferenceCrashedError, InferenceError, modelClosedError } from './runtime-errors';
 import type { Feeds } from './tensor-data';
 
-/** A session.run's outputs, and the CPU time the inference thread spent in it when known. */
+/** A session.run's outputs, the CPU time the inference thread spent in it when known, and the feeds' buffers when asked back. */
 export interface InferenceResult {
   outputs: Feeds;
   cpuMs?: number;
+  inputs?: ArrayBuffer[];
 }
 
 export interface ThreadClientOptions {
@@ -30,8 +31,11 @@ export interface InferenceThreadClient {
   readonly session: SessionInfo;
   /** Set once a dead thread could not be started again: every later run would fail. */
   readonly broken: InferenceError | undefined;
-  /** One session.run; buffers in `transfer` are moved to the thread, the rest copied. */
-  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[]): Promise<InferenceResult>;
+  /**
+   * One session.run; buffers in `transfer` are moved to the thread, the rest copied. With
+   * `returnInputs` the thread moves the feeds' buffers back with the result (`inputs`).
+   */
+  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[], returnInputs?: boolean): Promise<InferenceResult>;
   /** Ends the thread; runs it has not answered fail as closed. */
   close(): Promise<void>;
 }
@@ -95,12 +99,12 @@ class SupervisedThread implements InferenceThreadClient {
     this.loaded = await spawned.loaded;
   }
 
-  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[]): Promise<InferenceResult> {
+  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[], returnInputs = false): Promise<InferenceResult> {
     if (this.closed) return Promise.reject(modelClosedError(this.opts.name));
     return new Promise<InferenceResult>((resolve, reject) => {
       const id = this.nextId++;
       this.inFlight.set(id, { resolve, reject });
-      const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs };
+      const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs, returnInputs };
       this.thread.postMessage(msg, transfer);
     });
   }
@@ -165,7 +169,9 @@ function spawnThread(
         case 'load_failed':
           return reject(new Error(`model ${name}: ${msg.message}`));
         case 'result':
-          return events.answer(msg.id, (p) => p.resolve({ outputs: msg.outputs, cpuMs: msg.cpuMs }));
+          return events.answer(msg.id, (p) =>
+            p.resolve({ outputs: msg.outputs, cpuMs: msg.cpuMs, inputs: msg.inputs }),
+          );
         case 'run_failed':
           return events.answer(msg.id, (p) => p.reject(new InferenceError(msg.message)));
         default: {

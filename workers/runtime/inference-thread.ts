@@ -46,6 +46,7 @@ function threadCpuMs(): number | undefined {
   }
 }
 
+const bufferOf = (feeds: Feeds) => Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer);
 const toOrt = (t: TensorData) => new ort.Tensor(t.type, t.data as never, t.dims);
 /** Copies outputs that are views into a larger buffer, so transferring them moves only their bytes. */
 function fromOrt(t: ort.Tensor): TensorData {
@@ -115,9 +116,11 @@ async function run(session: ort.InferenceSession, msg: Extract<ToInferenceThread
     const cpuAfter = threadCpuMs();
     const outputs: Feeds = {};
     for (const name of msg.outputs) outputs[name] = fromOrt(result[name]);
-    const buffers = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
+    const buffers = new Set(Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer));
+    const inputs = msg.returnInputs ? [...new Set(bufferOf(msg.feeds))].filter((b) => !buffers.has(b)) : undefined;
     const cpuMs = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
-    send({ kind: 'result', id: msg.id, outputs, ms: performance.now() - started, cpuMs }, [...new Set(buffers)]);
+    const ms = performance.now() - started;
+    send({ kind: 'result', id: msg.id, outputs, ms, cpuMs, inputs }, [...buffers, ...(inputs ?? [])]);
   } catch (err) {
     send({ kind: 'run_failed', id: msg.id, message: (err as Error).message });
   }

@@ -4,7 +4,16 @@ import { createBatcher, retryInHalves, type Batcher, type Queued } from './batch
 import type { TensorInfo } from './inference-messages';
 import { startInferenceThread, type InferenceThreadClient } from './inference-thread-client';
 import { AbortedError, InferenceCrashedError, modelClosedError } from './runtime-errors';
-import { batchKey, concatBatch, splitBatch, type Feeds } from './tensor-data';
+import {
+  batchKey,
+  concatBatch,
+  splitBatch,
+  type Feeds,
+  type TensorAllocator,
+  type TensorArray,
+  type TensorType,
+} from './tensor-data';
+import { TensorPool } from './tensor-pool';
 
 export { AbortedError, InferenceCrashedError, InferenceError } from './runtime-errors';
 
@@ -40,14 +49,26 @@ export interface ModelRunner {
   readonly inputs: TensorInfo[];
   readonly outputs: TensorInfo[];
   /** Runs `feeds` (each with a leading batch dimension, usually 1); results come back in order. */
-  run(feeds: Feeds, signal?: AbortSignal): Promise<Feeds>;
+  run(feeds: Feeds, signal?: AbortSignal, options?: RunOptions): Promise<Feeds>;
+  /** A typed array for a feed, from this runner's pool of reused buffers (contents undefined). */
+  allocate(type: TensorType, length: number): TensorArray;
   /** Runs and items so far; `cpuMs`: CPU time of session.run on its thread (docs/benchmarks.md). */
   stats(): { runs: number; items: number; maxBatch: number; cpuMs: number };
   close(): Promise<void>;
 }
 
+export interface RunOptions {
+  /**
+   * The feeds are the runner's from now on: it may move their buffers to the inference thread
+   * instead of copying them, and reuses them (TensorPool) once the run has settled. The caller must
+   * not touch them after the call. For feeds made with `allocate` for this one run.
+   */
+  owned?: boolean;
+}
+
 interface Request extends Queued {
   feeds: Feeds;
+  owned: boolean;
   resolve(out: Feeds): void;
   reject(err: Error): void;
 }
@@ -73,7 +94,8 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
   );
 
   const stats: RunnerStats = { runs: 0, items: 0, maxBatch: 0, cpuMs: 0 };
-  const run = runOnThread(client, opts, stats);
+  const pool = new TensorPool();
+  const run = runOnThread(client, opts, stats, pool, maxBatchSize);
   const batcher = createBatcher<Request>({
     maxBatchSize,
     maxDelayMs: opts.maxQueueDelayMs,
@@ -101,12 +123,13 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
     get outputs() {
       return client.session.outputs;
     },
-    run(feeds, signal) {
+    run(feeds, signal, options) {
       if (closed) return Promise.reject(modelClosedError(name));
       if (client.broken) return Promise.reject(new InferenceCrashedError(client.broken.message));
       if (signal?.aborted) return Promise.reject(new AbortedError());
-      return enqueue(batcher, feeds, signal);
+      return enqueue(batcher, feeds, signal, options?.owned ? pool : undefined);
     },
+    allocate: (type, length) => pool.allocate(type, length),
     stats: () => ({ ...stats }),
     async close() {
       closed = true;
@@ -118,26 +141,41 @@ export async function startModelRunner(opts: RunnerOptions): Promise<ModelRunner
         );
       }
       await client.close();
+      pool.clear();
     },
   };
 }
 
 /** Runs one batch as one session.run and splits the outputs back into one set per request. */
-function runOnThread(client: InferenceThreadClient, opts: RunnerOptions, stats: RunnerStats) {
+function runOnThread(
+  client: InferenceThreadClient,
+  opts: RunnerOptions,
+  stats: RunnerStats,
+  pool: TensorPool,
+  maxBatchSize: number,
+) {
   return async (batch: Request[]): Promise<Feeds[]> => {
-    const feeds: Feeds = {};
-    for (const name of Object.keys(batch[0].feeds)) feeds[name] = concatBatch(batch.map((r) => r.feeds[name]));
-    const started = performance.now();
-    // Tensors joined from several requests are ours alone: moved to the thread, not copied. A lone
-    // request's tensors are its caller's (a diffusion job reuses its latents), so they are copied.
-    const joined = batch.length > 1 ? [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))] : [];
-    const { outputs: results, cpuMs } = await client.run(
-      feeds,
-      opts.outputs ?? client.session.outputs.map((o) => o.name),
-      joined,
-    );
-    stats.cpuMs += cpuMs ?? 0;
     const items = batch.reduce((s, r) => s + r.size, 0);
+    // Every joined batch takes a buffer with room for the largest, so the pool holds one size of them.
+    const room = Math.max(items, maxBatchSize);
+    const allocate: TensorAllocator = (type, length) =>
+      pool.allocate(type, length, items > 0 ? (length / items) * room : length);
+    const feeds: Feeds = {};
+    for (const name of Object.keys(batch[0].feeds))
+      feeds[name] = concatBatch(
+        batch.map((r) => r.feeds[name]),
+        allocate,
+      );
+    const started = performance.now();
+    // Tensors joined from several requests are ours alone, and so is an owned request's: moved to
+    // the thread, not copied, and back with the result for reuse. Any other lone request's tensors
+    // are its caller's (a diffusion job reuses its latents), so they are copied.
+    const moved = batch.length > 1 || batch[0].owned;
+    const transfer = moved ? [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))] : [];
+    const outputNames = opts.outputs ?? client.session.outputs.map((o) => o.name);
+    const { outputs: results, cpuMs, inputs } = await client.run(feeds, outputNames, transfer, moved);
+    for (const buffer of inputs ?? []) pool.give(buffer);
+    stats.cpuMs += cpuMs ?? 0;
     stats.runs += 1;
     opts.onBatch?.(items, performance.now() - started);
     stats.items += items;
@@ -148,8 +186,16 @@ function runOnThread(client: InferenceThreadClient, opts: RunnerOptions, stats: 
   };
 }
 
-/** Queues a request; an abort takes it back while it waits, but not once its batch runs. */
-function enqueue(batcher: Batcher<Request>, feeds: Feeds, signal: AbortSignal | undefined): Promise<Feeds> {
+/**
+ * Queues a request; an abort takes it back while it waits, but not once its batch runs. With a
+ * `pool` (an owned request) its feeds' buffers go there once it has settled.
+ */
+function enqueue(
+  batcher: Batcher<Request>,
+  feeds: Feeds,
+  signal: AbortSignal | undefined,
+  pool: TensorPool | undefined,
+): Promise<Feeds> {
   // Requests larger than one batch still run, alone.
   const size = Object.values(feeds)[0]?.dims[0] ?? 1;
   const key = batchKey(feeds);
@@ -162,10 +208,12 @@ function enqueue(batcher: Batcher<Request>, feeds: Feeds, signal: AbortSignal | 
       <T>(fn: (v: T) => void) =>
       (v: T) => {
         signal?.removeEventListener('abort', onAbort);
+        for (const t of pool ? Object.values(feeds) : []) pool!.give(t.data.buffer as ArrayBuffer);
         fn(v);
       };
     const request: Request = {
       feeds,
+      owned: pool !== undefined,
       size,
       queuedAt: performance.now(),
       resolve: settle(resolve),

@@ -10,15 +10,22 @@ export interface TensorData {
 
 export type Feeds = Record<string, TensorData>;
 
-const ARRAY_OF: Record<TensorType, new (n: number) => TensorArray> = {
+/** The typed array of each tensor type, made with a length or over an existing buffer. */
+export const ARRAY_OF: Record<
+  TensorType,
+  { new (n: number): TensorArray; new (buffer: ArrayBuffer): TensorArray; BYTES_PER_ELEMENT: number }
+> = {
   float32: Float32Array,
   float16: Uint16Array,
   int32: Int32Array,
   int64: BigInt64Array,
 };
 
+/** Makes the typed array of a batch (e.g. from a TensorPool); a new one when absent. */
+export type TensorAllocator = (type: TensorType, length: number) => TensorArray;
+
 /** Joins tensors along the batch (first) dimension; all must agree on the other dimensions. */
-export function concatBatch(parts: TensorData[]): TensorData {
+export function concatBatch(parts: TensorData[], allocate?: TensorAllocator): TensorData {
   const [first] = parts;
   if (parts.length === 1) return first;
   const rest = first.dims.slice(1).join('x');
@@ -28,7 +35,7 @@ export function concatBatch(parts: TensorData[]): TensorData {
     }
   }
   const total = parts.reduce((s, p) => s + p.data.length, 0);
-  const data = new ARRAY_OF[first.type](total);
+  const data = allocate ? allocate(first.type, total) : new ARRAY_OF[first.type](total);
   let offset = 0;
   for (const p of parts) {
     (data as Float32Array).set(p.data as Float32Array, offset);
