@@ -48,9 +48,11 @@ test('submit, poll to the end, and download one image and the job zip', async ()
 });
 
 test('a running job is canceled in whichever worker runs it (the cancel reaches it by pub/sub on the cluster)', async () => {
+  // Long enough to be caught running on a fast machine: 4 images of 150 steps at 1024x1024.
   const res = await postJson(`${stack.url}/v1/generations`, {
-    model: 'demo-cppn',
-    n: 16,
+    model: 'demo-diffusion',
+    n: 4,
+    steps: 150,
     width: 1024,
     height: 1024,
     prompt: 'long job',

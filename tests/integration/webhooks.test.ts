@@ -175,9 +175,11 @@ test('a receiver failing twice gets the event on the third attempt, with the sam
 });
 
 test('a canceled job delivers canceled', async () => {
+  // Long enough to be caught running on a fast machine: 4 images of 150 steps at 1024x1024.
   const res = await postJson(`${stack.url}/v1/generations`, {
-    model: 'demo-cppn',
-    n: 16,
+    model: 'demo-diffusion',
+    n: 4,
+    steps: 150,
     width: 1024,
     height: 1024,
     prompt: 'long job',
