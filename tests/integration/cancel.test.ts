@@ -29,9 +29,11 @@ test('a queued job canceled before any worker runs it ends canceled', async () =
 
 test('a running job is canceled in whichever worker process runs it', async () => {
   expect(stack.workers).toHaveLength(2);
+  // Long enough to be caught running on a fast machine: 4 images of 150 steps at 1024x1024.
   const res = await postJson(`${stack.url}/v1/generations`, {
-    model: 'demo-cppn',
-    n: 16,
+    model: 'demo-diffusion',
+    n: 4,
+    steps: 150,
     width: 1024,
     height: 1024,
     prompt: 'long job',
