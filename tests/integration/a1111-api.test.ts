@@ -114,7 +114,7 @@ test('img2img: the init image through the model at denoising_strength', async ()
 });
 
 test('progress follows the key’s running job and interrupt cancels it', async () => {
-  const long = txt2img({ seed: 5, steps: 150, width: 512, height: 512 });
+  const long = txt2img({ seed: 5, steps: 150, width: 1024, height: 1024 }); // long enough to be caught running on a fast machine
   let progress: any;
   for (let i = 0; i < 2000; i++) {
     progress = (await call('GET', '/progress')).body;

@@ -224,7 +224,7 @@ test("UpscaleModelLoader + ImageUpscaleWithModel run darkroom's image-to-image m
 test('GET /queue lists a running prompt; POST /interrupt cancels it, told as execution_interrupted', async () => {
   const wf = textToImage(3);
   Object.assign(wf['3'].inputs, { steps: 150 });
-  Object.assign(wf['5'].inputs, { width: 512, height: 512 });
+  Object.assign(wf['5'].inputs, { width: 1024, height: 1024 }); // long enough to be caught running on a fast machine
   const { prompt_id: id } = await client._enqueue_prompt(wf);
   const running = new Promise<void>((resolve) => {
     const off = client.on('progress', (p) => p.prompt_id === id && (off(), resolve()));
