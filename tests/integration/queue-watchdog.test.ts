@@ -24,11 +24,19 @@ afterAll(async () => {
 test('a queue worker whose blocking connection stays down is recreated in the same process', async () => {
   const [worker] = stack.workers;
   const pid = worker.child.pid;
-  const clients = String(await redis.client('LIST'))
-    .trim()
-    .split('\n');
-  // BullMQ names a worker's blocking connection <prefix>:<base64 queue name>:w:<worker name>.
-  const blocking = clients.find((c) => c.includes(`name=darkroom:${Buffer.from('generation').toString('base64')}:w:`));
+  // BullMQ names a worker's blocking connection <prefix>:<base64 queue name>:w:<worker name>. It is
+  // cut once it blocks in BZPOPMIN: cut while still being set up (right after the worker's start),
+  // it has no status the watchdog can read yet, so no verdict comes while Redis refuses it.
+  const name = `name=darkroom:${Buffer.from('generation').toString('base64')}:w:`;
+  let clients: string[] = [];
+  let blocking: string | undefined;
+  for (const deadline = Date.now() + 30_000; !blocking && Date.now() < deadline;) {
+    clients = String(await redis.client('LIST'))
+      .trim()
+      .split('\n');
+    blocking = clients.find((c) => c.includes(name) && / cmd=bzpopmin /.test(c));
+    if (!blocking) await new Promise((r) => setTimeout(r, 50));
+  }
   expect(blocking).toBeDefined();
   const id = /(?:^| )id=(\d+)/.exec(blocking!)![1];
   await redis.config('SET', 'maxclients', String(clients.length - 1));
