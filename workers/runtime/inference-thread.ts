@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
-import type { Feeds, TensorArray, TensorData } from './tensor-data';
+import { buffersOf, type Feeds, type TensorArray, type TensorData } from './tensor-data';
 
 /**
  * One thread per loaded model, and the only module that imports onnxruntime-node. session.run()
@@ -46,7 +46,6 @@ function threadCpuMs(): number | undefined {
   }
 }
 
-const bufferOf = (feeds: Feeds) => Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer);
 const toOrt = (t: TensorData) => new ort.Tensor(t.type, t.data as never, t.dims);
 /** Copies outputs that are views into a larger buffer, so transferring them moves only their bytes. */
 function fromOrt(t: ort.Tensor): TensorData {
@@ -116,8 +115,8 @@ async function run(session: ort.InferenceSession, msg: Extract<ToInferenceThread
     const cpuAfter = threadCpuMs();
     const outputs: Feeds = {};
     for (const name of msg.outputs) outputs[name] = fromOrt(result[name]);
-    const buffers = new Set(Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer));
-    const inputs = msg.returnInputs ? [...new Set(bufferOf(msg.feeds))].filter((b) => !buffers.has(b)) : undefined;
+    const buffers = new Set(buffersOf(outputs));
+    const inputs = msg.returnInputs ? buffersOf(msg.feeds).filter((b) => !buffers.has(b)) : undefined;
     const cpuMs = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
     const ms = performance.now() - started;
     send({ kind: 'result', id: msg.id, outputs, ms, cpuMs, inputs }, [...buffers, ...(inputs ?? [])]);

@@ -6,6 +6,7 @@ import { startInferenceThread, type InferenceThreadClient } from './inference-th
 import { AbortedError, InferenceCrashedError, modelClosedError } from './runtime-errors';
 import {
   batchKey,
+  buffersOf,
   concatBatch,
   splitBatch,
   type Feeds,
@@ -161,17 +162,16 @@ function runOnThread(
     const allocate: TensorAllocator = (type, length) =>
       pool.allocate(type, length, items > 0 ? (length / items) * room : length);
     const feeds: Feeds = {};
-    for (const name of Object.keys(batch[0].feeds))
-      feeds[name] = concatBatch(
-        batch.map((r) => r.feeds[name]),
-        allocate,
-      );
+    for (const name of Object.keys(batch[0].feeds)) {
+      const parts = batch.map((r) => r.feeds[name]);
+      feeds[name] = concatBatch(parts, allocate);
+    }
     const started = performance.now();
     // Tensors joined from several requests are ours alone, and so is an owned request's: moved to
     // the thread, not copied, and back with the result for reuse. Any other lone request's tensors
     // are its caller's (a diffusion job reuses its latents), so they are copied.
     const moved = batch.length > 1 || batch[0].owned;
-    const transfer = moved ? [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))] : [];
+    const transfer = moved ? buffersOf(feeds) : [];
     const outputNames = opts.outputs ?? client.session.outputs.map((o) => o.name);
     const { outputs: results, cpuMs, inputs } = await client.run(feeds, outputNames, transfer, moved);
     for (const buffer of inputs ?? []) pool.give(buffer);
@@ -208,7 +208,7 @@ function enqueue(
       <T>(fn: (v: T) => void) =>
       (v: T) => {
         signal?.removeEventListener('abort', onAbort);
-        for (const t of pool ? Object.values(feeds) : []) pool!.give(t.data.buffer as ArrayBuffer);
+        if (pool) for (const buffer of buffersOf(feeds)) pool.give(buffer);
         fn(v);
       };
     const request: Request = {

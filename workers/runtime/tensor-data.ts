@@ -24,6 +24,11 @@ export const ARRAY_OF: Record<
 /** Makes the typed array of a batch (e.g. from a TensorPool); a new one when absent. */
 export type TensorAllocator = (type: TensorType, length: number) => TensorArray;
 
+/** The distinct buffers under `feeds` (what moving them to another thread moves). */
+export function buffersOf(feeds: Feeds): ArrayBuffer[] {
+  return [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))];
+}
+
 /** Joins tensors along the batch (first) dimension; all must agree on the other dimensions. */
 export function concatBatch(parts: TensorData[], allocate?: TensorAllocator): TensorData {
   const [first] = parts;
