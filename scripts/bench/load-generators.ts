@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { sleep } from './process-launcher';
 
 /** What one closed-loop request produced: images, and its latencies in ms. */
@@ -135,23 +137,21 @@ export async function runOpenLoop(
   return result;
 }
 
-/** GET `url` at `rate` per second in the background (open loop) until stopped; resolves with the latencies. */
+/** GET `url` at `rate` per second (open loop) from a thread of its own until stopped; resolves with the latencies. */
 export function startProbe(url: string, rate: number): { stop(): Promise<OpenLoopResult> } {
-  let stopped = false;
-  const run = runOpenLoop(
-    rate,
-    3600,
-    async () => {
-      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-      await res.arrayBuffer();
-      if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-    },
-    () => stopped,
-  );
+  const thread = new Worker(path.join(__dirname, 'health-probe-thread.js'), { workerData: { url, rate } });
+  const result = new Promise<OpenLoopResult>((resolve, reject) => {
+    thread.once('message', resolve);
+    thread.once('error', reject);
+  });
   return {
-    stop() {
-      stopped = true;
-      return run;
+    async stop() {
+      thread.postMessage('stop');
+      try {
+        return await result;
+      } finally {
+        await thread.terminate();
+      }
     },
   };
 }

@@ -161,11 +161,13 @@ function naiveGoals(result: EndToEndResult): GoalRow[] {
     .filter((p): p is { d: EndToEndRun; n: EndToEndRun } => p.n !== undefined);
   const rows: GoalRow[] = [];
   if (pairs.length) {
-    const slower = pairs.filter((p) => p.d.imagesPerSecond < p.n.imagesPerSecond);
+    // The goal (issue #13) is at 16 and 32 clients, as for the ceiling; lighter loads are shown, not judged.
+    const loaded = pairs.some((p) => p.d.clients >= 16) ? pairs.filter((p) => p.d.clients >= 16) : pairs;
+    const slower = loaded.filter((p) => p.d.imagesPerSecond < p.n.imagesPerSecond);
     const top = pairs[pairs.length - 1];
     const classify = result.model === 'mobilenetv2-12-int8';
     rows.push({
-      goal: `${result.model}: throughput >= the naive server's at equal load`,
+      goal: `${result.model}: throughput >= the naive server's at ${loaded.map((p) => p.d.clients).join(' and ')} clients`,
       measured:
         pairs.map((p) => `${p.d.clients}: ${num(p.d.imagesPerSecond)} vs ${num(p.n.imagesPerSecond)}`).join('; ') +
         ' images/s',
@@ -272,7 +274,7 @@ export function naiveSection(results: EndToEndResult[], options: BenchOptions): 
     title: '3. The naive server',
     method: [
       '`scripts/bench/naive-server.ts`: one Express process whose route decodes the upload (or samples the latents) and `await`s `session.run` inside the request handler, on its main thread, then encodes and answers (generated images inline as base64). The same inline model code as the ceiling; no queue, no worker, no Redis. It is driven by the same N closed-loop clients with the same payloads (classification: the raw photo as the body).',
-      `While each server is saturated (largest client count), a probe in the benchmark process sends GET /healthz at ${options.healthRate} requests/s on a timer, whether or not earlier probes have answered; latency counts from the actual send. The benchmark process's own event-loop delay is shown beside it: the clients share its thread, so a late response callback there adds to every figure.`,
+      `While each server is saturated (largest client count), a probe sends GET /healthz at ${options.healthRate} requests/s on a timer, whether or not earlier probes have answered; latency counts from the actual send. The probe runs in a thread of its own in the benchmark process (\`scripts/bench/health-probe-thread.ts\`), with its own event loop, as a health checker in its own process would: the clients' callbacks on the main thread do not delay its responses, but it shares the 2 cores with everything else. The main thread's event-loop delay is shown beside it (it delays the clients' figures, not the probe's).`,
     ],
     goals: results.flatMap(naiveGoals),
     tables: [comparisonTable(results), healthTable(results, options.healthRate)],
