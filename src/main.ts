@@ -1,12 +1,14 @@
+// First: it finds libuv's thread pool before any other module can start it.
+import './thread-pool-priority';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from './api-server';
 import type { Config, ModelSettings } from './config';
 import { maskUrlCredentials } from './log-redaction';
-import { createLogger, type Logger } from './logger';
+import type { Logger } from './logger';
 import { startBanner } from './start-banner';
-import { exitOnStartupError, isSetupFailure, loadConfigOrExit, onShutdownSignal } from './process-lifecycle';
+import { exitOnStartupError, isSetupFailure, onShutdownSignal, startProcess } from './process-lifecycle';
 import {
   hasRedisServer,
   isPortOpen,
@@ -89,8 +91,7 @@ function superviseWorker(
 }
 
 async function main() {
-  const config = loadConfigOrExit();
-  const logger = createLogger(config.log.level, 'main');
+  const { config, logger } = startProcess('main');
   try {
     const redis = await resolveRedis(config, logger);
     const local = redis && { ...config.redis, url: redis.url, target: { kind: 'standalone' as const, url: redis.url } };

@@ -1,7 +1,8 @@
-import type { Logger } from './logger';
+import { createLogger, type Logger } from './logger';
 import { ConfigError, loadConfig, type Config } from './config';
 import { ListenError } from './http/server-listen';
 import { ModelCatalogError } from './models/model-catalog';
+import { lowerThreadPoolPriority } from './thread-pool-priority';
 
 /** Exit codes of a start that a restart cannot fix: bad variables, and other setup problems (sysexits' EX_CONFIG). */
 const CONFIG_EXIT_CODE = 2;
@@ -21,6 +22,21 @@ export function loadConfigOrExit(): Config {
     }
     throw err;
   }
+}
+
+/**
+ * The start of every darkroom process: its config (or an exit listing the bad variables), libuv's
+ * thread pool lowered in priority, then its logger.
+ */
+export function startProcess(role: string): { config: Config; logger: Logger } {
+  const config = loadConfigOrExit();
+  const pool = lowerThreadPoolPriority(config.threads.poolNice);
+  const logger = createLogger(config.log.level, role);
+  if (pool.warning)
+    logger.warn({ nice: pool.nice, reason: pool.warning }, "could not lower the priority of libuv's thread pool");
+  else if (pool.threads)
+    logger.debug({ nice: pool.nice, threads: pool.threads }, "libuv's thread pool runs at lower priority");
+  return { config, logger };
 }
 
 /** Prints startup failures people can fix (bad manifests, a busy port) in plain words, without a stack trace. */

@@ -145,6 +145,8 @@ export const envSchema = z
     ORT_INTRA_OP_THREADS: int(0, 256).default(0),
     /** Nice value of the inference threads (Linux, per thread): above 0, inference takes the CPU an API or the worker's own main thread leaves on a shared machine; 0 leaves it unchanged. */
     WORKER_INFERENCE_NICE: int(0, 19).default(10),
+    /** Nice value of libuv's thread pool, where sharp decodes and encodes (Linux, per thread; API and worker): above 0, the event loop (HTTP answers, /healthz, lock renewals) gets a core before bulk image work; 0 leaves it unchanged. */
+    THREAD_POOL_NICE: int(0, 19).default(5),
     /** Which job queues this worker consumes. */
     WORKER_QUEUES: list
       .pipe(z.array(z.enum(['generation', 'classification', 'image_to_image', 'batch', 'webhooks'])).min(1))

@@ -146,6 +146,11 @@ export interface LogSettings {
   level: LogLevel; // LOG_LEVEL
 }
 
+/** How a process's threads share the CPU. */
+export interface ThreadSettings {
+  poolNice: number; // THREAD_POOL_NICE
+}
+
 export interface Config {
   http: HttpSettings;
   limits: LimitSettings;
@@ -158,4 +163,5 @@ export interface Config {
   auth: AuthSettings;
   admin: AdminSettings;
   log: LogSettings;
+  threads: ThreadSettings;
 }

@@ -48,6 +48,7 @@ export function toSections(c: Env, resolved: Resolved): Config {
     auth: { apiKeys: c.API_KEYS, apiKeysFile: c.API_KEYS_FILE },
     admin: { writeMode: c.ADMIN_WRITE_MODE, user: c.ADMIN_USER, password: c.ADMIN_PASSWORD },
     log: { level: c.LOG_LEVEL },
+    threads: { poolNice: c.THREAD_POOL_NICE },
   };
 }
 

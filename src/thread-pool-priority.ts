@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import os from 'node:os';
+
+const TASKS = '/proc/self/task';
+const threadIds = (): string[] => (fs.existsSync(TASKS) ? fs.readdirSync(TASKS) : []);
+
+/**
+ * libuv's pool threads, found on import: libuv starts the whole pool, synchronously, on the pool's
+ * first request, so the threads that this module's request starts are the pool. A module can start
+ * the pool as it loads (BullMQ's msgpackr does), so each entry point imports this one first; imported
+ * later, it finds no new threads and says so.
+ */
+const before = threadIds();
+fs.access(TASKS, () => {});
+const poolThreads = before.length ? threadIds().filter((tid) => !before.includes(tid)) : [];
+
+/** What lowering the pool's priority did: the threads it set, or why it set none. */
+export interface ThreadPoolPriority {
+  nice: number;
+  threads: number;
+  warning?: string;
+}
+
+/**
+ * Lowers the CPU priority of libuv's thread pool, where sharp decodes and encodes images (libvips
+ * starts its own threads from there, and they inherit the value). On a saturated machine the event
+ * loop then gets a core before bulk image work: /healthz, job status and BullMQ's lock renewals
+ * answer while decodes wait. Linux sets nice per thread.
+ */
+export function lowerThreadPoolPriority(nice: number): ThreadPoolPriority {
+  if (!nice) return { nice, threads: 0 };
+  if (!before.length) return { nice, threads: 0, warning: 'per-thread priority needs Linux' };
+  if (!poolThreads.length) return { nice, threads: 0, warning: "libuv's thread pool had started before it was found" };
+  try {
+    // Never raise a thread above the priority the process was started with.
+    for (const tid of poolThreads) os.setPriority(Number(tid), Math.max(nice, os.getPriority(Number(tid))));
+  } catch (err) {
+    return { nice, threads: 0, warning: (err as Error).message };
+  }
+  return { nice, threads: poolThreads.length };
+}
