@@ -44,9 +44,10 @@ module.exports = tseslint.config(
     rules: { 'no-restricted-imports': restrictedImports(home.split('/')[0], lib) },
   })),
   {
-    // Only the config module reads the environment; main.ts hands its own environment to the worker it supervises.
+    // Only the config module reads the environment; main.ts hands its own environment to the worker it
+    // supervises; thread-pool.ts sets libuv's UV_THREADPOOL_SIZE, which libuv reads before any config loads.
     files: ['src/**/*.ts', 'workers/**/*.ts'],
-    ignores: ['src/config.ts', 'src/main.ts'],
+    ignores: ['src/config.ts', 'src/main.ts', 'src/thread-pool.ts'],
     rules: {
       'no-restricted-properties': [
         'error',

@@ -1,5 +1,5 @@
 // First: it finds libuv's thread pool before any other module can start it.
-import './thread-pool-priority';
+import './thread-pool';
 import { startApiServer } from './api-server';
 import { startBanner } from './start-banner';
 import { exitOnStartupError, startProcess, onShutdownSignal } from './process-lifecycle';

@@ -1,5 +1,5 @@
 // First: it finds libuv's thread pool before any other module can start it.
-import './thread-pool-priority';
+import './thread-pool';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

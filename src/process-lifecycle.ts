@@ -2,7 +2,7 @@ import { createLogger, type Logger } from './logger';
 import { ConfigError, loadConfig, type Config } from './config';
 import { ListenError } from './http/server-listen';
 import { ModelCatalogError } from './models/model-catalog';
-import { lowerThreadPoolPriority } from './thread-pool-priority';
+import { lowerThreadPoolPriority } from './thread-pool';
 
 /** Exit codes of a start that a restart cannot fix: bad variables, and other setup problems (sysexits' EX_CONFIG). */
 const CONFIG_EXIT_CODE = 2;

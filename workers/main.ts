@@ -1,5 +1,5 @@
 // First: it finds libuv's thread pool before any other module can start it.
-import '../src/thread-pool-priority';
+import '../src/thread-pool';
 import { exitOnStartupError, startProcess, onShutdownSignal } from '../src/process-lifecycle';
 import { startWorkerProcess } from './worker-process';
 

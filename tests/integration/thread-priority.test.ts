@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import sharp from 'sharp';
+import { defaultPoolSize } from '../../src/thread-pool';
 import { postJson, requestJson, waitForJob } from '../helpers/api-client';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -31,7 +33,8 @@ function threads(pid: number): Map<number, ThreadInfo> {
 const nices = (pid: number) => [...threads(pid).values()].map((t) => t.nice);
 /** The nice value this test process runs at, which API and worker inherit. */
 const startedNice = () => threads(process.pid).get(process.pid)!.nice;
-const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE || 4);
+/** libuv's pool in API and worker: the operator's UV_THREADPOOL_SIZE, or one thread per core (at least 4). */
+const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE || defaultPoolSize(os.availableParallelism()));
 
 /** A classification (the API decodes the upload) and a generation (the worker encodes PNGs), both finished. */
 async function decodeAndEncode(stack: Stack): Promise<void> {
@@ -75,6 +78,14 @@ onLinux('thread priority', () => {
     // One inference thread per loaded graph; the demo models alone load several.
     expect(nices(workerPid).filter((n) => n === Math.max(own, 10)).length).toBeGreaterThanOrEqual(2);
     expect(nices(workerPid).filter((n) => n === pool).length).toBeGreaterThanOrEqual(POOL_SIZE);
+  });
+
+  test("an operator's UV_THREADPOOL_SIZE sizes the pool, and every thread of it is lowered", async () => {
+    stack = await startStack({ env: { UV_THREADPOOL_SIZE: String(POOL_SIZE + 2) } });
+    await decodeAndEncode(stack);
+    const pool = Math.max(startedNice(), 5);
+    const api = [...threads(stack.api.child.pid!).values()];
+    expect(api.filter((t) => t.name !== 'libvips worker' && t.nice === pool)).toHaveLength(POOL_SIZE + 2);
   });
 
   test('WORKER_INFERENCE_NICE=0 and THREAD_POOL_NICE=0 leave every thread as started', async () => {

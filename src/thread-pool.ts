@@ -5,11 +5,21 @@ const TASKS = '/proc/self/task';
 const threadIds = (): string[] => (fs.existsSync(TASKS) ? fs.readdirSync(TASKS) : []);
 
 /**
- * libuv's pool threads, found on import: libuv starts the whole pool, synchronously, on the pool's
- * first request, so the threads that this module's request starts are the pool. A module can start
- * the pool as it loads (BullMQ's msgpackr does), so each entry point imports this one first; imported
- * later, it finds no new threads and says so.
+ * libuv's pool threads when none is set: one per core, at least libuv's own 4. sharp runs each
+ * decode and encode on one pool thread (libvips uses 1 thread per image on glibc), so with libuv's
+ * default of 4 an API or worker on a 32-core machine would decode or encode on 4 cores at most.
  */
+export const defaultPoolSize = (cores: number): number => Math.max(4, cores);
+
+/*
+ * Sizes libuv's pool and finds its threads, on import. libuv reads UV_THREADPOOL_SIZE and starts the
+ * whole pool, synchronously, on the pool's first request, so the threads that this module's request
+ * starts are the pool. A module can start the pool as it loads (BullMQ's msgpackr does), so each
+ * entry point imports this one first; imported later, it finds no new threads and says so. This is
+ * the one place outside the config module that touches process.env: libuv reads this variable
+ * itself, before any config could be loaded, and a value set by the operator is kept.
+ */
+process.env.UV_THREADPOOL_SIZE ||= String(defaultPoolSize(os.availableParallelism()));
 const before = threadIds();
 fs.access(TASKS, () => {});
 const poolThreads = before.length ? threadIds().filter((tid) => !before.includes(tid)) : [];
