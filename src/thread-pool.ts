@@ -5,9 +5,9 @@ const TASKS = '/proc/self/task';
 const threadIds = (): string[] => (fs.existsSync(TASKS) ? fs.readdirSync(TASKS) : []);
 
 /**
- * libuv's pool threads when none is set: one per core, at least libuv's own 4. sharp runs each
- * decode and encode on one pool thread (libvips uses 1 thread per image on glibc), so with libuv's
- * default of 4 an API or worker on a 32-core machine would decode or encode on 4 cores at most.
+ * libuv's pool threads when none is set: one per core, at least libuv's own 4. sharp holds a pool
+ * thread for each decode or encode (with one libvips thread beside it on glibc), so with libuv's
+ * default of 4 an API or worker decodes or encodes 4 images at a time, however many cores it has.
  */
 export const defaultPoolSize = (cores: number): number => Math.max(4, cores);
 
