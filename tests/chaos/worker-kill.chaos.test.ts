@@ -59,6 +59,23 @@ async function unfinished(): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** The queues the stream's jobs run in: one per job type and model (docs/scaling.md). */
+const MODEL_QUEUES = ['generation@demo-cppn', 'generation@demo-diffusion', 'classification@demo-colors'];
+
+/**
+ * Pids of the workers running a job now: BullMQ records the worker's name as the active job's
+ * `pb`, and a darkroom worker's name is `<host>-<pid>-<random>`.
+ */
+async function busyWorkers(): Promise<Set<number>> {
+  const active = await Promise.all(
+    MODEL_QUEUES.map(async (q) =>
+      (await redis.lrange(`darkroom:${q}:active`, 0, -1)).map((id) => `darkroom:${q}:${id}`),
+    ),
+  );
+  const names = await Promise.all(active.flat().map((key) => redis.hget(key, 'pb')));
+  return new Set(names.filter((n): n is string => !!n).map((n) => Number(n.split('-').at(-2))));
+}
+
 /** The job's final view, or how it went missing. */
 async function finalView(id: string, timeoutMs: number): Promise<any> {
   const deadline = Date.now() + timeoutMs;
@@ -107,7 +124,8 @@ test('workers killed at random mid-job lose nothing: every accepted job succeeds
     400,
     async () => (await unfinished()) < BACKLOG,
   );
-  const chaos = startWorkerChaos(stack, { random, minGapMs: 1000, maxGapMs: 3500, keepReady: 1 });
+  // Jobs take about 0.1 s on a fast machine: kills wait for a worker that holds one.
+  const chaos = startWorkerChaos(stack, { random, minGapMs: 1000, maxGapMs: 3500, keepReady: 1, busy: busyWorkers });
   const started = Date.now();
   while (Date.now() - started < STREAM_MS || (chaos.kills.length < MIN_KILLS && Date.now() - started < 2 * STREAM_MS)) {
     await new Promise((r) => setTimeout(r, 1000));

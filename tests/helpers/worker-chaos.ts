@@ -15,6 +15,12 @@ export interface ChaosOptions {
    * and every kill: a test of start-up speed, not of recovery.
    */
   keepReady: number;
+  /**
+   * Pids of the workers that hold a running job now. Given, each kill waits (up to maxGapMs) for a
+   * ready worker that holds one and kills it, so kills land mid-job however quickly jobs finish;
+   * past the wait it kills a random ready worker, as without it.
+   */
+  busy?: () => Promise<Set<number>>;
 }
 
 export interface WorkerChaos {
@@ -26,9 +32,10 @@ export interface WorkerChaos {
 }
 
 /**
- * Kills (SIGKILL) a random ready worker of `stack` at random moments and starts a replacement
- * each time, as a supervisor would. Only workers that finished starting are killed, so every kill
- * hits a process that takes jobs, and never the last `keepReady` of them.
+ * Kills (SIGKILL) a random ready worker of `stack` (one holding a running job, with `busy`) at
+ * random moments and starts a replacement each time, as a supervisor would. Only workers that
+ * finished starting are killed, so every kill hits a process that takes jobs, and never the last
+ * `keepReady` of them.
  */
 export function startWorkerChaos(stack: Stack, opts: ChaosOptions): WorkerChaos {
   const ready = new Set<ServerProcess>(stack.workers.filter((w) => w.child.exitCode === null));
@@ -47,10 +54,28 @@ export function startWorkerChaos(stack: Stack, opts: ChaosOptions): WorkerChaos 
     void started.finally(() => starting.delete(started));
   };
 
-  const killOne = () => {
-    const candidates = [...ready].filter((w) => w.child.exitCode === null && w.child.signalCode === null);
-    if (candidates.length <= opts.keepReady) {
-      if (!stopped) timer = setTimeout(killOne, 250);
+  const alive = () => [...ready].filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  /** The ready workers to choose from: those with a running job when `busy` finds one in time. */
+  const victims = async (): Promise<ServerProcess[]> => {
+    const deadline = Date.now() + opts.maxGapMs;
+    while (opts.busy && !stopped && Date.now() < deadline) {
+      const busy = await opts.busy().catch(() => new Set<number>());
+      const holding = alive().filter((w) => busy.has(w.child.pid!));
+      if (holding.length) return holding;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return alive();
+  };
+
+  const killOne = async () => {
+    if (alive().length <= opts.keepReady) {
+      if (!stopped) timer = setTimeout(() => void killOne(), 250);
+      return;
+    }
+    const candidates = await victims();
+    // keepReady is checked again: the wait may have seen a worker die.
+    if (stopped || alive().length <= opts.keepReady) {
+      if (!stopped) timer = setTimeout(() => void killOne(), 250);
       return;
     }
     const victim = candidates[Math.floor(opts.random() * candidates.length)];
@@ -58,9 +83,10 @@ export function startWorkerChaos(stack: Stack, opts: ChaosOptions): WorkerChaos 
     kills.push({ pid: victim.child.pid, at: Date.now() });
     victim.child.kill('SIGKILL');
     replace();
-    if (!stopped) timer = setTimeout(killOne, opts.minGapMs + opts.random() * (opts.maxGapMs - opts.minGapMs));
+    if (!stopped)
+      timer = setTimeout(() => void killOne(), opts.minGapMs + opts.random() * (opts.maxGapMs - opts.minGapMs));
   };
-  timer = setTimeout(killOne, opts.minGapMs);
+  timer = setTimeout(() => void killOne(), opts.minGapMs);
 
   return {
     kills,
