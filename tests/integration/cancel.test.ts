@@ -1,5 +1,6 @@
 import { postJson, requestJson, waitForJob } from '../helpers/api-client';
 import { startStack, type Stack } from '../helpers/stack';
+import { LONG_GENERATION } from '../helpers/long-job';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -29,15 +30,7 @@ test('a queued job canceled before any worker runs it ends canceled', async () =
 
 test('a running job is canceled in whichever worker process runs it', async () => {
   expect(stack.workers).toHaveLength(2);
-  // Long enough to be caught running on a fast machine: 4 images of 150 steps at 1024x1024.
-  const res = await postJson(`${stack.url}/v1/generations`, {
-    model: 'demo-diffusion',
-    n: 4,
-    steps: 150,
-    width: 1024,
-    height: 1024,
-    prompt: 'long job',
-  });
+  const res = await postJson(`${stack.url}/v1/generations`, LONG_GENERATION);
   const id = res.body.id;
   for (;;) {
     const { body } = await requestJson(`${stack.url}/v1/jobs/${id}`);

@@ -1,6 +1,7 @@
 import { postJson, requestJson, waitForJob } from '../helpers/api-client';
 import { openEventStream, type SseEvent } from '../helpers/sse-client';
 import { startStack, type Stack } from '../helpers/stack';
+import { LONG_GENERATION } from '../helpers/long-job';
 
 /**
  * Live progress as clients see it: the job event stream (SSE), `Prefer: wait`, and queue_position /
@@ -169,15 +170,14 @@ test('Prefer: wait=N answers 200 with the finished job (N capped by MAX_PREFER_W
 test('with a worker and measured runs, queued and running jobs get an ETA; finished ones drop both fields', async () => {
   // The worker runs one job of a model queue at a time (WORKER_CONCURRENCY=1; jobs are routed by
   // model, docs/scaling.md): a long demo-diffusion job keeps it busy while two more of that model
-  // wait. The API shows queued jobs' ETAs up to about a second after they are queued, so long
-  // means 4 images, 150 steps, 1024x1024: several seconds even on a fast machine (16 demo-cppn
-  // images at 1024x1024 once ended before the ETAs showed). It is cancelled, between two steps,
-  // once seen.
+  // wait. The API shows queued jobs' ETAs up to about a second after they are queued, so the long
+  // job is LONG_GENERATION, several seconds even on a fast machine (16 demo-cppn images at
+  // 1024x1024 once ended before the ETAs showed). It is cancelled, between two steps, once seen.
   const diffusion = (extra: Record<string, unknown> = {}) =>
     postJson(`${stack.url}/v1/generations`, { model: 'demo-diffusion', steps: 2, width: 64, height: 64, ...extra });
   // A short run first: the measured averages the ETAs come from.
   expect((await waitForJob(stack.url, (await diffusion()).body.id)).status).toBe('succeeded');
-  const long = await diffusion({ n: 4, steps: 150, width: 1024, height: 1024 });
+  const long = await postJson(`${stack.url}/v1/generations`, LONG_GENERATION);
   expect(long.status).toBe(202);
   const next = await diffusion();
   const after = await diffusion();

@@ -2,6 +2,7 @@ import { fetchBuffer, postJson, requestJson, waitForJob } from '../helpers/api-c
 import { startTestCluster, type TestCluster } from '../helpers/redis-cluster';
 import { startStackOn, type Stack } from '../helpers/stack';
 import { readZip } from '../helpers/zip-reader';
+import { LONG_GENERATION } from '../helpers/long-job';
 
 /**
  * darkroom on a real three-master Redis Cluster (REDIS_CLUSTER_NODES): the submit, poll, cancel,
@@ -48,15 +49,7 @@ test('submit, poll to the end, and download one image and the job zip', async ()
 });
 
 test('a running job is canceled in whichever worker runs it (the cancel reaches it by pub/sub on the cluster)', async () => {
-  // Long enough to be caught running on a fast machine: 4 images of 150 steps at 1024x1024.
-  const res = await postJson(`${stack.url}/v1/generations`, {
-    model: 'demo-diffusion',
-    n: 4,
-    steps: 150,
-    width: 1024,
-    height: 1024,
-    prompt: 'long job',
-  });
+  const res = await postJson(`${stack.url}/v1/generations`, LONG_GENERATION);
   const id = res.body.id;
   for (;;) {
     const { body } = await requestJson(`${stack.url}/v1/jobs/${id}`);

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { WEBHOOK_QUEUE } from '../../src/webhooks/webhook-queue';
 import { postJson, requestJson, waitForJob } from '../helpers/api-client';
 import { startStack, type Stack } from '../helpers/stack';
+import { LONG_GENERATION } from '../helpers/long-job';
 
 /** Webhooks end to end: a real receiver on loopback, real API and worker processes. */
 
@@ -175,14 +176,8 @@ test('a receiver failing twice gets the event on the third attempt, with the sam
 });
 
 test('a canceled job delivers canceled', async () => {
-  // Long enough to be caught running on a fast machine: 4 images of 150 steps at 1024x1024.
   const res = await postJson(`${stack.url}/v1/generations`, {
-    model: 'demo-diffusion',
-    n: 4,
-    steps: 150,
-    width: 1024,
-    height: 1024,
-    prompt: 'long job',
+    ...LONG_GENERATION,
     webhook: { url: receiver.url('/cancel'), events: ['running', 'canceled'] },
   });
   expect(res.status).toBe(202);

@@ -5,8 +5,9 @@ import { ARRAY_OF, type TensorArray, type TensorType } from './tensor-data';
  * classified image and the batch it is joined into. Buffers of that size (600 KB for a 224x224
  * image) live outside V8's heap, and allocating them per image made V8 start full collections
  * several times a second ("external memory pressure"). Reusing them took the worker's CPU per
- * classified image outside session.run from 5.5 to 3.9-4.3 ms here (docs/benchmarks.md). Kept by byte length, so a caller asks
- * for few sizes (a batch asks for room for the largest batch); at most `maxBytes` in all, and
+ * classified image outside session.run from 5.5 to 3.9-4.3 ms here (docs/benchmarks.md). Kept by
+ * byte length, so a caller asks for few sizes (a batch asks for room for the largest batch); at
+ * most `maxBytes` in all, and
  * buffers under `minBytes` are not worth keeping. A buffer handed back must be one nobody reads or
  * writes any more; one moved to another thread (detached) is ignored.
  */
