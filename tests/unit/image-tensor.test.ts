@@ -75,6 +75,20 @@ test('softmax and top-k', () => {
   expect(topK(p, 2)).toEqual([1, 0]);
 });
 
+test('top-k keeps the k largest, best first, ties by the lower index (as sorting every index does)', () => {
+  const bySorting = (s: Float32Array, k: number) => [...s.keys()].sort((a, b) => s[b] - s[a] || a - b).slice(0, k);
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let trial = 0; trial < 200; trial++) {
+    const length = 1 + Math.floor(random() * 60);
+    // Few distinct values, so ties are common.
+    const scores = Float32Array.from({ length }, () => Math.floor(random() * 8) / 8);
+    for (const k of [1, 5, 20, length, length + 3]) expect(topK(scores, k)).toEqual(bySorting(scores, k));
+  }
+  expect(topK(Float32Array.from([0.1, 0.9]), 0)).toEqual([]);
+  expect(topK(new Float32Array(0), 5)).toEqual([]);
+});
+
 test('float16 round trip', () => {
   const values = Float32Array.from([0, 1, -2.5, 65504, 1e-5, 0.1, -0]);
   const back = fromFloat16(toFloat16(values));
