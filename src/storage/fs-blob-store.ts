@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { assertSafeKey, BlobNotFoundError, type BlobStore } from './blob-store';
+
+// The hot path (a worker reads each staged input and writes each output) uses fs's callback
+// functions, promisified: in Node 20, fs/promises' readFile and writeFile take more CPU per call on
+// the calling thread (readFile goes through a FileHandle, with a promise per open, stat, read and close).
+const readFile = promisify(fs.readFile);
+const writeFile = promisify(fs.writeFile);
+const rename = promisify(fs.rename);
 
 /** A blob store on a local (or shared network) filesystem. */
 export function createFsBlobStore(root: string): BlobStore {
@@ -16,7 +24,7 @@ export function createFsBlobStore(root: string): BlobStore {
     put: async (key, data) => writeAtomically(resolve(key), data),
     async get(key) {
       try {
-        return await fsp.readFile(resolve(key));
+        return await readFile(resolve(key));
       } catch (err) {
         throw notFound(key, err);
       }
@@ -49,14 +57,14 @@ export function createFsBlobStore(root: string): BlobStore {
 async function writeAtomically(file: string, data: Buffer): Promise<void> {
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await fsp.writeFile(tmp, data);
+    await writeFile(tmp, data);
   } catch (err) {
     // The folder is made on the first write into it, not tried before every write.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    await fsp.writeFile(tmp, data);
+    await writeFile(tmp, data);
   }
-  await fsp.rename(tmp, file);
+  await rename(tmp, file);
 }
 
 /** Removes each job folder untouched for `maxAgeMs` whose job is not live; returns how many. */
