@@ -1,19 +1,45 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import { decodeImage } from '../../src/imaging/image-codec';
+import { decodeImage, type RawImage } from '../../src/imaging/image-codec';
 import type { ClassifierManifest } from '../../src/models/model-manifest';
-import { softmax, imageToTensor, topK } from '../../workers/imaging/image-tensor';
-import { concatBatch } from '../../workers/runtime/tensor-data';
+import { imageToTensor, softmax, topK } from '../../workers/imaging/image-tensor';
+import { pixelInputSpec, withPixelInput } from '../../workers/runtime/pixel-input-graph';
+import { concatBatch, type TensorData } from '../../workers/runtime/tensor-data';
 import { DEFAULT_CONFIG, openSession, toOrt, type InlineModel } from './inline-model';
 
 const TOP_K = 5;
 
-/** Decode + resize + normalise each photo, one session.run per batch, softmax and top-5 per image. */
+/**
+ * The graph as darkroom's worker runs it: rewritten to take 8-bit pixels and normalise them itself
+ * (workers/runtime/pixel-input-graph.ts), or the file as it is where that cannot be done.
+ */
+function classifierGraph(manifest: ClassifierManifest, file: string): Uint8Array | string {
+  try {
+    return withPixelInput(fs.readFileSync(file), pixelInputSpec(manifest.inputs.image, manifest.preprocess));
+  } catch {
+    return file;
+  }
+}
+
+/** The batch's input: the pixels side by side when the graph takes them, else the normalised tensors. */
+function batchInput(images: RawImage[], pre: ClassifierManifest['preprocess'], takesPixels: boolean): TensorData {
+  if (!takesPixels) return concatBatch(images.map((image) => imageToTensor(image, pre)));
+  return {
+    type: 'uint8',
+    dims: [images.length, pre.height, pre.width, 3],
+    data: new Uint8Array(Buffer.concat(images.map((image) => image.data))),
+  };
+}
+
+/** Decode + resize each photo (normalised in the graph, as darkroom does), one session.run per batch, softmax and top-5 per image. */
 export async function loadInlineClassifier(
   manifest: ClassifierManifest,
   dir: string,
   threads = 0,
 ): Promise<InlineModel> {
-  const session = await openSession(path.resolve(dir, manifest.files.model), threads);
+  const graph = classifierGraph(manifest, path.resolve(dir, manifest.files.model));
+  const session = await openSession(graph, threads);
+  const takesPixels = typeof graph !== 'string';
   const pre = manifest.preprocess;
   const activate = (raw: Float32Array) =>
     manifest.output_activation === 'softmax'
@@ -24,12 +50,12 @@ export async function loadInlineClassifier(
   return {
     name: manifest.name,
     kind: 'classifier',
-    describe: `photo -> ${pre.width}x${pre.height} tensor -> top-${TOP_K} labels`,
+    describe: `photo -> ${pre.width}x${pre.height} ${takesPixels ? 'pixels (normalised in the graph)' : 'tensor'} -> top-${TOP_K} labels`,
     async prepare(items) {
-      const tensors = await Promise.all(
+      const images = await Promise.all(
         items.map(async (item) => {
           if (!item.image) throw new Error('a classifier needs an image');
-          const image = await decodeImage(item.image, {
+          return decodeImage(item.image, {
             maxPixels: DEFAULT_CONFIG.limits.maxImagePixels,
             width: pre.width,
             height: pre.height,
@@ -37,10 +63,9 @@ export async function loadInlineClassifier(
             shorterSide: pre.resize_shorter_side,
             filter: pre.resize_filter,
           });
-          return imageToTensor(image, pre);
         }),
       );
-      const input = concatBatch(tensors);
+      const input = batchInput(images, pre, takesPixels);
       return {
         async infer() {
           const out = await session.run({ [manifest.inputs.image]: toOrt(input) }, [manifest.outputs.scores]);

@@ -40,11 +40,11 @@ export interface InlineModel {
 export const DEFAULT_CONFIG = loadConfig({});
 
 /**
- * A session as darkroom's inference thread makes one: CPU, full graph optimisation, and `threads`
- * intra-op threads (0: onnxruntime's own default, as a naive server would leave it).
+ * A session as darkroom's inference thread makes one (from the model file, or from the graph's
+ * bytes as it rewrote them): CPU, full graph optimisation, and `threads` intra-op threads (0: onnxruntime's own default, as a naive server would leave it).
  */
-export function openSession(file: string, threads = 0): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(file, {
+export function openSession(file: string | Uint8Array, threads = 0): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(file as never, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),

@@ -24,7 +24,7 @@ export function ceilingSection(ceilings: CeilingResult[], sameWork: string[], op
   return {
     title: '1. Ceiling: the raw loop',
     method: [
-      "One process, no HTTP, no queue: darkroom's own pre/post-processing (`decodeImage`, `imageToTensor`, `softmax`/`topK`, `sampleLatent`, `tensorToImage`, `encodeImage`, the CLIP tokenizer and schedulers of `workers/diffusion/`) around onnxruntime-node `session.run`, with the session options the worker uses (CPU EP, graph optimisation \"all\"), once per intra-op thread setting: onnxruntime's default and darkroom's (half the cores).",
+      "One process, no HTTP, no queue: darkroom's own pre/post-processing (`decodeImage`, the classifiers' normalisation inside the graph (`withPixelInput`), `softmax`/`topK`, `sampleLatent`, `tensorToImage`, `encodeImage`, the CLIP tokenizer and schedulers of `workers/diffusion/`) around onnxruntime-node `session.run`, with the session options the worker uses (CPU EP, graph optimisation \"all\"), once per intra-op thread setting: onnxruntime's default and darkroom's (half the cores).",
       `Each thread setting and batch size runs ${options.ceilingSeconds} s after 2 warm-up batches, twice: *sequential* (decode -> run -> encode, one batch at a time) and *overlapped* (the next batch decodes and the previous one encodes on libuv's pool while the current one runs). The best figure is the ceiling. Diffusion: per image the text encoder runs on [negative, prompt] and every UNet step on 2 latents (classifier-free guidance), so batch B means UNet batch 2B and VAE batch B.`,
     ],
     goals: [],

@@ -12,6 +12,38 @@ import { toFloat16 } from './float16';
 /** What turning pixels into a tensor needs of a preprocess: the resize happened before. */
 export type TensorPreprocess = Omit<ImagePreprocess, 'resize_filter'>;
 
+/**
+ * The manifest's normalisation, value = (pixel * scale - mean[c]) / std[c], as float32 arithmetic:
+ * value = fl32(fl32(pixel * multiplier[c]) + offset[c]), with multiplier = scale / std and
+ * offset = -mean / std rounded to float32. Defined this way so that a graph can compute it with a
+ * Cast, a Mul and an Add (pixel-input-graph.ts) and get the same floats as `imageToTensor`.
+ */
+export function channelAffine(pre: Pick<TensorPreprocess, 'scale' | 'mean' | 'std'>): {
+  multiplier: [number, number, number];
+  offset: [number, number, number];
+} {
+  const each = (f: (c: number) => number) => [0, 1, 2].map((c) => Math.fround(f(c))) as [number, number, number];
+  return { multiplier: each((c) => pre.scale / pre.std[c]), offset: each((c) => -pre.mean[c] / pre.std[c]) };
+}
+
+/**
+ * Each model channel's 256 possible values, normalised once: `table[256 * c + v]` is channel c of
+ * the tensor for a byte v of its source channel. (A byte times a float32 is exact in float64, as is
+ * the sum of two float32s whose exponents differ by less than 29: rounding each to float32 is then
+ * the float32 operation's result.)
+ */
+export function normalisationTable(pre: Pick<TensorPreprocess, 'scale' | 'mean' | 'std'>): Float32Array {
+  const { multiplier, offset } = channelAffine(pre);
+  const table = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++)
+    for (let v = 0; v < 256; v++) table[256 * c + v] = Math.fround(v * multiplier[c]) + offset[c];
+  return table;
+}
+
+/** The source (RGB) channel of each model channel: RGB keeps order, BGR reverses it. */
+export const sourceChannels = (pre: Pick<TensorPreprocess, 'channel_order'>): [number, number, number] =>
+  pre.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+
 /** Interleaved RGB (already resized to the model's input size) -> a [1, C, H, W] or [1, H, W, C] tensor. */
 export function imageToTensor(
   image: RawImage,
@@ -26,17 +58,9 @@ export function imageToTensor(
   // Every element is written below, so a reused buffer (`allocate`, e.g. a runner's pool) is fine.
   const out = pre.dtype === 'float16' ? new Float32Array(plane * 3) : allocate(plane * 3);
   const { data } = image;
-  // 256 possible byte values per channel: each normalised once (the same float64 expression as
-  // per pixel, rounded to float32 as the tensor stores it, so the tensor is the same).
-  const lut = [0, 1, 2].map((c) => {
-    const table = new Float32Array(256);
-    const inv = 1 / pre.std[c];
-    for (let v = 0; v < 256; v++) table[v] = (v * pre.scale - pre.mean[c]) * inv;
-    return table;
-  });
-  // Source channel for each model channel: RGB keeps order, BGR reverses it.
-  const [s0, s1, s2] = pre.channel_order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
-  const [l0, l1, l2] = lut;
+  const table = normalisationTable(pre);
+  const [l0, l1, l2] = [0, 1, 2].map((c) => table.subarray(256 * c, 256 * (c + 1)));
+  const [s0, s1, s2] = sourceChannels(pre);
   // One pass over the pixels; planar (NCHW) puts each channel in its own plane.
   const [o0, o1, o2, step] = pre.layout === 'NCHW' ? [0, plane, 2 * plane, 1] : [0, 1, 2, 3];
   for (let i = 0, j = 0, k = 0; i < plane; i++, j += 3, k += step) {

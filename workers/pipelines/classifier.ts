@@ -10,6 +10,8 @@ import { fromFloat16 } from '../imaging/float16';
 import { imageToTensor, softmax, topK } from '../imaging/image-tensor';
 import { readInputImage } from '../imaging/input-image';
 import type { ModelRunner } from '../runtime/model-runner';
+import { pixelInputSpec } from '../runtime/pixel-input-graph';
+import type { TensorData } from '../runtime/tensor-data';
 import { startGraphRunner } from './graph-runner';
 import type { JobRun, KindPipeline } from './kind-pipeline';
 import { progressReporter, throwIfAborted } from './pipeline-context';
@@ -20,6 +22,8 @@ export interface ClassifierModel {
   manifest: ClassifierManifest;
   runner: ModelRunner;
   labels: string[];
+  /** The graph takes the 8-bit pixels and normalises them itself (pixel-input-graph.ts). */
+  takesPixels: boolean;
 }
 
 /** The most labels a request may ask for (top_k's upper bound). */
@@ -51,14 +55,25 @@ export function loadLabels(manifest: ClassifierManifest, dir: string): string[] 
   }
 }
 
+/**
+ * What the graph takes for one image, in a buffer of the runner's that is given to it (owned):
+ * reused, not garbage. The pixels as they are when the graph normalises them, else the tensor.
+ */
+function inputTensor({ manifest, runner, takesPixels }: ClassifierModel, image: RawImage): TensorData {
+  const pre = manifest.preprocess;
+  if (!takesPixels) return imageToTensor(image, pre, (length) => runner.allocate('float32', length) as Float32Array);
+  if (image.channels !== 3 || image.width !== pre.width || image.height !== pre.height)
+    throw new Error(`expected ${pre.width}x${pre.height} RGB, got ${image.width}x${image.height}x${image.channels}`);
+  const data = runner.allocate('uint8', image.data.length) as Uint8Array;
+  data.set(image.data);
+  return { type: 'uint8', dims: [1, image.height, image.width, 3], data };
+}
+
 /** The top 20 labels of one image; cached by model and input, so top_k is applied after. */
 async function classifyImage(model: ClassifierModel, image: RawImage, signal?: AbortSignal) {
   const { manifest, runner, labels } = model;
-  const pre = manifest.preprocess;
   throwIfAborted(signal);
-  // The tensor is made in a buffer of the runner's and given to it (owned): reused, not garbage.
-  const tensor = imageToTensor(image, pre, (length) => runner.allocate('float32', length) as Float32Array);
-  const outputs = await runner.run({ [manifest.inputs.image]: tensor }, signal, { owned: true });
+  const outputs = await runner.run({ [manifest.inputs.image]: inputTensor(model, image) }, signal, { owned: true });
   const out = outputs[manifest.outputs.scores];
   const raw =
     out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);
@@ -101,8 +116,15 @@ const classify: JobRun<ClassifierModel, 'classification'> = async (ctx, model, j
 export const classifierPipeline: KindPipeline<ClassifierManifest, ClassifierModel> = {
   async load(entry, startRunner) {
     const { manifest, dir } = entry;
-    const runner = await startGraphRunner(entry, startRunner, [manifest.outputs.scores], [manifest.inputs.image]);
-    return { kind: 'classifier', manifest, runner, labels: loadLabels(manifest, dir) };
+    const runner = await startGraphRunner(
+      entry,
+      startRunner,
+      [manifest.outputs.scores],
+      [manifest.inputs.image],
+      pixelInputSpec(manifest.inputs.image, manifest.preprocess),
+    );
+    const takesPixels = runner.inputs.find((i) => i.name === manifest.inputs.image)?.type === 'uint8';
+    return { kind: 'classifier', manifest, runner, labels: loadLabels(manifest, dir), takesPixels };
   },
   runners: (model) => [model.runner],
   jobs: { classification: classify },

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ModelManifest } from '../../src/models/model-manifest';
 import type { KindEntry } from '../../src/models/kinds/model-kind';
 import type { ModelRunner, RunnerFactory } from '../runtime/model-runner';
+import type { PixelInputSpec } from '../runtime/pixel-input-graph';
 
 /** A model that is one ONNX graph (`files.model`): every kind except a diffusion pipeline. */
 type GraphManifest = Extract<ModelManifest, { files: { model: string } }>;
@@ -18,12 +19,16 @@ async function checkInputs(runner: ModelRunner, declared: string[]): Promise<Mod
   return runner;
 }
 
-/** Starts the inference thread of a single-graph model, reading `outputs`; its graph must take `inputs`. */
+/**
+ * Starts the inference thread of a single-graph model, reading `outputs`; its graph must take
+ * `inputs`. With `pixelInput`, the graph takes that image input as 8-bit pixels where it can.
+ */
 export async function startGraphRunner(
   { manifest, dir }: KindEntry<GraphManifest>,
   startRunner: RunnerFactory,
   outputs: string[],
   inputs: string[],
+  pixelInput?: PixelInputSpec,
 ): Promise<ModelRunner> {
   const runner = await startRunner({
     name: manifest.name,
@@ -31,6 +36,7 @@ export async function startGraphRunner(
     outputs,
     maxBatchSize: manifest.batching.max_batch_size,
     maxQueueDelayMs: manifest.batching.max_queue_delay_ms,
+    pixelInput,
   });
   return checkInputs(runner, inputs);
 }

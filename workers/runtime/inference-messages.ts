@@ -1,3 +1,4 @@
+import type { PixelInputSpec } from './pixel-input-graph';
 import type { Feeds, TensorType } from './tensor-data';
 
 /** A graph input or output as the session reports it (symbolic dimensions as names). */
@@ -17,6 +18,8 @@ export interface InferenceThreadInit {
   intraOpThreads: number;
   /** Nice value for the thread (and onnxruntime's threads, which inherit it); 0 leaves it as it is. */
   nice?: number;
+  /** Rewrite the graph to take 8-bit pixels at this image input (pixel-input-graph.ts), where it can. */
+  pixelInput?: PixelInputSpec;
 }
 
 /** `returnInputs`: the feeds' buffers were moved to the thread and go back with the result, for reuse. */

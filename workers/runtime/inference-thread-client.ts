@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Logger } from '../../src/logger';
 import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
+import type { PixelInputSpec } from './pixel-input-graph';
 import { InferenceCrashedError, InferenceError, modelClosedError } from './runtime-errors';
 import type { Feeds } from './tensor-data';
 
@@ -20,6 +21,8 @@ export interface ThreadClientOptions {
   intraOpThreads: number;
   /** Nice value of the inference thread; 0 or absent leaves it as it is. */
   nice?: number;
+  /** An image input the graph should take as 8-bit pixels (pixel-input-graph.ts). */
+  pixelInput?: PixelInputSpec;
   logger: Logger;
   /** Starts the inference thread (`new Worker(file, options)` unless given, e.g. by a test that makes it exit). */
   createThread?: (file: string, options: WorkerOptions) => Worker;
@@ -154,6 +157,7 @@ function spawnThread(
     providers: opts.providers,
     intraOpThreads: opts.intraOpThreads,
     nice: opts.nice,
+    pixelInput: opts.pixelInput,
   };
   const thread = (opts.createThread ?? ((file, options) => new Worker(file, options)))(THREAD_FILE, {
     workerData: init,

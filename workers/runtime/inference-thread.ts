@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
+import { withPixelInput } from './pixel-input-graph';
 import { buffersOf, type Feeds, type TensorArray, type TensorData } from './tensor-data';
 
 /**
@@ -14,20 +15,47 @@ const init = workerData as InferenceThreadInit;
 const port = parentPort!;
 const send = (msg: FromInferenceThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
-/** Tries each execution provider on its own, in order, so we know which one really runs the model. */
+const firstLine = (err: unknown) => (err as Error).message.split('\n')[0];
+
+/** The graph with its image input taking 8-bit pixels (`init.pixelInput`), or undefined and why not. */
+function pixelInputGraph(warnings: string[]): Uint8Array | undefined {
+  if (!init.pixelInput) return undefined;
+  try {
+    return withPixelInput(fs.readFileSync(init.modelPath), init.pixelInput);
+  } catch (err) {
+    warnings.push(`the graph cannot take 8-bit pixels (${firstLine(err)}): images are normalised in JS`);
+    return undefined;
+  }
+}
+
+/**
+ * Tries each execution provider on its own, in order, so we know which one really runs the model;
+ * with each, the graph rewritten to take pixels first, the model file as it is if that fails.
+ */
 async function createSession(): Promise<{ session: ort.InferenceSession; provider: string; warnings: string[] }> {
   const warnings: string[] = [];
+  let rewritten = pixelInputGraph(warnings);
   for (const provider of init.providers) {
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+    };
+    if (init.intraOpThreads > 0) options.intraOpNumThreads = init.intraOpThreads;
+    if (rewritten) {
+      try {
+        return { session: await ort.InferenceSession.create(rewritten, options), provider, warnings };
+      } catch (err) {
+        warnings.push(
+          `the graph that takes 8-bit pixels did not load (${firstLine(err)}): images are normalised in JS`,
+        );
+        rewritten = undefined;
+      }
+    }
     try {
-      const options: ort.InferenceSession.SessionOptions = {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-      };
-      if (init.intraOpThreads > 0) options.intraOpNumThreads = init.intraOpThreads;
       const session = await ort.InferenceSession.create(init.modelPath, options);
       return { session, provider, warnings };
     } catch (err) {
-      warnings.push(`execution provider ${provider} unavailable: ${(err as Error).message.split('\n')[0]}`);
+      warnings.push(`execution provider ${provider} unavailable: ${firstLine(err)}`);
     }
   }
   throw new Error(warnings.join('; ') || 'no execution provider configured');

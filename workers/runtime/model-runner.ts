@@ -2,6 +2,7 @@ import type { Worker, WorkerOptions } from 'node:worker_threads';
 import type { Logger } from '../../src/logger';
 import { createBatcher, retryInHalves, type Batcher, type Queued } from './batcher';
 import type { TensorInfo } from './inference-messages';
+import type { PixelInputSpec } from './pixel-input-graph';
 import { startInferenceThread, type InferenceThreadClient } from './inference-thread-client';
 import { AbortedError, InferenceCrashedError, modelClosedError } from './runtime-errors';
 import {
@@ -25,6 +26,11 @@ export interface RunnerOptions {
   intraOpThreads: number;
   /** Nice value of the inference threads (WORKER_INFERENCE_NICE); 0 or absent leaves it as it is. */
   nice?: number;
+  /**
+   * An image input to take as 8-bit pixels, normalised inside the graph (pixel-input-graph.ts). Where
+   * the graph cannot, the input stays as it was: `inputs` tells which (uint8 or float).
+   */
+  pixelInput?: PixelInputSpec;
   /** Outputs to fetch from the graph; all of them when absent. */
   outputs?: string[];
   maxBatchSize: number;
@@ -38,7 +44,7 @@ export interface RunnerOptions {
 
 /** Starts a runner with the worker's provider and thread settings. */
 export type RunnerFactory = (
-  opts: Pick<RunnerOptions, 'name' | 'modelPath' | 'outputs' | 'maxBatchSize' | 'maxQueueDelayMs'>,
+  opts: Pick<RunnerOptions, 'name' | 'modelPath' | 'outputs' | 'maxBatchSize' | 'maxQueueDelayMs' | 'pixelInput'>,
 ) => Promise<ModelRunner>;
 
 /** Runs one model: requests from concurrent jobs are gathered into batches for one session.run. */

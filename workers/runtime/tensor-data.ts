@@ -1,6 +1,6 @@
 /** A tensor as plain data, cheap to post between threads (the buffer is transferred, not copied). */
-export type TensorType = 'float32' | 'float16' | 'int32' | 'int64';
-export type TensorArray = Float32Array | Uint16Array | Int32Array | BigInt64Array;
+export type TensorType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8';
+export type TensorArray = Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 
 export interface TensorData {
   type: TensorType;
@@ -19,6 +19,7 @@ export const ARRAY_OF: Record<
   float16: Uint16Array,
   int32: Int32Array,
   int64: BigInt64Array,
+  uint8: Uint8Array,
 };
 
 /** Makes the typed array of a batch (e.g. from a TensorPool); a new one when absent. */

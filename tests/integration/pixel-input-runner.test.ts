@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { createLogger } from '../../src/logger';
+import type { ImagePreprocess } from '../../src/models/model-manifest';
+import { imageToTensor } from '../../workers/imaging/image-tensor';
+import { pixelInputSpec } from '../../workers/runtime/pixel-input-graph';
+import type { Feeds } from '../../workers/runtime/tensor-data';
+import { DIST, requireBuilt, requireShared } from '../helpers/paths';
+
+/**
+ * A classifier's runner takes 8-bit pixels where its graph can be rewritten to (pixel-input-graph.ts):
+ * the real inference thread rewrites the real model, batches pixel feeds, and the scores are the
+ * ones the JS-normalised tensor gives, bit for bit. Where the graph cannot be rewritten, the runner
+ * keeps the float input.
+ */
+
+type RunnerModule = typeof import('../../workers/runtime/model-runner');
+let runtime: RunnerModule;
+beforeAll(async () => {
+  requireBuilt();
+  runtime = await import(path.join(DIST, 'workers', 'runtime', 'model-runner.js'));
+});
+
+const MODEL = () => requireShared('models/mobilenetv2-12-int8/mobilenetv2-12-int8.onnx');
+const PRE: ImagePreprocess = {
+  width: 224,
+  height: 224,
+  resize: 'shorter_side_crop',
+  resize_filter: 'lanczos3',
+  channel_order: 'RGB',
+  scale: 1 / 255,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  layout: 'NCHW',
+  dtype: 'float32',
+};
+
+const start = (pixelInput?: ReturnType<typeof pixelInputSpec>) =>
+  runtime.startModelRunner({
+    name: 'mobilenet',
+    modelPath: MODEL(),
+    providers: ['cpu'],
+    intraOpThreads: 1,
+    maxBatchSize: 8,
+    maxQueueDelayMs: 20,
+    logger: createLogger('silent', 'test'),
+    pixelInput,
+  });
+
+const images = Array.from({ length: 3 }, (_, i) => ({
+  data: Buffer.from(Array.from({ length: 224 * 224 * 3 }, (_, j) => (j * 31 + i * 97 + ((j * j) % 251)) % 256)),
+  width: 224,
+  height: 224,
+  channels: 3 as const,
+}));
+
+const scoresOf = (out: Feeds) => Buffer.from((out.output.data as Float32Array).buffer);
+
+test('the inference thread rewrites the graph; batched pixel feeds give the scores of the JS tensors', async () => {
+  const pixels = await start(pixelInputSpec('input', PRE));
+  const floats = await start();
+  try {
+    expect(pixels.inputs).toEqual([{ name: 'input', type: 'uint8', dims: ['batch_size', 224, 224, 3] }]);
+    expect(floats.inputs[0].type).toBe('float32');
+    // Three requests at once: one session.run of three images.
+    const fromPixels = await Promise.all(
+      images.map((image) =>
+        pixels.run({ input: { type: 'uint8', dims: [1, 224, 224, 3], data: new Uint8Array(image.data) } }),
+      ),
+    );
+    expect(pixels.stats()).toMatchObject({ runs: 1, items: 3 });
+    for (const [i, image] of images.entries()) {
+      const fromJs = await floats.run({ input: imageToTensor(image, PRE) });
+      expect(scoresOf(fromPixels[i])).toEqual(scoresOf(fromJs));
+    }
+  } finally {
+    await Promise.all([pixels.close(), floats.close()]);
+  }
+});
+
+test('a graph that cannot take pixels keeps its float input and still runs', async () => {
+  const runner = await start(pixelInputSpec('no_such_input', PRE));
+  try {
+    expect(runner.inputs[0]).toMatchObject({ name: 'input', type: 'float32' });
+    const out = await runner.run({ input: imageToTensor(images[0], PRE) });
+    expect(out.output.dims).toEqual([1, 1000]);
+  } finally {
+    await runner.close();
+  }
+});
