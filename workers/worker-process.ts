@@ -58,9 +58,14 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
   const measured = queue !== 'batch'; // a batch parent only sums up its children
   return async (job, token, signal) => {
     const logger = ctx.logger.child({ jobId: job.id, requestId: job.data.request_id, queue });
+    // The pipelines' signal aborts on a cancel and once the processor has returned or thrown:
+    // images of a failed job still running stop at their next checkpoint, and its progress
+    // reporter drops writes it was deferring, so none lands after the job's end.
+    const ended = new AbortController();
+    const jobSignal = signal ? AbortSignal.any([signal, ended.signal]) : ended.signal;
     // Each of a job's images (up to 16, more with diffusion's parts) waits on the job's signal at
     // once: not the leak Node warns of past 10 listeners.
-    if (signal) setMaxListeners(0, signal);
+    setMaxListeners(0, jobSignal);
     const model = 'params' in job.data ? job.data.params.model : '';
     const started = Date.now();
     if (measured && job.attemptsStarted <= 1 && job.processedOn)
@@ -70,7 +75,7 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
       throw new JobFailure(CANCELED_CODE, 'canceled by the client');
     }
     try {
-      const result = await PROCESSORS[queue]({ ...ctx, logger })(job, token, signal);
+      const result = await PROCESSORS[queue]({ ...ctx, logger })(job, token, jobSignal);
       if (measured) {
         const ms = Date.now() - started;
         const output = generationResultSchema.safeParse(result);
@@ -95,6 +100,8 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
           0,
         );
       throw failure;
+    } finally {
+      ended.abort();
     }
   };
 }

@@ -82,3 +82,17 @@ test('step progress keeps every tenth even when each write outlasts several step
   for (let i = 1; i < steps.length; i++) expect(steps[i]).toBeGreaterThan(steps[i - 1]);
   expect(steps.at(-1)).toBe(30);
 });
+
+test('once the job signal aborts, a deferred value is dropped and later units write nothing', async () => {
+  const { job, writes } = recordingJob();
+  const ended = new AbortController();
+  const report = progressReporter(job, 100, logger, ended.signal);
+  // Neither crosses a tenth, and the interval has not passed: both wait for the timer.
+  await report({ step: 1, steps: 100 });
+  await sleep(5);
+  await report({ step: 2, steps: 100 });
+  ended.abort();
+  await report({ step: 3, steps: 100 });
+  await sleep(PROGRESS_INTERVAL_MS + 50);
+  expect(writes).toEqual([]);
+});

@@ -231,7 +231,7 @@ async function prepareRun(
     ? img2imgStart(timesteps, params.strength ?? 0.75)
     : { startIndex: 0, latentTimestep: timesteps[0] };
   const stepsToRun = timesteps.length - start.startIndex;
-  const report = progressReporter(job, params.n * stepsToRun, ctx.logger);
+  const report = progressReporter(job, params.n * stepsToRun, ctx.logger, signal);
   let stepsDone = 0;
   const inputBytes = params.input ? await ctx.store.get(params.input.key) : undefined;
   const run: DiffusionRun = {

@@ -94,7 +94,7 @@ async function classifyImage(model: ClassifierModel, image: RawImage, signal?: A
 
 /** Classifies each staged image; images of one job (and of concurrent jobs) share batches. */
 const classify: JobRun<ClassifierModel, 'classification'> = async (ctx, model, job, payload, signal) => {
-  const progress = progressReporter(job, payload.inputs.length, ctx.logger);
+  const progress = progressReporter(job, payload.inputs.length, ctx.logger, signal);
   const recipe = classifierInputDecode(model.manifest, ctx.config.limits);
   const predictions = await Promise.all(
     payload.inputs.map(async (input, index) => {

@@ -58,7 +58,7 @@ async function renderSeed(
 const generate: JobRun<GeneratorModel, 'generation'> = async (ctx, model, job, payload, signal) => {
   const { params, cacheable = false } = payload;
   const { manifest } = model;
-  const progress = progressReporter(job, params.n, ctx.logger);
+  const progress = progressReporter(job, params.n, ctx.logger, signal);
   const images = await Promise.all(
     Array.from({ length: params.n }, async (_, index): Promise<ImageOutput> => {
       const seed = (params.seed + index) >>> 0;

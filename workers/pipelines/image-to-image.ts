@@ -70,7 +70,7 @@ const runImageGraph: JobRun<ImageGraphModel, 'image_to_image'> = async (ctx, mod
   const { manifest, runner } = model;
   const pre = manifest.preprocess;
   const { input, params } = payload;
-  const progress = progressReporter(job, 2, ctx.logger);
+  const progress = progressReporter(job, 2, ctx.logger, signal);
   if (input.width * input.height > pre.max_input_pixels) {
     throw new JobFailure(
       'image_too_large',

@@ -49,9 +49,12 @@ export const PROGRESS_INTERVAL_MS = 100;
  * tenth it crosses even while a write is slow, so a client sees at least ten steps of any job of
  * ten or more; images that finish together fold into one write. The promise of a unit that is
  * written resolves once its value (or a later one) is; a deferred unit's resolves at once. The
- * last unit's waits for the last write, so progress never lands after the result.
+ * last unit's waits for the last write, so progress never lands after the result. Once `signal`
+ * aborts (the job is canceled, or its processor has ended: see `guarded` in worker-process.ts),
+ * deferred values are dropped and later units write nothing, so no progress lands after a failure
+ * or a cancel either (a write already sent goes first: it is on the connection that ends the job).
  */
-export function progressReporter(job: Job<JobPayload>, total: number, logger: Logger) {
+export function progressReporter(job: Job<JobPayload>, total: number, logger: Logger, signal?: AbortSignal) {
   let done = 0;
   /** Values to write, oldest first; only the last may be one a later value replaces. */
   const pending: { progress: JobProgress; keep: boolean }[] = [];
@@ -59,6 +62,14 @@ export function progressReporter(job: Job<JobPayload>, total: number, logger: Lo
   let timer: NodeJS.Timeout | undefined;
   let lastWriteAt = Date.now();
   let lastTenth = 0;
+  signal?.addEventListener(
+    'abort',
+    () => {
+      clearTimeout(timer);
+      pending.length = 0;
+    },
+    { once: true },
+  );
   const write = async () => {
     for (let next = pending.shift(); next; next = pending.shift()) {
       lastWriteAt = Date.now();
@@ -74,6 +85,7 @@ export function progressReporter(job: Job<JobPayload>, total: number, logger: Lo
     return (writing ??= write());
   };
   return (extra: Partial<JobProgress> = {}): Promise<void> => {
+    if (signal?.aborted) return Promise.resolve();
     done += 1;
     const progress = { value: Math.min(1, done / total), ...extra };
     const tenth = Math.floor((10 * done) / total);
