@@ -14,11 +14,12 @@ export function fingerprint(...parts: (string | Buffer)[]): string {
 /**
  * `Idempotency-Key` on POST: the same key and body return the job made the first time (no second
  * job); the same key with another body is a 422. Keys are per API key and live as long as jobs do.
+ * `bodyFingerprint` runs only for a request with the header: it hashes every uploaded byte.
  */
 export async function idempotent(
   deps: AppDeps,
   req: Request,
-  bodyFingerprint: string,
+  bodyFingerprint: () => string,
   create: () => Promise<string>,
 ): Promise<{ id: string; replayed: boolean }> {
   const header = req.get('idempotency-key');
@@ -26,11 +27,12 @@ export async function idempotent(
   if (!/^[\x21-\x7e]{1,255}$/.test(header))
     throw new AppError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
   const key = `${deps.config.redis.prefix}:idem:${principalOf(req)}:${fingerprint(header)}`;
-  const claim = JSON.stringify({ fp: bodyFingerprint, id: '' });
+  const fp = bodyFingerprint();
+  const claim = JSON.stringify({ fp, id: '' });
   const claimed = await deps.redis.set(key, claim, 'EX', 120, 'NX');
   if (!claimed) {
     const existing = JSON.parse((await deps.redis.get(key)) ?? '{}') as { fp?: string; id?: string };
-    if (existing.fp !== bodyFingerprint) {
+    if (existing.fp !== fp) {
       throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
     if (!existing.id)
@@ -45,7 +47,7 @@ export async function idempotent(
   }
   try {
     const id = await create();
-    await deps.redis.set(key, JSON.stringify({ fp: bodyFingerprint, id }), 'EX', deps.config.jobs.retentionSeconds);
+    await deps.redis.set(key, JSON.stringify({ fp, id }), 'EX', deps.config.jobs.retentionSeconds);
     return { id, replayed: false };
   } catch (err) {
     await deps.redis.del(key).catch(() => undefined);

@@ -56,8 +56,11 @@ export function batchRoutes(deps: LiveAppDeps): Router {
   router.post('/v1/batches', jsonBody(config.limits), async (req, res) => {
     const body = batchRequestSchema.safeParse(req.body ?? {});
     if (!body.success) throw validationError(body.error);
-    const { id } = await idempotent(deps, req, fingerprint('batch', JSON.stringify(body.data)), () =>
-      submitBatch(deps, req, body.data.requests),
+    const { id } = await idempotent(
+      deps,
+      req,
+      () => fingerprint('batch', JSON.stringify(body.data)),
+      () => submitBatch(deps, req, body.data.requests),
     );
     // `Prefer: wait=N`: the parent finishes once every child has.
     const finished = await waitIfPreferred(deps, res, id);

@@ -100,12 +100,16 @@ export function openAiRoutes(deps: LiveAppDeps): Router {
     const owner = principalOf(req);
     // The request waits for its job: it takes a wait slot before there is a job to wait for.
     deps.openStreams.open(req, res);
-    const { id } = await idempotent(deps, req, fingerprint('openai_generation', JSON.stringify(body.data)), () =>
-      enqueueJob(deps, req, newJobId('generation'), {
-        type: 'generation',
-        params,
-        cacheable: body.data.seed !== undefined,
-      }),
+    const { id } = await idempotent(
+      deps,
+      req,
+      () => fingerprint('openai_generation', JSON.stringify(body.data)),
+      () =>
+        enqueueJob(deps, req, newJobId('generation'), {
+          type: 'generation',
+          params,
+          cacheable: body.data.seed !== undefined,
+        }),
     );
 
     const left = new AbortController();

@@ -55,13 +55,17 @@ function postGeneration(deps: LiveAppDeps): RequestHandler {
     if (!body.success) throw validationError(body.error);
     const params = resolveGenerationParams(body.data, catalog, config.limits);
     const webhook = await resolveWebhook(body.data.webhook, config.webhooks);
-    const { id } = await idempotent(deps, req, fingerprint('generation', JSON.stringify(body.data)), () =>
-      enqueueJob(deps, req, newJobId('generation'), {
-        type: 'generation',
-        params,
-        cacheable: body.data.seed !== undefined,
-        webhook,
-      }),
+    const { id } = await idempotent(
+      deps,
+      req,
+      () => fingerprint('generation', JSON.stringify(body.data)),
+      () =>
+        enqueueJob(deps, req, newJobId('generation'), {
+          type: 'generation',
+          params,
+          cacheable: body.data.seed !== undefined,
+          webhook,
+        }),
     );
     await accepted(deps, res, id);
   };
@@ -72,11 +76,12 @@ function postClassification(deps: LiveAppDeps): RequestHandler {
   return async (req, res) => {
     const { params, images, webhook: wanted } = await readClassificationRequest(req, deps);
     const webhook = await resolveWebhook(wanted, config.webhooks);
-    const body = fingerprint(
-      'classification',
-      JSON.stringify({ ...params, ...(webhook && { webhook }) }),
-      ...images.map((i) => i.data),
-    );
+    const body = () =>
+      fingerprint(
+        'classification',
+        JSON.stringify({ ...params, ...(webhook && { webhook }) }),
+        ...images.map((i) => i.data),
+      );
     const { id } = await idempotent(deps, req, body, () =>
       withStagedInputs(deps, newJobId('classification'), async (id) => {
         const inputs = await stageImages(images, id, store, config.limits, catalog.get(params.model)?.manifest);
@@ -98,7 +103,7 @@ function postImageToImage(deps: LiveAppDeps): RequestHandler {
     const { id } = await idempotent(
       deps,
       req,
-      fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data),
+      () => fingerprint('image_to_image', JSON.stringify({ ...params, ...(webhook && { webhook }) }), image.data),
       () =>
         withStagedInputs(deps, newJobId('image_to_image'), async (id) => {
           const [input] = await stageImages([image], id, store, config.limits, entry?.manifest);
