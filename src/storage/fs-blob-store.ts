@@ -53,9 +53,13 @@ export function createFsBlobStore(root: string): BlobStore {
   };
 }
 
+// Temporary names: random per process (processes on other hosts may share the folder), then a count.
+const TMP_PREFIX = randomBytes(6).toString('hex');
+let tmpCount = 0;
+
 /** Writes a temporary file beside `file`, then renames it, so a reader never sees half a blob. */
 async function writeAtomically(file: string, data: Buffer): Promise<void> {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${file}.${TMP_PREFIX}-${(tmpCount++).toString(36)}.tmp`;
   try {
     await writeFile(tmp, data);
   } catch (err) {
