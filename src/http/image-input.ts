@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import type { LimitSettings } from '../config';
 import { AppError } from '../errors';
 import { inspectAndDecode } from '../imaging/image-codec';
@@ -73,7 +74,9 @@ export async function stageImages(
       };
       if (pixels) {
         const { data, ...shape } = pixels;
-        staged.pixels = { key: inputPixelsKey(jobId, index), ...shape };
+        // WebCrypto digests on libuv's pool, off the thread that answers HTTP.
+        const sha256 = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+        staged.pixels = { key: inputPixelsKey(jobId, index), ...shape, sha256 };
         await store.put(staged.pixels.key, data);
       }
       return staged;

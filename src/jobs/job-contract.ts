@@ -111,6 +111,14 @@ export const stagedPixelsSchema = z.object({
   width: z.number().int().min(1),
   height: z.number().int().min(1),
   channels: z.union([z.literal(1), z.literal(3)]),
+  /**
+   * SHA-256 (hex) of the pixel bytes, taken by the API as it staged them, so a worker's result cache
+   * keys on it instead of hashing every image again. Absent from jobs of older APIs.
+   */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type StagedPixels = z.infer<typeof stagedPixelsSchema>;
 

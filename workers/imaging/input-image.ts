@@ -2,10 +2,14 @@ import { decodeImage, type DecodeOptions, type RawImage } from '../../src/imagin
 import type { StagedImage } from '../../src/jobs/job-contract';
 import type { BlobStore } from '../../src/storage/blob-store';
 
-/** An input as the model takes it, and the bytes it came from (identical bytes give identical pixels). */
+/** An input as the model takes it, and what identifies its content (identical bytes give identical pixels). */
 export interface InputImage {
   image: RawImage;
-  bytes: Buffer;
+  /**
+   * What a result cache keys the input on: the SHA-256 the API took of the staged pixels, else the
+   * bytes themselves (the pixels, or the upload the worker decoded) for the cache to hash.
+   */
+  content: string | Buffer;
 }
 
 /**
@@ -20,8 +24,9 @@ export async function readInputImage(store: BlobStore, input: StagedImage, recip
   const channels = recipe.channels ?? 3;
   if (pixels && pixels.width === width && pixels.height === height && pixels.channels === channels) {
     const data = await store.get(pixels.key);
-    if (data.length === width * height * channels) return { image: { data, width, height, channels }, bytes: data };
+    if (data.length === width * height * channels)
+      return { image: { data, width, height, channels }, content: pixels.sha256 ? `pixels:${pixels.sha256}` : data };
   }
   const bytes = await store.get(input.key);
-  return { image: await decodeImage(bytes, recipe), bytes };
+  return { image: await decodeImage(bytes, recipe), content: bytes };
 }

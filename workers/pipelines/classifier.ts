@@ -98,10 +98,10 @@ const classify: JobRun<ClassifierModel, 'classification'> = async (ctx, model, j
   const recipe = classifierInputDecode(model.manifest, ctx.config.limits);
   const predictions = await Promise.all(
     payload.inputs.map(async (input, index) => {
-      const { image, bytes } = await readInputImage(ctx.store, input, recipe);
+      const { image, content } = await readInputImage(ctx.store, input, recipe);
       const { value, cached } = await ctx.cache.remember(
         jobOwner(payload),
-        cacheKey('classification', model.manifest.name, bytes),
+        cacheKey('classification', model.manifest.name, content),
         () => classifyImage(model, image, signal),
         (v) => 200 + v.labels.length * 64,
       );
