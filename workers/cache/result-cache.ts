@@ -65,18 +65,21 @@ export function createResultCache(maxBytes: number, ttlMs: number): ResultCache 
   };
 }
 
-/** An encoded image from `owner`'s cache when `enabled` (the request is reproducible), else computed. */
+/**
+ * An encoded image from `owner`'s cache when `enabled` (the request is reproducible), else computed.
+ * `key` is only made when the cache is used: most generations have a new seed and are not cacheable.
+ */
 export async function rememberImage(
   cache: ResultCache,
   enabled: boolean,
   owner: string,
-  key: string,
+  key: () => string,
   produce: () => Promise<Buffer>,
 ): Promise<{ bytes: Buffer; cached: boolean }> {
   if (!enabled) return { bytes: await produce(), cached: false };
   const { value, cached } = await cache.remember(
     owner,
-    key,
+    key(),
     async () => ({ bytes: await produce() }),
     (v) => v.bytes.length,
   );

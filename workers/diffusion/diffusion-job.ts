@@ -266,25 +266,28 @@ export async function runDiffusionJob(
 ): Promise<GenerationResult> {
   const { run, inputBytes } = await prepareRun(ctx, model, job, params, signal);
   const { width, height } = run;
-  const inputHash = inputBytes ? cacheKey(inputBytes) : undefined;
+  // Hashed once, and only for a cacheable job.
+  let inputHash: string | undefined;
+  const hashInput = () => (inputHash ??= inputBytes ? cacheKey(inputBytes) : undefined);
   const images = await Promise.all(
     Array.from({ length: params.n }, async (_, index): Promise<ImageOutput> => {
       const seed = (params.seed + index) >>> 0;
-      const cacheId = cacheKey(
-        'diffusion',
-        model.manifest.name,
-        params.prompt,
-        params.negative_prompt,
-        width,
-        height,
-        params.steps,
-        params.guidance_scale,
-        params.scheduler,
-        params.strength,
-        inputHash,
-        params.output_format,
-        seed,
-      );
+      const cacheId = () =>
+        cacheKey(
+          'diffusion',
+          model.manifest.name,
+          params.prompt,
+          params.negative_prompt,
+          width,
+          height,
+          params.steps,
+          params.guidance_scale,
+          params.scheduler,
+          params.strength,
+          hashInput(),
+          params.output_format,
+          seed,
+        );
       const { bytes, cached } = await rememberImage(
         ctx.cache,
         params.cacheable ?? false,

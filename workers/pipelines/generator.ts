@@ -62,15 +62,16 @@ const generate: JobRun<GeneratorModel, 'generation'> = async (ctx, model, job, p
   const images = await Promise.all(
     Array.from({ length: params.n }, async (_, index): Promise<ImageOutput> => {
       const seed = (params.seed + index) >>> 0;
-      const cacheId = cacheKey(
-        'generation',
-        manifest.name,
-        manifest.prompt ? params.prompt : '',
-        params.width,
-        params.height,
-        params.output_format,
-        seed,
-      );
+      const cacheId = () =>
+        cacheKey(
+          'generation',
+          manifest.name,
+          manifest.prompt ? params.prompt : '',
+          params.width,
+          params.height,
+          params.output_format,
+          seed,
+        );
       const { bytes: encoded, cached } = await rememberImage(ctx.cache, cacheable, jobOwner(payload), cacheId, () =>
         renderSeed(model, params, seed, signal),
       );
