@@ -3,11 +3,16 @@ import path from 'node:path';
 import { sh } from './kit-packages';
 
 /**
- * Packages in the production tree that the kit's processes never load: typescript (valibot names
- * it as an optional peer), and onnx-proto and protobufjs, which only scripts/demo-models use to
- * write the demo models (the kit ships them built).
+ * Packages in the production tree that the kit's processes never load: typescript wherever it is
+ * (valibot names it as an optional peer), and the top-level protobufjs, which nothing in dist/
+ * requires. onnx-proto, and the protobufjs it bundles, stay: a worker rewrites each classifier's
+ * graph with them as it loads it (workers/runtime/pixel-input-graph.ts).
  */
-const UNUSED_PACKAGES = new Set(['typescript', 'onnx-proto', 'protobufjs']);
+const UNUSED_ANYWHERE = new Set(['typescript']);
+const UNUSED_TOP_LEVEL = new Set(['protobufjs']);
+
+/** Folders of one package that nothing loads at run time: protobufjs's command-line tools bring 19 MB of their own node_modules. */
+const UNUSED_PACKAGE_DIR: Record<string, RegExp> = { protobufjs: /^cli$/ };
 
 /** Files nothing loads at run time: source maps, type declarations, TypeScript sources, docs. */
 const UNUSED_FILE = /\.(map|d\.ts|d\.mts|d\.cts|ts|mts|cts|md|markdown)$/i;
@@ -28,19 +33,20 @@ function productionPackages(repo: string): string[] {
   const root = path.join(repo, 'node_modules') + path.sep;
   return [...new Set(out.split('\n').map((l) => l.trim()).filter((p) => p.startsWith(root)))].filter((p) => {
     const names = path.relative(root, p).split(`${path.sep}node_modules${path.sep}`);
-    return !names.some((n) => UNUSED_PACKAGES.has(n));
+    return !names.some((n) => UNUSED_ANYWHERE.has(n)) && !(names.length === 1 && UNUSED_TOP_LEVEL.has(names[0]));
   });
 }
 
 /** Copies one package folder without its nested node_modules (those are listed, and copied, on their own). */
 function copyPackage(src: string, dst: string): void {
   const nested = path.join(src, 'node_modules');
+  const unusedDir = UNUSED_PACKAGE_DIR[path.basename(src)];
   fs.cpSync(src, dst, {
     recursive: true,
     filter: (from) => {
       if (from === nested || from.startsWith(nested + path.sep)) return false;
       const rel = path.relative(src, from);
-      if (UNUSED_DIR.test(rel)) return false;
+      if (UNUSED_DIR.test(rel) || unusedDir?.test(rel)) return false;
       if (UNUSED_FILE.test(from) && fs.statSync(from).isFile()) return false;
       return !OTHER_PLATFORMS.test(rel);
     },
