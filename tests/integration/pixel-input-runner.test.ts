@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { createLogger } from '../../src/logger';
-import type { ImagePreprocess } from '../../src/models/model-manifest';
 import { imageToTensor } from '../../workers/imaging/image-tensor';
 import { pixelInputSpec } from '../../workers/runtime/pixel-input-graph';
 import type { Feeds } from '../../workers/runtime/tensor-data';
-import { DIST, requireBuilt, requireShared } from '../helpers/paths';
+import { fixtureClassifier } from '../helpers/fixture-manifests';
+import { DIST, requireBuilt, requireShared, SHARED } from '../helpers/paths';
 
 /**
  * A classifier's runner takes 8-bit pixels where its graph can be rewritten to (pixel-input-graph.ts):
@@ -20,25 +20,14 @@ beforeAll(async () => {
   runtime = await import(path.join(DIST, 'workers', 'runtime', 'model-runner.js'));
 });
 
-const MODEL = () => requireShared('models/mobilenetv2-12-int8/mobilenetv2-12-int8.onnx');
-const PRE: ImagePreprocess = {
-  width: 224,
-  height: 224,
-  resize: 'shorter_side_crop',
-  resize_filter: 'lanczos3',
-  channel_order: 'RGB',
-  scale: 1 / 255,
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-  layout: 'NCHW',
-  dtype: 'float32',
-};
+const { manifest, modelPath } = fixtureClassifier('mobilenetv2-12-int8');
+const PRE = manifest.preprocess;
 
-const start = (pixelInput?: ReturnType<typeof pixelInputSpec>) =>
+const start = (pixelInput?: ReturnType<typeof pixelInputSpec>, providers = ['cpu']) =>
   runtime.startModelRunner({
     name: 'mobilenet',
-    modelPath: MODEL(),
-    providers: ['cpu'],
+    modelPath: requireShared(path.relative(SHARED, modelPath)),
+    providers,
     intraOpThreads: 1,
     maxBatchSize: 8,
     maxQueueDelayMs: 20,
@@ -83,6 +72,17 @@ test('a graph that cannot take pixels keeps its float input and still runs', asy
     expect(runner.inputs[0]).toMatchObject({ name: 'input', type: 'float32' });
     const out = await runner.run({ input: imageToTensor(images[0], PRE) });
     expect(out.output.dims).toEqual([1, 1000]);
+  } finally {
+    await runner.close();
+  }
+});
+
+test('a provider that cannot load anything (CUDA on a machine without it) does not cost the next one the pixel graph', async () => {
+  // A GPU fleet's setting, ORT_EXECUTION_PROVIDERS=cuda,cpu, on a worker without CUDA: both graphs
+  // fail with CUDA, so the rewrite is not to blame, and the CPU provider still loads it.
+  const runner = await start(pixelInputSpec(manifest.inputs.image, PRE), ['cuda', 'cpu']);
+  try {
+    expect(runner.inputs[0]).toMatchObject({ name: 'input', type: 'uint8' });
   } finally {
     await runner.close();
   }

@@ -13,7 +13,8 @@ import {
   withPixelInput,
   type PixelInputSpec,
 } from '../../workers/runtime/pixel-input-graph';
-import { requireShared } from '../helpers/paths';
+import { fixtureClassifier } from '../helpers/fixture-manifests';
+import { requireShared, SHARED } from '../helpers/paths';
 
 let ort: typeof Ort;
 beforeAll(async () => {
@@ -23,17 +24,13 @@ beforeAll(async () => {
 const W = 5;
 const H = 4;
 
+const mobilenet = fixtureClassifier('mobilenetv2-12-int8');
+const squeezenet = fixtureClassifier('squeezenet1.1');
+/** ImageNet's normalisation (mobilenet's manifest), at W x H, with `over` changed. */
 const preprocess = (over: Partial<ImagePreprocess>): ImagePreprocess => ({
+  ...mobilenet.manifest.preprocess,
   width: W,
   height: H,
-  resize: 'stretch',
-  resize_filter: 'lanczos3',
-  channel_order: 'RGB',
-  scale: 1 / 255,
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-  layout: 'NCHW',
-  dtype: 'float32',
   ...over,
 });
 
@@ -100,24 +97,16 @@ test.each(cases)(
   },
 );
 
-const caffe: Partial<ImagePreprocess> = {
-  channel_order: 'BGR',
-  scale: 1,
-  mean: [103.94, 116.78, 123.68],
-  std: [1, 1, 1],
-};
+// The real models with their fixture manifests: ImageNet RGB, and Caffe's BGR 0..255 minus means.
 const realModels = [
-  { file: 'mobilenetv2-12-int8/mobilenetv2-12-int8.onnx', over: {}, batch: 2 },
-  { file: 'squeezenet1.1/squeezenet1.1-fp32-dynbatch.onnx', over: caffe, batch: 2 },
+  { name: 'mobilenetv2-12-int8', ...mobilenet, batch: 2 },
+  { name: 'squeezenet1.1 (fp32)', ...squeezenet, batch: 2 },
 ];
 
-test.each(realModels)('the real $file gives bit-identical outputs from pixels as from the JS tensor', async (m) => {
-  const original = requireShared(path.join('models', m.file));
-  const input = await ort.InferenceSession.create(original).then(async (s) => {
-    await s.release();
-    return s.inputNames[0];
-  });
-  const pre = preprocess({ ...m.over, width: 224, height: 224 });
+test.each(realModels)('the real $name gives bit-identical outputs from pixels as from the JS tensor', async (m) => {
+  const original = requireShared(path.relative(SHARED, m.modelPath));
+  const input = m.manifest.inputs.image;
+  const pre = m.manifest.preprocess;
   const rewritten = withPixelInput(fs.readFileSync(original), specOf(input, pre));
   const { images, pixels } = randomImages(m.batch, 224, 224);
   const tensor = concatBatch(images.map((image) => imageToTensor(image, pre)));
@@ -133,7 +122,7 @@ test('a float16 model (squeezenet as published) gives the same top 5 from pixels
   // The CPU provider runs float16 convolutions in float32 and drops the Cast pair it would insert
   // after the graph's own Cast to float16, so the first layer sees the unrounded float32 values.
   const original = requireShared('models/squeezenet1.1/squeezenet1.1-fp16.onnx');
-  const pre = preprocess({ ...caffe, dtype: 'float16', width: 224, height: 224 });
+  const pre = { ...squeezenet.manifest.preprocess, dtype: 'float16' as const };
   const rewritten = withPixelInput(fs.readFileSync(original), specOf('data_0', pre));
   const { images, pixels } = randomImages(1, 224, 224);
   const tensor = imageToTensor(images[0], pre);

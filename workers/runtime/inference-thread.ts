@@ -30,29 +30,31 @@ function pixelInputGraph(warnings: string[]): Uint8Array | undefined {
 
 /**
  * Tries each execution provider on its own, in order, so we know which one really runs the model;
- * with each, the graph rewritten to take pixels first, the model file as it is if that fails.
+ * with each, the graph rewritten to take pixels first, then the model file as it is. Only when the
+ * file loads where the rewritten graph did not is the rewrite to blame (an unavailable provider
+ * fails both), and only then is it given up.
  */
 async function createSession(): Promise<{ session: ort.InferenceSession; provider: string; warnings: string[] }> {
   const warnings: string[] = [];
-  let rewritten = pixelInputGraph(warnings);
+  const rewritten = pixelInputGraph(warnings);
   for (const provider of init.providers) {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
     };
     if (init.intraOpThreads > 0) options.intraOpNumThreads = init.intraOpThreads;
+    let rewriteFailed: string | undefined;
     if (rewritten) {
       try {
         return { session: await ort.InferenceSession.create(rewritten, options), provider, warnings };
       } catch (err) {
-        warnings.push(
-          `the graph that takes 8-bit pixels did not load (${firstLine(err)}): images are normalised in JS`,
-        );
-        rewritten = undefined;
+        rewriteFailed = firstLine(err);
       }
     }
     try {
       const session = await ort.InferenceSession.create(init.modelPath, options);
+      if (rewriteFailed)
+        warnings.push(`the graph that takes 8-bit pixels did not load (${rewriteFailed}): images are normalised in JS`);
       return { session, provider, warnings };
     } catch (err) {
       warnings.push(`execution provider ${provider} unavailable: ${firstLine(err)}`);
