@@ -13,7 +13,7 @@ import {
   withPixelInput,
   type PixelInputSpec,
 } from '../../workers/runtime/pixel-input-graph';
-import { fixtureClassifier } from '../helpers/fixture-manifests';
+import { fixtureClassifier, fixtureImageToImage } from '../helpers/fixture-manifests';
 import { requireShared, SHARED } from '../helpers/paths';
 
 let ort: typeof Ort;
@@ -113,6 +113,21 @@ test.each(realModels)('the real $name gives bit-identical outputs from pixels as
   const fromJs = await run(original, { [input]: new ort.Tensor(tensor.type, tensor.data as never, tensor.dims) });
   const fromPixels = await run(rewritten, { [input]: new ort.Tensor('uint8', pixels, [m.batch, 224, 224, 3]) });
   expect(fromPixels.dims).toEqual(fromJs.dims);
+  expect(Buffer.from((fromPixels.data as Float32Array).buffer)).toEqual(
+    Buffer.from((fromJs.data as Float32Array).buffer),
+  );
+});
+
+test('the real style-transfer graph (opset 7, BGR 0..255) gives bit-identical images from pixels', async () => {
+  const { manifest, modelPath } = fixtureImageToImage('fast-neural-style-candy');
+  const original = requireShared(path.relative(SHARED, modelPath));
+  const pre = { ...manifest.preprocess, width: 720, height: 720, layout: 'NCHW' as const, dtype: 'float32' as const };
+  const rewritten = withPixelInput(fs.readFileSync(original), pixelInputSpec(manifest.inputs.image, pre));
+  const { images, pixels } = randomImages(1, 720, 720);
+  const tensor = imageToTensor(images[0], pre);
+  const input = manifest.inputs.image;
+  const fromJs = await run(original, { [input]: new ort.Tensor('float32', tensor.data as Float32Array, tensor.dims) });
+  const fromPixels = await run(rewritten, { [input]: new ort.Tensor('uint8', pixels, [1, 720, 720, 3]) });
   expect(Buffer.from((fromPixels.data as Float32Array).buffer)).toEqual(
     Buffer.from((fromJs.data as Float32Array).buffer),
   );

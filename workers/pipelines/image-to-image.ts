@@ -9,6 +9,7 @@ import { imageToTensorInStrips, inStrips, tensorToImageInStrips } from '../imagi
 import { readInputImage } from '../imaging/input-image';
 import { lumaPlane, replaceLuma } from '../imaging/luma-chroma';
 import type { ModelRunner } from '../runtime/model-runner';
+import { pixelInputSpec } from '../runtime/pixel-input-graph';
 import type { TensorData } from '../runtime/tensor-data';
 import { startGraphRunner } from './graph-runner';
 import type { JobRun, KindPipeline } from './kind-pipeline';
@@ -19,6 +20,8 @@ export interface ImageGraphModel {
   kind: 'image_to_image';
   manifest: ImageToImageManifest;
   runner: ModelRunner;
+  /** An RGB graph that takes the 8-bit pixels and normalises them itself (pixel-input-graph.ts). */
+  takesPixels: boolean;
 }
 
 /** Width x height with the aspect ratio of `from` and its longer side equal to `longer`. */
@@ -31,9 +34,14 @@ export function restoredSize(
   return { width: Math.max(1, Math.round((longer * from.width) / from.height)), height: longer };
 }
 
-/** The graph's input tensor: three channels as the manifest orders and normalises them, or luma only. */
-async function inputTensor(image: RawImage, pre: ImageToImageManifest['preprocess']): Promise<TensorData> {
+/**
+ * The graph's input: the pixels as they are when the graph normalises them, else three channels as
+ * the manifest orders and normalises them, or luma only.
+ */
+async function inputTensor(image: RawImage, { manifest, takesPixels }: ImageGraphModel): Promise<TensorData> {
+  const pre = manifest.preprocess;
   const { width, height } = image;
+  if (takesPixels) return { type: 'uint8', dims: [1, height, width, 3], data: new Uint8Array(image.data) };
   if (pre.color === 'rgb')
     return imageToTensorInStrips(image, { ...pre, width, height, resize: 'stretch', layout: 'NCHW', dtype: 'float32' });
   const data = new Float32Array(width * height);
@@ -81,7 +89,7 @@ const runImageGraph: JobRun<ImageGraphModel, 'image_to_image'> = async (ctx, mod
   const { image } = await readInputImage(ctx.store, input, imageToImageInputDecode(manifest, ctx.config.limits));
   throwIfAborted(signal);
 
-  const outputs = await runner.run({ [manifest.inputs.image]: await inputTensor(image, pre) }, signal);
+  const outputs = await runner.run({ [manifest.inputs.image]: await inputTensor(image, model) }, signal);
   throwIfAborted(signal);
   const raw = await outputImage(outputs[manifest.outputs.image], image, manifest);
   await progress();
@@ -115,11 +123,17 @@ const runImageGraph: JobRun<ImageGraphModel, 'image_to_image'> = async (ctx, mod
 export const imageToImagePipeline: KindPipeline<ImageToImageManifest, ImageGraphModel> = {
   async load(entry, startRunner) {
     const { manifest } = entry;
-    return {
-      kind: 'image_to_image',
-      manifest,
-      runner: await startGraphRunner(entry, startRunner, [manifest.outputs.image], [manifest.inputs.image]),
-    };
+    const pre = manifest.preprocess;
+    const image = manifest.inputs.image;
+    const runner = await startGraphRunner(
+      entry,
+      startRunner,
+      [manifest.outputs.image],
+      [image],
+      pre.color === 'rgb' ? pixelInputSpec(image, { ...pre, layout: 'NCHW' }) : undefined,
+    );
+    const takesPixels = runner.inputs.find((i) => i.name === image)?.type === 'uint8';
+    return { kind: 'image_to_image', manifest, runner, takesPixels };
   },
   runners: (model) => [model.runner],
   jobs: { image_to_image: runImageGraph },

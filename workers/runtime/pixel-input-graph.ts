@@ -27,7 +27,10 @@ export interface PixelInputSpec {
 }
 
 /** The spec for image input `input` of a model with preprocess `pre`. */
-export function pixelInputSpec(input: string, pre: TensorPreprocess): PixelInputSpec {
+export function pixelInputSpec(
+  input: string,
+  pre: Pick<TensorPreprocess, 'layout' | 'scale' | 'mean' | 'std' | 'channel_order'>,
+): PixelInputSpec {
   return { input, layout: pre.layout, ...channelAffine(pre), sourceChannels: sourceChannels(pre) };
 }
 
