@@ -3,7 +3,7 @@ import path from 'node:path';
 import { decodeImage, type RawImage } from '../../src/imaging/image-codec';
 import type { ClassifierManifest } from '../../src/models/model-manifest';
 import { imageToTensor, softmax, topK } from '../../workers/imaging/image-tensor';
-import { pixelInputSpec, withPixelInput } from '../../workers/runtime/pixel-input-graph';
+import { pixelFeed, pixelInputSpec, withPixelInput } from '../../workers/runtime/pixel-input-graph';
 import { concatBatch, type TensorData } from '../../workers/runtime/tensor-data';
 import { DEFAULT_CONFIG, openSession, toOrt, type InlineModel } from './inline-model';
 
@@ -24,11 +24,12 @@ function classifierGraph(manifest: ClassifierManifest, file: string): Uint8Array
 /** The batch's input: the pixels side by side when the graph takes them, else the normalised tensors. */
 function batchInput(images: RawImage[], pre: ClassifierManifest['preprocess'], takesPixels: boolean): TensorData {
   if (!takesPixels) return concatBatch(images.map((image) => imageToTensor(image, pre)));
-  return {
-    type: 'uint8',
-    dims: [images.length, pre.height, pre.width, 3],
-    data: new Uint8Array(Buffer.concat(images.map((image) => image.data))),
-  };
+  return pixelFeed(
+    new Uint8Array(Buffer.concat(images.map((image) => image.data))),
+    images.length,
+    pre.width,
+    pre.height,
+  );
 }
 
 /** Decode + resize each photo (normalised in the graph, as darkroom does), one session.run per batch, softmax and top-5 per image. */

@@ -10,7 +10,7 @@ import { fromFloat16 } from '../imaging/float16';
 import { imageToTensor, softmax, topK } from '../imaging/image-tensor';
 import { readInputImage } from '../imaging/input-image';
 import type { ModelRunner } from '../runtime/model-runner';
-import { pixelInputSpec } from '../runtime/pixel-input-graph';
+import { pixelFeed, pixelInputSpec, takesPixels } from '../runtime/pixel-input-graph';
 import type { TensorData } from '../runtime/tensor-data';
 import { startGraphRunner } from './graph-runner';
 import type { JobRun, KindPipeline } from './kind-pipeline';
@@ -66,7 +66,7 @@ function inputTensor({ manifest, runner, takesPixels }: ClassifierModel, image: 
     throw new Error(`expected ${pre.width}x${pre.height} RGB, got ${image.width}x${image.height}x${image.channels}`);
   const data = runner.allocate('uint8', image.data.length) as Uint8Array;
   data.set(image.data);
-  return { type: 'uint8', dims: [1, image.height, image.width, 3], data };
+  return pixelFeed(data, 1, image.width, image.height);
 }
 
 /** The top 20 labels of one image; cached by model and input, so top_k is applied after. */
@@ -123,8 +123,8 @@ export const classifierPipeline: KindPipeline<ClassifierManifest, ClassifierMode
       [manifest.inputs.image],
       pixelInputSpec(manifest.inputs.image, manifest.preprocess),
     );
-    const takesPixels = runner.inputs.find((i) => i.name === manifest.inputs.image)?.type === 'uint8';
-    return { kind: 'classifier', manifest, runner, labels: loadLabels(manifest, dir), takesPixels };
+    const pixels = takesPixels(runner.inputs, manifest.inputs.image);
+    return { kind: 'classifier', manifest, runner, labels: loadLabels(manifest, dir), takesPixels: pixels };
   },
   runners: (model) => [model.runner],
   jobs: { classification: classify },

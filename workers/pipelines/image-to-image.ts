@@ -9,7 +9,7 @@ import { imageToTensorInStrips, inStrips, tensorToImageInStrips } from '../imagi
 import { readInputImage } from '../imaging/input-image';
 import { lumaPlane, replaceLuma } from '../imaging/luma-chroma';
 import type { ModelRunner } from '../runtime/model-runner';
-import { pixelInputSpec } from '../runtime/pixel-input-graph';
+import { pixelFeed, pixelInputSpec, takesPixels } from '../runtime/pixel-input-graph';
 import type { TensorData } from '../runtime/tensor-data';
 import { startGraphRunner } from './graph-runner';
 import type { JobRun, KindPipeline } from './kind-pipeline';
@@ -41,7 +41,7 @@ export function restoredSize(
 async function inputTensor(image: RawImage, { manifest, takesPixels }: ImageGraphModel): Promise<TensorData> {
   const pre = manifest.preprocess;
   const { width, height } = image;
-  if (takesPixels) return { type: 'uint8', dims: [1, height, width, 3], data: new Uint8Array(image.data) };
+  if (takesPixels) return pixelFeed(new Uint8Array(image.data), 1, width, height);
   if (pre.color === 'rgb')
     return imageToTensorInStrips(image, { ...pre, width, height, resize: 'stretch', layout: 'NCHW', dtype: 'float32' });
   const data = new Float32Array(width * height);
@@ -132,8 +132,7 @@ export const imageToImagePipeline: KindPipeline<ImageToImageManifest, ImageGraph
       [image],
       pre.color === 'rgb' ? pixelInputSpec(image, { ...pre, layout: 'NCHW' }) : undefined,
     );
-    const takesPixels = runner.inputs.find((i) => i.name === image)?.type === 'uint8';
-    return { kind: 'image_to_image', manifest, runner, takesPixels };
+    return { kind: 'image_to_image', manifest, runner, takesPixels: takesPixels(runner.inputs, image) };
   },
   runners: (model) => [model.runner],
   jobs: { image_to_image: runImageGraph },

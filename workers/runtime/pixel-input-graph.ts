@@ -1,5 +1,6 @@
 import { onnx } from 'onnx-proto';
 import { channelAffine, sourceChannels, type TensorPreprocess } from '../imaging/image-tensor';
+import type { TensorData } from './tensor-data';
 
 /**
  * An image model's normalisation moved into its graph: the rewritten graph takes the staged 8-bit
@@ -33,6 +34,17 @@ export function pixelInputSpec(
 ): PixelInputSpec {
   return { input, layout: pre.layout, ...channelAffine(pre), sourceChannels: sourceChannels(pre) };
 }
+
+/** Whether a loaded graph took the rewrite: its image input `input` now takes 8-bit pixels. */
+export const takesPixels = (inputs: { name: string; type: string }[], input: string): boolean =>
+  inputs.find((i) => i.name === input)?.type === 'uint8';
+
+/** What such a graph is fed: `count` images of width x height, interleaved RGB bytes side by side in `data`. */
+export const pixelFeed = (data: Uint8Array, count: number, width: number, height: number): TensorData => ({
+  type: 'uint8',
+  dims: [count, height, width, 3],
+  data,
+});
 
 const { DataType } = onnx.TensorProto;
 const { AttributeType } = onnx.AttributeProto;
