@@ -30,6 +30,8 @@ export interface WorkerStats {
   runners: Map<string, RunnerStats>;
   /** The worker processes' CPU time, ms, as of the same heartbeats as `runners`. */
   processCpuMs: number;
+  /** Full collections of the workers' main-thread heaps so far, as of the same heartbeats (undefined from workers that do not report them). */
+  majorGcs?: number;
 }
 
 export type StackSettings = Pick<BenchOptions, 'logLevel' | 'workerConcurrency' | 'workerThreads'> & {
@@ -105,20 +107,27 @@ export async function startDarkroomStack(
     async workerStats() {
       const runners = new Map<string, RunnerStats>();
       let processCpuMs = 0;
+      let majorGcs: number | undefined;
       const keys = await client.keys(`${prefix}:workers:*`);
       const beats = keys.length ? await client.mget(keys) : [];
       for (const beat of beats) {
-        const { models = [], cpu_ms = 0 } = JSON.parse(beat ?? '{}') as {
+        const {
+          models = [],
+          cpu_ms = 0,
+          gc_major,
+        } = JSON.parse(beat ?? '{}') as {
           models?: (Omit<RunnerStats, 'cpuMs'> & { name: string; cpuMs?: number })[];
           cpu_ms?: number;
+          gc_major?: number;
         };
         processCpuMs += cpu_ms;
+        if (gc_major !== undefined) majorGcs = (majorGcs ?? 0) + gc_major;
         for (const m of models) {
           const s = runners.get(m.name) ?? { runs: 0, items: 0, cpuMs: 0 };
           runners.set(m.name, { runs: s.runs + m.runs, items: s.items + m.items, cpuMs: s.cpuMs + (m.cpuMs ?? 0) });
         }
       }
-      return { runners, processCpuMs };
+      return { runners, processCpuMs, majorGcs };
     },
     async stop() {
       await stack.stopWorkers();

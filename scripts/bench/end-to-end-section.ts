@@ -37,6 +37,8 @@ export interface EndToEndRun {
    * CPU its inference threads spent in session.run, over the images its model's output graph made.
    */
   workerCpuOutsideRunMs?: number;
+  /** darkroom: full collections of the worker's main-thread heap per 1,000 images, over the same heartbeats. */
+  workerMajorGcsPer1000?: number;
   pollsPerSecond?: number;
   cpu: CpuUse;
 }
@@ -51,16 +53,26 @@ const mainRunner = (model: string) => (model === 'demo-diffusion' ? 'demo-diffus
 /** The runner that runs once per image: the model itself, or a pipeline's VAE decoder. */
 const imageRunner = (model: string) => (model === 'demo-diffusion' ? 'demo-diffusion/vae_decoder' : model);
 
+/** Images the model's output graph made between two heartbeat readings. */
+const imagesBetween = (before: WorkerStats, after: WorkerStats, model: string) =>
+  (after.runners.get(imageRunner(model))?.items ?? 0) - (before.runners.get(imageRunner(model))?.items ?? 0);
+
 /** Worker CPU per image outside session.run between two heartbeat readings (see EndToEndRun). */
 function cpuOutsideRunPerImage(before: WorkerStats, after: WorkerStats, model: string): number | undefined {
-  const images =
-    (after.runners.get(imageRunner(model))?.items ?? 0) - (before.runners.get(imageRunner(model))?.items ?? 0);
+  const images = imagesBetween(before, after, model);
   if (images <= 0) return undefined;
   const inRuns = (s: WorkerStats) =>
     [...s.runners]
       .filter(([name]) => name === model || name.startsWith(`${model}/`))
       .reduce((t, [, r]) => t + r.cpuMs, 0);
   return (after.processCpuMs - before.processCpuMs - (inRuns(after) - inRuns(before))) / images;
+}
+
+/** Full collections of the worker's main-thread heap per 1,000 images between two heartbeat readings. */
+function majorGcsPer1000(before: WorkerStats, after: WorkerStats, model: string): number | undefined {
+  const images = imagesBetween(before, after, model);
+  if (images <= 0 || after.majorGcs === undefined || before.majorGcs === undefined) return undefined;
+  return (1000 * (after.majorGcs - before.majorGcs)) / images;
 }
 
 interface Target {
@@ -125,6 +137,7 @@ async function measure(
     meanBatch: a && b && a.runs > b.runs ? (a.items - b.items) / (a.runs - b.runs) : undefined,
     workerCpuOutsideRunMs:
       statsBefore && statsAfter ? cpuOutsideRunPerImage(statsBefore, statsAfter, model) : undefined,
+    workerMajorGcsPer1000: statsBefore && statsAfter ? majorGcsPer1000(statsBefore, statsAfter, model) : undefined,
     pollsPerSecond: target.stack ? result.polls / result.seconds : undefined,
     cpu,
   };

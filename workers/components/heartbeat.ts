@@ -1,6 +1,6 @@
 import type { RedisClient } from '../../src/redis/redis-connection';
 import os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Config } from '../../src/config';
 import { removeHeartbeat, writeHeartbeat } from '../../src/jobs/worker-directory';
 import type { Logger } from '../../src/logger';
@@ -36,9 +36,29 @@ const cpuMs = () => {
   return (user + system) / 1000;
 };
 
+/**
+ * Full (mark-compact) collections of the main thread's heap so far, and their time. Several a
+ * second under load mean something allocates buffers per job: V8 counts each new ArrayBuffer as
+ * external memory, and enough of it starts a full collection however small the heap is.
+ */
+export function majorCollections(): { totals: { count: number; ms: number }; stop(): void } {
+  const totals = { count: 0, ms: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const { detail } = entry as unknown as { detail?: { kind?: number } };
+      if (detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      totals.count += 1;
+      totals.ms += entry.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { totals, stop: () => observer.disconnect() };
+}
+
 export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Component } {
   const { config, logger, id } = deps;
   const lag = monitorEventLoopDelay({ resolution: 10 });
+  const gc = majorCollections();
   const startedAt = new Date().toISOString();
   let timer: NodeJS.Timeout | undefined;
 
@@ -58,6 +78,9 @@ export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Compo
       // The process's CPU time so far, read with the runners' stats: their difference is the CPU
       // spent outside session.run (npm run bench reports it per image).
       cpu_ms: Math.round(cpuMs()),
+      // Full collections of the main thread's heap so far, and the ms they took on it.
+      gc_major: gc.totals.count,
+      gc_major_ms: Math.round(gc.totals.ms),
     };
     lag.reset();
     logger.debug(info, 'heartbeat');
@@ -74,6 +97,7 @@ export function heartbeat(deps: HeartbeatDeps): { record: Component; beat: Compo
       ),
     );
     lag.disable();
+    gc.stop();
   });
   const beat: Component = {
     name: 'heartbeat',
