@@ -9,6 +9,12 @@ export interface BlobStore {
   /** Writes atomically: readers see the old bytes or the new ones, never a part. */
   put(key: string, data: Buffer): Promise<void>;
   get(key: string): Promise<Buffer>;
+  /**
+   * Reads the blob's first `target.length` bytes into `target` and returns how many there were
+   * (fewer when the blob is shorter). For a reader that knows the size and reuses its buffers: no
+   * new buffer per read. Rejects with BlobNotFoundError when missing.
+   */
+  readInto(key: string, target: Uint8Array): Promise<number>;
   /** A stream of the bytes; rejects with BlobNotFoundError when missing. */
   open(key: string): Promise<Readable>;
   size(key: string): Promise<number | undefined>;

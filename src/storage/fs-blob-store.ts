@@ -11,6 +11,9 @@ import { assertSafeKey, BlobNotFoundError, type BlobStore } from './blob-store';
 const readFile = promisify(fs.readFile);
 const writeFile = promisify(fs.writeFile);
 const rename = promisify(fs.rename);
+const open = promisify(fs.open);
+const read = promisify(fs.read);
+const close = promisify(fs.close);
 
 /** A blob store on a local (or shared network) filesystem. */
 export function createFsBlobStore(root: string): BlobStore {
@@ -27,6 +30,25 @@ export function createFsBlobStore(root: string): BlobStore {
         return await readFile(resolve(key));
       } catch (err) {
         throw notFound(key, err);
+      }
+    },
+    async readInto(key, target) {
+      let fd: number;
+      try {
+        fd = await open(resolve(key), 'r');
+      } catch (err) {
+        throw notFound(key, err);
+      }
+      try {
+        let filled = 0;
+        while (filled < target.length) {
+          const { bytesRead } = await read(fd, target, filled, target.length - filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return filled;
+      } finally {
+        await close(fd);
       }
     },
     async open(key) {

@@ -109,6 +109,18 @@ class S3Bucket implements S3BlobStore {
     return Buffer.concat(chunks);
   }
 
+  async readInto(key: string, target: Uint8Array) {
+    let filled = 0;
+    for await (const chunk of await this.open(key)) {
+      const bytes = chunk as Buffer;
+      const n = Math.min(bytes.length, target.length - filled);
+      target.set(bytes.subarray(0, n), filled);
+      filled += n;
+      if (filled === target.length) break;
+    }
+    return filled;
+  }
+
   async open(key: string) {
     try {
       const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));

@@ -71,6 +71,22 @@ describe.each([
   beforeAll(() => stores.setup());
   afterAll(() => stores.teardown());
 
+  test('readInto fills a buffer the caller reuses: the first bytes, and how many there were', async () => {
+    const store = stores.make();
+    const data = randomBytes(200_000);
+    await store.put('jobs/j9/pixels', data);
+    const exact = new Uint8Array(data.length).fill(7);
+    expect(await store.readInto('jobs/j9/pixels', exact)).toBe(data.length);
+    expect(Buffer.from(exact).equals(data)).toBe(true);
+    const larger = new Uint8Array(data.length + 10);
+    expect(await store.readInto('jobs/j9/pixels', larger)).toBe(data.length);
+    expect(Buffer.from(larger.subarray(0, data.length)).equals(data)).toBe(true);
+    const smaller = new Uint8Array(1000);
+    expect(await store.readInto('jobs/j9/pixels', smaller)).toBe(1000);
+    expect(Buffer.from(smaller).equals(data.subarray(0, 1000))).toBe(true);
+    await expect(store.readInto('jobs/j9/missing', smaller)).rejects.toBeInstanceOf(BlobNotFoundError);
+  });
+
   test('put then get returns the same bytes; open streams them; size is the length', async () => {
     const store = stores.make();
     const data = randomBytes(300_000);

@@ -57,23 +57,33 @@ export function loadLabels(manifest: ClassifierManifest, dir: string): string[] 
 
 /**
  * What the graph takes for one image, in a buffer of the runner's that is given to it (owned):
- * reused, not garbage. The pixels as they are when the graph normalises them, else the tensor.
+ * reused, not garbage. The pixels as they are when the graph normalises them (read straight into
+ * such a buffer when `inBuffer`), else the tensor.
  */
-function inputTensor({ manifest, runner, takesPixels }: ClassifierModel, image: RawImage): TensorData {
+function inputTensor(
+  { manifest, runner, takesPixels }: ClassifierModel,
+  image: RawImage,
+  inBuffer: boolean,
+): TensorData {
   const pre = manifest.preprocess;
   if (!takesPixels) return imageToTensor(image, pre, (length) => runner.allocate('float32', length) as Float32Array);
   if (image.channels !== 3 || image.width !== pre.width || image.height !== pre.height)
     throw new Error(`expected ${pre.width}x${pre.height} RGB, got ${image.width}x${image.height}x${image.channels}`);
-  const data = runner.allocate('uint8', image.data.length) as Uint8Array;
-  data.set(image.data);
+  let data = image.data as Uint8Array;
+  if (!inBuffer) {
+    data = runner.allocate('uint8', image.data.length) as Uint8Array;
+    data.set(image.data);
+  }
   return pixelFeed(data, 1, image.width, image.height);
 }
 
 /** The top 20 labels of one image; cached by model and input, so top_k is applied after. */
-async function classifyImage(model: ClassifierModel, image: RawImage, signal?: AbortSignal) {
+async function classifyImage(model: ClassifierModel, image: RawImage, inBuffer: boolean, signal?: AbortSignal) {
   const { manifest, runner, labels } = model;
   throwIfAborted(signal);
-  const outputs = await runner.run({ [manifest.inputs.image]: inputTensor(model, image) }, signal, { owned: true });
+  const outputs = await runner.run({ [manifest.inputs.image]: inputTensor(model, image, inBuffer) }, signal, {
+    owned: true,
+  });
   const out = outputs[manifest.outputs.scores];
   const raw =
     out.type === 'float16' ? fromFloat16(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);
@@ -98,11 +108,15 @@ const classify: JobRun<ClassifierModel, 'classification'> = async (ctx, model, j
   const recipe = classifierInputDecode(model.manifest, ctx.config.limits);
   const predictions = await Promise.all(
     payload.inputs.map(async (input, index) => {
-      const { image, content } = await readInputImage(ctx.store, input, recipe);
+      // Staged pixels go straight into one of the runner's buffers when the graph takes pixels.
+      const into = model.takesPixels
+        ? (length: number) => model.runner.allocate('uint8', length) as Uint8Array
+        : undefined;
+      const { image, content, inBuffer } = await readInputImage(ctx.store, input, recipe, into);
       const { value, cached } = await ctx.cache.remember(
         jobOwner(payload),
         cacheKey('classification', model.manifest.name, content),
-        () => classifyImage(model, image, signal),
+        () => classifyImage(model, image, inBuffer, signal),
         (v) => 200 + v.labels.length * 64,
       );
       await progress();
