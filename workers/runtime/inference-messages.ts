@@ -22,12 +22,15 @@ export interface InferenceThreadInit {
   pixelInput?: PixelInputSpec;
 }
 
-/** `returnInputs`: the feeds' buffers were moved to the thread and go back with the result, for reuse. */
-export type ToInferenceThread = { kind: 'run'; id: number; feeds: Feeds; outputs: string[]; returnInputs?: boolean };
+/**
+ * The feeds are copied with the message, never moved: a buffer moved back and forth arrives as a
+ * new ArrayBuffer each time, which V8 counts as fresh external memory (see TensorPool).
+ */
+export type ToInferenceThread = { kind: 'run'; id: number; feeds: Feeds; outputs: string[] };
 
 export type FromInferenceThread =
   | { kind: 'ready'; provider: string; warnings: string[]; inputs: TensorInfo[]; outputs: TensorInfo[] }
   | { kind: 'load_failed'; message: string }
-  /** `cpuMs`: CPU time this thread spent in session.run (Linux; absent elsewhere); `inputs`: the feeds' buffers, when asked back. */
-  | { kind: 'result'; id: number; outputs: Feeds; ms: number; cpuMs?: number; inputs?: ArrayBuffer[] }
+  /** `cpuMs`: CPU time this thread spent in session.run (Linux; absent elsewhere). The outputs' buffers are moved. */
+  | { kind: 'result'; id: number; outputs: Feeds; ms: number; cpuMs?: number }
   | { kind: 'run_failed'; id: number; message: string };

@@ -6,11 +6,10 @@ import type { PixelInputSpec } from './pixel-input-graph';
 import { InferenceCrashedError, InferenceError, modelClosedError } from './runtime-errors';
 import type { Feeds } from './tensor-data';
 
-/** A session.run's outputs, the CPU time the inference thread spent in it when known, and the feeds' buffers when asked back. */
+/** A session.run's outputs, and the CPU time the inference thread spent in it when known. */
 export interface InferenceResult {
   outputs: Feeds;
   cpuMs?: number;
-  inputs?: ArrayBuffer[];
 }
 
 export interface ThreadClientOptions {
@@ -35,10 +34,10 @@ export interface InferenceThreadClient {
   /** Set once a dead thread could not be started again: every later run would fail. */
   readonly broken: InferenceError | undefined;
   /**
-   * One session.run; buffers in `transfer` are moved to the thread, the rest copied. With
-   * `returnInputs` the thread moves the feeds' buffers back with the result (`inputs`).
+   * One session.run. The feeds are copied as the message is posted, before run returns: the caller
+   * may reuse their buffers at once.
    */
-  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[], returnInputs?: boolean): Promise<InferenceResult>;
+  run(feeds: Feeds, outputs: string[]): Promise<InferenceResult>;
   /** Ends the thread; runs it has not answered fail as closed. */
   close(): Promise<void>;
 }
@@ -102,13 +101,13 @@ class SupervisedThread implements InferenceThreadClient {
     this.loaded = await spawned.loaded;
   }
 
-  run(feeds: Feeds, outputs: string[], transfer: ArrayBuffer[], returnInputs = false): Promise<InferenceResult> {
+  run(feeds: Feeds, outputs: string[]): Promise<InferenceResult> {
     if (this.closed) return Promise.reject(modelClosedError(this.opts.name));
     return new Promise<InferenceResult>((resolve, reject) => {
       const id = this.nextId++;
       this.inFlight.set(id, { resolve, reject });
-      const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs, returnInputs };
-      this.thread.postMessage(msg, transfer);
+      const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs };
+      this.thread.postMessage(msg);
     });
   }
 
@@ -173,9 +172,7 @@ function spawnThread(
         case 'load_failed':
           return reject(new Error(`model ${name}: ${msg.message}`));
         case 'result':
-          return events.answer(msg.id, (p) =>
-            p.resolve({ outputs: msg.outputs, cpuMs: msg.cpuMs, inputs: msg.inputs }),
-          );
+          return events.answer(msg.id, (p) => p.resolve({ outputs: msg.outputs, cpuMs: msg.cpuMs }));
         case 'run_failed':
           return events.answer(msg.id, (p) => p.reject(new InferenceError(msg.message)));
         default: {

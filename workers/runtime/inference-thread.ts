@@ -145,11 +145,9 @@ async function run(session: ort.InferenceSession, msg: Extract<ToInferenceThread
     const cpuAfter = threadCpuMs();
     const outputs: Feeds = {};
     for (const name of msg.outputs) outputs[name] = fromOrt(result[name]);
-    const buffers = new Set(buffersOf(outputs));
-    const inputs = msg.returnInputs ? buffersOf(msg.feeds).filter((b) => !buffers.has(b)) : undefined;
     const cpuMs = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
     const ms = performance.now() - started;
-    send({ kind: 'result', id: msg.id, outputs, ms, cpuMs, inputs }, [...buffers, ...(inputs ?? [])]);
+    send({ kind: 'result', id: msg.id, outputs, ms, cpuMs }, buffersOf(outputs));
   } catch (err) {
     send({ kind: 'run_failed', id: msg.id, message: (err as Error).message });
   }

@@ -66,16 +66,15 @@ export interface ModelRunner {
 
 export interface RunOptions {
   /**
-   * The feeds are the runner's from now on: it may move their buffers to the inference thread
-   * instead of copying them, and reuses them (TensorPool) once the run has settled. The caller must
-   * not touch them after the call. For feeds made with `allocate` for this one run.
+   * The feeds are the runner's from now on: it reuses their buffers (TensorPool) once the run has
+   * settled. The caller must not touch them after the call. For feeds made with `allocate` for
+   * this one run.
    */
   owned?: boolean;
 }
 
 interface Request extends Queued {
   feeds: Feeds;
-  owned: boolean;
   resolve(out: Feeds): void;
   reject(err: Error): void;
 }
@@ -173,14 +172,14 @@ function runOnThread(
       feeds[name] = concatBatch(parts, allocate);
     }
     const started = performance.now();
-    // Tensors joined from several requests are ours alone, and so is an owned request's: moved to
-    // the thread, not copied, and back with the result for reuse. Any other lone request's tensors
-    // are its caller's (a diffusion job reuses its latents), so they are copied.
-    const moved = batch.length > 1 || batch[0].owned;
-    const transfer = moved ? buffersOf(feeds) : [];
+    // The feeds are copied to the thread, not moved: a buffer moved there and back arrives as a
+    // new ArrayBuffer each time, and V8 counts each as fresh external memory (see TensorPool).
+    // The copy is taken as the message is posted, so a joined batch's buffers go back to the pool
+    // at once.
     const outputNames = opts.outputs ?? client.session.outputs.map((o) => o.name);
-    const { outputs: results, cpuMs, inputs } = await client.run(feeds, outputNames, transfer, moved);
-    for (const buffer of inputs ?? []) pool.give(buffer);
+    const answer = client.run(feeds, outputNames);
+    if (batch.length > 1) for (const buffer of buffersOf(feeds)) pool.give(buffer);
+    const { outputs: results, cpuMs } = await answer;
     stats.cpuMs += cpuMs ?? 0;
     stats.runs += 1;
     opts.onBatch?.(items, performance.now() - started);
@@ -219,7 +218,6 @@ function enqueue(
       };
     const request: Request = {
       feeds,
-      owned: pool !== undefined,
       size,
       queuedAt: performance.now(),
       resolve: settle(resolve),
