@@ -96,3 +96,17 @@ test('once the job signal aborts, a deferred value is dropped and later units wr
   await sleep(PROGRESS_INTERVAL_MS + 50);
   expect(writes).toEqual([]);
 });
+
+test('a job of one unit writes no progress: its completion says it', async () => {
+  const { job, writes } = recordingJob();
+  const report = progressReporter(job, 1, logger);
+  await report();
+  await sleep(PROGRESS_INTERVAL_MS + 50);
+  expect(writes).toEqual([]);
+  // Two units: the last one is written, as before.
+  const two = recordingJob();
+  const reportTwo = progressReporter(two.job, 2, logger);
+  await reportTwo();
+  await reportTwo();
+  expect(two.writes.at(-1)!.progress.value).toBe(1);
+});

@@ -43,7 +43,7 @@ export const PROGRESS_INTERVAL_MS = 100;
  * Each write is a Redis round trip, so units are coalesced: a unit is written when it is the last
  * one, when it crosses a tenth of the job, or when PROGRESS_INTERVAL_MS has passed since the last
  * write; the others wait for a timer and fold into the next write, which carries only the latest
- * value. One write is in flight at a time per job. So a fast job costs about ten writes (one,
+ * value. One write is in flight at a time per job. So a fast job costs about ten writes (none
  * when it has a single unit), never one per image, while slow units (diffusion steps on a big
  * image) are each reported. Step progress (`step` set: units that come one at a time) keeps each
  * tenth it crosses even while a write is slow, so a client sees at least ten steps of any job of
@@ -55,6 +55,9 @@ export const PROGRESS_INTERVAL_MS = 100;
  * or a cancel either (a write already sent goes first: it is on the connection that ends the job).
  */
 export function progressReporter(job: Job<JobPayload>, total: number, logger: Logger, signal?: AbortSignal) {
+  // A job of one unit has nothing to show between its start and its end, which the job's completion
+  // (written next) says: its one write would be a Redis round trip per job for nothing.
+  if (total <= 1) return (_extra?: Partial<JobProgress>): Promise<void> => Promise.resolve();
   let done = 0;
   /** Values to write, oldest first; only the last may be one a later value replaces. */
   const pending: { progress: JobProgress; keep: boolean }[] = [];
