@@ -7,7 +7,7 @@ import { createJobQueues, type JobQueues } from '../src/jobs/job-queues';
 import { isCancelRequested } from '../src/jobs/job-cancellation';
 import { generationResultSchema, QUEUE_NAMES, type QueueName } from '../src/jobs/job-contract';
 import { CANCELED_CODE, failureCode, JobFailure } from '../src/jobs/job-failure';
-import { recordRunTime, workUnits } from '../src/jobs/queue-estimates';
+import { RunTimeSamples, workUnits } from '../src/jobs/queue-estimates';
 import type { Logger } from '../src/logger';
 import { loadModelCatalog } from '../src/models/model-catalog';
 import { createRedisErrorLog, type RedisErrorLog } from '../src/redis/redis-reconnect';
@@ -21,6 +21,7 @@ import { heartbeat } from './components/heartbeat';
 import { queueWorkers } from './components/queue-workers';
 import { mainRedis, workerConnections } from './components/redis-connections';
 import { queueWatchdog } from './components/watchdog';
+import { runTimesPush } from './components/run-times-push';
 import { webhooks } from './components/webhooks';
 import { metricsPush, workerMetrics } from './components/worker-metrics-push';
 import { parseModelQueue } from '../src/fleet/model-queues';
@@ -54,7 +55,7 @@ const PROCESSORS: Record<QueueName, (ctx: ProcessorContext) => Processor> = {
  * requestId), checks the cancel flag before work starts, maps failures to stable codes, and
  * measures the job: metrics, and the run-time averages behind the API's ETAs.
  */
-function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics): Processor {
+function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics, runTimes: RunTimeSamples): Processor {
   const measured = queue !== 'batch'; // a batch parent only sums up its children
   return async (job, token, signal) => {
     const logger = ctx.logger.child({ jobId: job.id, requestId: job.data.request_id, queue });
@@ -81,12 +82,7 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
         const output = generationResultSchema.safeParse(result);
         metrics.jobEnded(queue, model, 'succeeded', ms, output.success ? output.data.images.length : 0);
         // Answers from the result cache say nothing about how long the work takes.
-        if (!(result as { cached?: boolean } | undefined)?.cached) {
-          void recordRunTime(ctx.redis, ctx.config.redis.prefix, queue, model, ms, workUnits(job.data)).catch(
-            (err: Error) =>
-              logger.debug({ err: err.message }, 'run time not recorded (Redis away?); only the ETAs miss one sample'),
-          );
-        }
+        if (!(result as { cached?: boolean } | undefined)?.cached) runTimes.add(queue, model, ms, workUnits(job.data));
       }
       return result;
     } catch (err) {
@@ -118,7 +114,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const core = openCore(config, logger);
   const parts = openParts(config, logger, id, core);
   const { metrics, registry, redis, lookups, store, redisErrors } = core;
-  const { beats, push, connections, hooks, workers } = parts;
+  const { beats, push, runTimes, connections, hooks, workers } = parts;
   const stop = await startComponents(
     [
       metrics,
@@ -127,11 +123,13 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       lookups,
       beats.record,
       push.last,
+      runTimes.last,
       cancelSubscriber(config.redis, logger, redisErrors, () => workers.all()),
       connections,
       hooks,
       workers,
       push.timer,
+      runTimes.timer,
       blobSweeper(config, logger, store, lookups, redis),
       beats.beat,
       queueWatchdog(config.worker, logger, redis, workers),
@@ -177,12 +175,14 @@ function openParts(config: Config, logger: Logger, id: string, core: ReturnType<
     fleet: () => fleetState(workers, registry.value),
   });
   const push = metricsPush(config.redis, logger, metrics, redis);
+  const samples = new RunTimeSamples();
+  const runTimes = runTimesPush(config.redis, logger, samples, redis);
   const connections = workerConnections(config.redis, redisErrors);
   const hooks = webhooks({ config, logger, id, redis, redisErrors });
   const processor = (queue: string) => {
     const type = (parseModelQueue(queue)?.type ?? queue) as QueueName;
     const ctx = { config, logger, redis: redis.value, store, registry: registry.value, cache };
-    return holdingModel(registry.value, guarded(ctx, type, metrics.value));
+    return holdingModel(registry.value, guarded(ctx, type, metrics.value, samples));
   };
   const workers = queueWorkers({
     config,
@@ -197,7 +197,7 @@ function openParts(config: Config, logger: Logger, id: string, core: ReturnType<
     processor,
     startsPaused: startsCold(config.worker, () => registry.value.loadedNames()),
   });
-  return { beats, push, connections, hooks, workers };
+  return { beats, push, runTimes, connections, hooks, workers };
 }
 
 /** The one line that says this worker is up, and with what. */

@@ -33,25 +33,46 @@ return 1`;
 /** Work a job stands for, so runs of different sizes compare (see each job type's `workUnits`). */
 export const workUnits = (data: JobPayload): number => jobTypeOf(data).workUnits(data);
 
-/** Folds one successful run into the averages (called by the worker that ran it). */
-export async function recordRunTime(
-  redis: RedisClient,
-  prefix: string,
-  queue: QueueName,
-  model: string,
-  ms: number,
-  units: number,
-): Promise<void> {
-  await redis.eval(
-    EWMA_SCRIPT,
-    1,
-    runTimesKey(prefix),
-    queue,
-    ms,
-    perUnitField(queue, model),
-    ms / Math.max(1, units),
-    ALPHA,
-  );
+/** Samples of one average kept between writes: older ones would weigh under 0.1% (0.8^32) after them. */
+const KEPT_PER_AVERAGE = 32;
+
+/**
+ * Successful runs a worker has measured and not yet folded into the averages. A worker writes
+ * them once a second in one call (see `runTimesPush` in the worker), not one Redis round trip per
+ * job; the averages then take them in the order they ran, as if written one by one. What a write
+ * could not deliver (Redis away) is kept for the next, at most the newest KEPT_PER_AVERAGE per average.
+ */
+export class RunTimeSamples {
+  private pending = new Map<string, number[]>();
+
+  add(queue: QueueName, model: string, ms: number, units: number): void {
+    this.keep(queue, [ms]);
+    this.keep(perUnitField(queue, model), [ms / Math.max(1, units)]);
+  }
+
+  /** Folds the samples into the averages in Redis; on failure they stay for the next flush. */
+  async flush(redis: RedisClient, prefix: string): Promise<void> {
+    if (!this.pending.size) return;
+    const taken = this.pending;
+    this.pending = new Map();
+    const args = [...taken].flatMap(([field, values]) => values.flatMap((v) => [field, v]));
+    try {
+      await redis.eval(EWMA_SCRIPT, 1, runTimesKey(prefix), ...args, ALPHA);
+    } catch (err) {
+      const later = this.pending;
+      this.pending = new Map();
+      for (const [field, values] of taken) this.keep(field, values);
+      for (const [field, values] of later) this.keep(field, values);
+      throw err;
+    }
+  }
+
+  private keep(field: string, values: number[]): void {
+    let kept = this.pending.get(field);
+    if (!kept) this.pending.set(field, (kept = []));
+    kept.push(...values);
+    if (kept.length > KEPT_PER_AVERAGE) kept.splice(0, kept.length - KEPT_PER_AVERAGE);
+  }
 }
 
 /** Milliseconds a running job still needs: from its own pace once it has made some progress, else from the averages. */
