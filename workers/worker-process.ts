@@ -51,6 +51,12 @@ const PROCESSORS: Record<QueueName, (ctx: ProcessorContext) => Processor> = {
 };
 
 /**
+ * Why a job's own signal aborts once its processor has returned or thrown: one value, not the
+ * DOMException (with its stack) that abort() makes by default for every job.
+ */
+const JOB_ENDED = Object.freeze({ name: 'JobEnded', message: 'the job has ended' });
+
+/**
  * Runs each job with a logger of its own (every line carries jobId and the submitting request's
  * requestId), checks the cancel flag before work starts, maps failures to stable codes, and
  * measures the job: metrics, and the run-time averages behind the API's ETAs.
@@ -97,7 +103,7 @@ function guarded(ctx: ProcessorContext, queue: QueueName, metrics: WorkerMetrics
         );
       throw failure;
     } finally {
-      ended.abort();
+      ended.abort(JOB_ENDED);
     }
   };
 }
