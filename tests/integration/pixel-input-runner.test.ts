@@ -42,7 +42,10 @@ const images = Array.from({ length: 3 }, (_, i) => ({
   channels: 3 as const,
 }));
 
-const scoresOf = (out: Feeds) => Buffer.from((out.output.data as Float32Array).buffer);
+const scoresOf = (out: Feeds) => {
+  const data = out.output.data as Float32Array;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+};
 
 test('the inference thread rewrites the graph; batched pixel feeds give the scores of the JS tensors', async () => {
   const pixels = await start(pixelInputSpec('input', PRE));

@@ -152,12 +152,23 @@ interface DiffusionRun {
   onStep: () => Promise<void>;
 }
 
-/** One UNet call with classifier-free guidance: eps = uncond + g * (cond - uncond). */
-async function predictNoise(run: DiffusionRun, x: Float32Array, t: number): Promise<Float32Array> {
+/** The UNet's sample input for one image: the latent once, or twice with guidance. */
+const samplesFor = (run: DiffusionRun) => new Float32Array(run.latentSize * (run.guided ? 2 : 1));
+
+/**
+ * One UNet call with classifier-free guidance: eps = uncond + g * (cond - uncond). `samples` (from
+ * samplesFor) is the image's own and is reused for every step: the runner has copied it by the
+ * time the call resolves, and a new array per step is garbage V8 counts as external memory.
+ */
+async function predictNoise(
+  run: DiffusionRun,
+  x: Float32Array,
+  t: number,
+  samples: Float32Array,
+): Promise<Float32Array> {
   const { p, latentSize, guided, hidden } = run;
   const { sample, timestep, hidden: hiddenInput, output } = p.unet.io;
   const batch = guided ? 2 : 1;
-  const samples = new Float32Array(latentSize * batch);
   for (let b = 0; b < batch; b++) samples.set(x, b * latentSize);
   const out = await p.unet.runner.run(
     {
@@ -187,9 +198,10 @@ async function renderImage(run: DiffusionRun, seed: number): Promise<Buffer> {
   let latents = run.initLatent
     ? scheduler.addNoise(run.initLatent, noise, run.start.latentTimestep)
     : noise.map((v) => v * scheduler.initNoiseSigma);
+  const samples = samplesFor(run);
   for (let i = run.start.startIndex; i < scheduler.timesteps.length; i++) {
     throwIfAborted(signal);
-    const eps = await predictNoise(run, scheduler.scaleModelInput(latents, i), scheduler.timesteps[i]);
+    const eps = await predictNoise(run, scheduler.scaleModelInput(latents, i), scheduler.timesteps[i], samples);
     latents = scheduler.step(eps, i, latents, rng);
     await run.onStep();
   }

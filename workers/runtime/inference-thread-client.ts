@@ -4,7 +4,7 @@ import type { Logger } from '../../src/logger';
 import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
 import type { PixelInputSpec } from './pixel-input-graph';
 import { InferenceCrashedError, InferenceError, modelClosedError } from './runtime-errors';
-import type { Feeds } from './tensor-data';
+import { compactFeeds, type Feeds } from './tensor-data';
 
 /** A session.run's outputs, and the CPU time the inference thread spent in it when known. */
 export interface InferenceResult {
@@ -106,7 +106,7 @@ class SupervisedThread implements InferenceThreadClient {
     return new Promise<InferenceResult>((resolve, reject) => {
       const id = this.nextId++;
       this.inFlight.set(id, { resolve, reject });
-      const msg: ToInferenceThread = { kind: 'run', id, feeds, outputs };
+      const msg: ToInferenceThread = { kind: 'run', id, feeds: compactFeeds(feeds), outputs };
       this.thread.postMessage(msg);
     });
   }

@@ -50,16 +50,35 @@ export function concatBatch(parts: TensorData[], allocate?: TensorAllocator): Te
   return { type: first.type, dims: [parts.reduce((s, p) => s + p.dims[0], 0), ...first.dims.slice(1)], data };
 }
 
-/** Splits a batched tensor back into pieces of the given batch sizes. */
+/**
+ * Splits a batched tensor back into pieces of the given batch sizes: views into its buffer, not
+ * copies (a copy per request is a new ArrayBuffer, which V8 counts as fresh external memory). One
+ * piece is the tensor itself.
+ */
 export function splitBatch(tensor: TensorData, sizes: number[]): TensorData[] {
+  if (sizes.length === 1) return [tensor];
   const batch = tensor.dims[0];
   const per = batch === 0 ? 0 : tensor.data.length / batch;
   let row = 0;
   return sizes.map((size) => {
-    const data = tensor.data.slice(row * per, (row + size) * per) as TensorArray;
+    const data = tensor.data.subarray(row * per, (row + size) * per) as TensorArray;
     row += size;
     return { type: tensor.type, dims: [size, ...tensor.dims.slice(1)], data };
   });
+}
+
+/**
+ * The feeds as they should be posted to another thread: a tensor that views part of a larger
+ * buffer (a piece of a split batch) is copied out, since posting a view copies its whole buffer.
+ */
+export function compactFeeds(feeds: Feeds): Feeds {
+  let compact: Feeds | undefined;
+  for (const [name, t] of Object.entries(feeds)) {
+    if (t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength) continue;
+    compact ??= { ...feeds };
+    compact[name] = { ...t, data: t.data.slice() as TensorArray };
+  }
+  return compact ?? feeds;
 }
 
 let unbatchable = 0;
