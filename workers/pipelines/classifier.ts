@@ -106,12 +106,10 @@ async function classifyImage(model: ClassifierModel, image: RawImage, inBuffer: 
 const classify: JobRun<ClassifierModel, 'classification'> = async (ctx, model, job, payload, signal) => {
   const progress = progressReporter(job, payload.inputs.length, ctx.logger, signal);
   const recipe = classifierInputDecode(model.manifest, ctx.config.limits);
+  // Staged pixels go straight into one of the runner's buffers when the graph takes pixels.
+  const into = model.takesPixels ? (length: number) => model.runner.allocate('uint8', length) as Uint8Array : undefined;
   const predictions = await Promise.all(
     payload.inputs.map(async (input, index) => {
-      // Staged pixels go straight into one of the runner's buffers when the graph takes pixels.
-      const into = model.takesPixels
-        ? (length: number) => model.runner.allocate('uint8', length) as Uint8Array
-        : undefined;
       const { image, content, inBuffer } = await readInputImage(ctx.store, input, recipe, into);
       const { value, cached } = await ctx.cache.remember(
         jobOwner(payload),

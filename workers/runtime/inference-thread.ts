@@ -4,7 +4,7 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromInferenceThread, InferenceThreadInit, TensorInfo, ToInferenceThread } from './inference-messages';
 import { withPixelInput } from './pixel-input-graph';
-import { buffersOf, type Feeds, type TensorArray, type TensorData } from './tensor-data';
+import { buffersOf, ownBuffer, type Feeds, type TensorArray, type TensorData } from './tensor-data';
 
 /**
  * One thread per loaded model, and the only module that imports onnxruntime-node. session.run()
@@ -77,12 +77,12 @@ function threadCpuMs(): number | undefined {
 }
 
 const toOrt = (t: TensorData) => new ort.Tensor(t.type, t.data as never, t.dims);
-/** Copies outputs that are views into a larger buffer, so transferring them moves only their bytes. */
-function fromOrt(t: ort.Tensor): TensorData {
-  const data = t.data as TensorArray;
-  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  return { type: t.type as TensorData['type'], dims: [...t.dims], data: whole ? data : (data.slice() as TensorArray) };
-}
+/** An output in a buffer of its own, so transferring it moves only its bytes. */
+const fromOrt = (t: ort.Tensor): TensorData => ({
+  type: t.type as TensorData['type'],
+  dims: [...t.dims],
+  data: ownBuffer(t.data as TensorArray),
+});
 
 /**
  * Lowers this thread's CPU priority before the session exists, so onnxruntime's own threads inherit

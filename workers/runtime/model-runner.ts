@@ -172,10 +172,8 @@ function runOnThread(
       feeds[name] = concatBatch(parts, allocate);
     }
     const started = performance.now();
-    // The feeds are copied to the thread, not moved: a buffer moved there and back arrives as a
-    // new ArrayBuffer each time, and V8 counts each as fresh external memory (see TensorPool).
-    // The copy is taken as the message is posted, so a joined batch's buffers go back to the pool
-    // at once.
+    // The thread gets a copy, taken as the message is posted (see ToInferenceThread), so a joined
+    // batch's buffers go back to the pool at once.
     const outputNames = opts.outputs ?? client.session.outputs.map((o) => o.name);
     const answer = client.run(feeds, outputNames);
     if (batch.length > 1) for (const buffer of buffersOf(feeds)) pool.give(buffer);

@@ -68,15 +68,20 @@ export function splitBatch(tensor: TensorData, sizes: number[]): TensorData[] {
 }
 
 /**
- * The feeds as they should be posted to another thread: a tensor that views part of a larger
- * buffer (a piece of a split batch) is copied out, since posting a view copies its whole buffer.
+ * `data` itself when it spans its whole buffer, else a copy that does: posting or moving a view to
+ * another thread would take its whole buffer along.
  */
+export const ownBuffer = (data: TensorArray): TensorArray =>
+  data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : (data.slice() as TensorArray);
+
+/** The feeds as they should be posted to another thread: each tensor in a buffer of its own (ownBuffer). */
 export function compactFeeds(feeds: Feeds): Feeds {
   let compact: Feeds | undefined;
   for (const [name, t] of Object.entries(feeds)) {
-    if (t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength) continue;
+    const data = ownBuffer(t.data);
+    if (data === t.data) continue;
     compact ??= { ...feeds };
-    compact[name] = { ...t, data: t.data.slice() as TensorArray };
+    compact[name] = { ...t, data };
   }
   return compact ?? feeds;
 }
